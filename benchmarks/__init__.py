@@ -1,0 +1,1 @@
+"""Side-by-side benchmarks of bertcore against the reference implementations (see __main__)."""

@@ -1,0 +1,48 @@
+"""Runs every benchmark in one process and ends with one line per comparison.
+
+Each ``benchmarks/bench_*.py`` module has ``run() -> list[dict]`` returning rows
+``{"name", "ours_s", "ref_s", "ratio", "unit"}`` (ratio = ours / reference, lower is better for
+times; rows may add "goal"). ``python -m benchmarks [NAME ...]`` runs all (or the named) modules,
+prints the table and writes it to ``benchmarks/latest.json``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import pkgutil
+import platform
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+HERE = Path(__file__).parent
+
+
+def main(argv: list[str]) -> int:
+    names = argv or sorted(m.name for m in pkgutil.iter_modules([str(HERE)])
+                           if m.name.startswith("bench_"))
+    rows = []
+    for name in names:
+        module = importlib.import_module(f"benchmarks.{name}")
+        t0 = time.perf_counter()
+        print(f"== {name}", flush=True)
+        rows += module.run()
+        print(f"   ({time.perf_counter() - t0:.0f} s)", flush=True)
+    print()
+    width = max(len(r["name"]) for r in rows) if rows else 10
+    print(f"{'comparison':<{width}}  {'ours':>10}  {'reference':>10}  {'ratio':>6}  goal")
+    for r in rows:
+        print(f"{r['name']:<{width}}  {r['ours_s']:>10.4g}  {r['ref_s']:>10.4g}  "
+              f"{r['ratio']:>5.2f}x  {r.get('goal', '')}")
+    meta = {"python": platform.python_version(), "torch": torch.__version__,
+            "threads": torch.get_num_threads(), "machine": platform.machine(),
+            "when": time.strftime("%Y-%m-%d %H:%M:%S")}
+    (HERE / "latest.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

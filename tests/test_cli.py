@@ -1,0 +1,49 @@
+"""``python -m bertcore``: each command, its JSON, and its errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from bertcore.__main__ import main
+
+
+def _json(capsys, argv) -> dict:
+    assert main(argv + ["--json"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_tokenize_info_fill_mask_nsp_explain(capsys, tiny_ckpt):
+    m = ["--model", str(tiny_ckpt[0])]
+    tok = _json(capsys, ["tokenize", "Unaffable dogs!", "--pair", "It rained.", "--trace"] + m)
+    assert tok["tokens"][:4] == ["[CLS]", "un", "##aff", "##able"]
+    assert tok["type_ids"][-1] == 1 and tok["trace"][0]["pieces"] == ["un", "##aff", "##able"]
+    info = _json(capsys, ["info"] + m)
+    assert info["class"] == "BertForPreTraining" and info["has_mlm"] and info["has_nsp"]
+    fm = _json(capsys, ["fill-mask", "the [MASK] barked .", "--top-k", "3"] + m)
+    assert len(fm["masks"]) == 1 and len(fm["masks"][0]) == 3
+    assert fm["masks"][0][0]["prob"] >= fm["masks"][0][1]["prob"]
+    nsp = _json(capsys, ["nsp", "it rained .", "the street was wet ."] + m)
+    assert 0 < nsp["p_is_next"] < 1
+    ex = _json(capsys, ["explain", "the dog", "--layer", "1", "--head", "3"] + m)
+    assert len(ex["attention"]) == len(ex["tokens"]) == 4
+    assert abs(sum(ex["attention"][0]) - 1) < 1e-4
+    assert main(["info"] + m) == 0 and "parameters" not in capsys.readouterr().err
+
+
+def test_errors_are_one_line_and_exit_2(capsys, tiny_ckpt):
+    m = ["--model", str(tiny_ckpt[0])]
+    assert main(["fill-mask", "no mask here"] + m) == 2
+    assert "no [MASK]" in capsys.readouterr().err
+    assert main(["explain", "the dog", "--layer", "7"] + m) == 2
+    assert "layer must be" in capsys.readouterr().err
+    assert main(["info", "--model", "./does/not/exist"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error:") and err.count("\n") == 1
+
+
+def test_runs_as_a_module(tiny_ckpt):
+    out = subprocess.run([sys.executable, "-m", "bertcore", "nsp", "a", "b", "--model",
+                          str(tiny_ckpt[0])], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and out.stdout.startswith("P(IsNext) = ")
