@@ -103,8 +103,12 @@ class Bert:
         return torch.as_tensor(head_mask, dtype=torch.float32, device=self.device)
 
     @torch.inference_mode()
-    def forward(self, enc: Encoding, head_mask=None, explain: bool = False) -> HeadsOutput:
-        """Runs the model on one encoding; ``explain`` takes the explained path."""
+    def forward(self, enc: Encoding, head_mask=None, explain: bool = False):
+        """Runs the model on one encoding; ``explain`` takes the explained path.
+
+        Returns:
+            a ``HeadsOutput``, or a ``BertModelOutput`` for a checkpoint without heads.
+        """
         return self.model(**self.tensors(enc), head_mask=self._head_mask(head_mask),
                           explain=explain)
 
@@ -116,7 +120,8 @@ class Bert:
         """
         enc = self.encode(text, text_pair)
         out = self.forward(enc, head_mask, explain=True)
-        return Explained(enc, out.hidden.explanation)
+        hidden = out.hidden if isinstance(out, HeadsOutput) else out  # a bare BertModel has no heads
+        return Explained(enc, hidden.explanation)
 
     def mask_logits(self, enc: Encoding, head_mask=None) -> torch.Tensor:
         """MLM logits at each [MASK] position, (M, V) in the order the masks appear."""
