@@ -33,6 +33,7 @@ from . import corpora, data
 from .checkpoint import load_model, save_pretrained
 from .config import BertConfig
 from .defaults import OFFLINE_DIR, minilm_folder
+from .device import set_threads
 from .heads import BertForPreTraining
 from .tokenizer import Tokenizer
 from .train import TrainConfig, train
@@ -268,8 +269,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--steps", type=int), p.add_argument("--batch-size", type=int)
     p.add_argument("--max-len", type=int), p.add_argument("--seed", type=int)
     p.add_argument("--frozen-layers", type=int), p.add_argument("--lr", type=float)
+    p.add_argument("--threads", type=int, help="CPU threads (default: all cores)")
     p.add_argument("--export", action="store_true", help="write the shipped files into bertcore/offline")
     args = p.parse_args(argv)
+    set_threads(args.threads)
     recipe = RECIPES[args.lang]
     for arg, name in (("steps", "steps"), ("batch_size", "batch_size"), ("max_len", "max_len"),
                       ("seed", "seed"), ("frozen_layers", "frozen_layers"), ("lr", "learning_rate")):
