@@ -1,0 +1,593 @@
+"""BERT's encoder as small PyTorch modules that can show their work.
+
+BERT (Devlin et al., 2019, "BERT: Pre-training of Deep Bidirectional Transformers for Language
+Understanding", https://arxiv.org/abs/1810.04805) is the encoder of the Transformer (Vaswani et
+al., 2017, "Attention Is All You Need", https://arxiv.org/abs/1706.03762): token embeddings, then
+L identical layers of multi-head self-attention and a feed-forward network, each wrapped in a
+residual connection and LayerNorm.
+
+The modules below follow the paper's order and carry Hugging Face's attribute names, so a
+``transformers`` BERT state dict loads key for key: ``model.load_state_dict(hf.state_dict())``.
+(HF keeps its buffers ``embeddings.position_ids`` / ``embeddings.token_type_ids`` out of the state
+dict; older checkpoints still hold them, and ``BertEmbeddings`` drops them on load, since
+positions are recomputed here.)
+
+Two paths go through the same weights:
+
+* the **fast path** (``explain=False``) computes attention with PyTorch's fused
+  ``torch.nn.functional.scaled_dot_product_attention`` and keeps nothing but the output;
+* the **explained path** (``explain=True``) computes attention step by step with
+  :func:`attention` and returns an :class:`Explanation`: the embedding parts, and per layer
+  Q, K, V, raw scores, softmax probabilities, context vectors, attention output, feed-forward
+  values and hidden states.
+
+Nothing is stored on the modules; everything follows the device and dtype of weights and inputs.
+
+Shapes: B batch, T tokens, D hidden (``hidden_size``), H heads, dh = D / H dims per head,
+I intermediate (feed-forward) width, V vocabulary, L layers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import partial
+from typing import Callable, ClassVar, NamedTuple
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from .config import BertConfig
+
+__all__ = [
+    "ACTIVATIONS", "get_activation", "additive_attention_mask", "attention_scores",
+    "attention_from_scores", "attention", "fast_attention", "LayerExplanation", "Explanation",
+    "BertModelOutput", "BertEmbeddings", "BertSelfAttention", "BertSelfOutput", "BertAttention",
+    "BertIntermediate", "BertOutput", "BertLayer", "BertEncoder", "BertPooler",
+    "BertPreTrainedModel", "expand_head_mask", "BertModel",
+]
+
+# config.hidden_act -> function. "gelu" is the exact erf GELU of the original BERT; "gelu_new" and
+# "gelu_pytorch_tanh" are its tanh approximation (as in GPT-2 and in HF).
+ACTIVATIONS: dict[str, Callable[[Tensor], Tensor]] = {
+    "gelu": F.gelu,
+    "gelu_new": partial(F.gelu, approximate="tanh"),
+    "gelu_pytorch_tanh": partial(F.gelu, approximate="tanh"),
+    "relu": F.relu,
+    "silu": F.silu,
+    "swish": F.silu,
+}
+
+
+def get_activation(name: str) -> Callable[[Tensor], Tensor]:
+    """The function ``config.hidden_act`` names; ValueError for one this package lacks."""
+    try:
+        return ACTIVATIONS[name]
+    except (KeyError, TypeError):
+        supported = sorted(ACTIVATIONS)
+        raise ValueError(f"hidden_act {name!r} is not supported; use one of {supported}") from None
+
+
+# ------------------------------------------------------------------------------------------------
+# Attention math (Vaswani et al. 2017, eq. 1): softmax(Q Kᵀ / √dh) V, as plain functions.
+
+
+def additive_attention_mask(attention_mask: Tensor | None, dtype: torch.dtype) -> Tensor | None:
+    """Turn a tokenizer's padding mask into the additive mask attention adds to its scores.
+
+    Args:
+        attention_mask: (B, T), 1 (or True) for real tokens, 0 for padding; None for no padding.
+        dtype: floating dtype of the scores.
+
+    Returns:
+        (B, 1, 1, T): 0 where a key may be attended to, the dtype's most negative number where it
+        is padding, so that softmax gives padding exactly 0 probability. None when nothing is
+        padded (checking that reads the mask, a device sync on a GPU).
+    """
+    if attention_mask is None or bool(attention_mask.all()):
+        return None
+    keep = attention_mask[:, None, None, :].bool()  # (B, 1, 1, T)
+    mask = torch.zeros(keep.shape, dtype=dtype, device=attention_mask.device)
+    return mask.masked_fill_(~keep, torch.finfo(dtype).min)
+
+
+def attention_scores(q: Tensor, k: Tensor) -> Tensor:
+    """Raw attention scores Q·Kᵀ/√dh: how well each query matches each key.
+
+    Args:
+        q, k: (B, H, T, dh) queries and keys, per head.
+
+    Returns:
+        (B, H, T, T) scores; row i holds query i's score against every key.
+    """
+    return torch.matmul(q, k.transpose(-1, -2)) * (q.size(-1) ** -0.5)  # (B, H, T, T)
+
+
+def attention_from_scores(
+    scores: Tensor,
+    v: Tensor,
+    mask: Tensor | None = None,
+    dropout_p: float = 0.0,
+    head_mask: Tensor | None = None,
+) -> tuple[Tensor, Tensor]:
+    """Softmax the scores into probabilities and take the probability-weighted sum of the values.
+
+    Args:
+        scores: (B, H, T, T) from :func:`attention_scores`.
+        v: (B, H, T, dh) values.
+        mask: broadcastable to (B, H, T, T): additive (0 keep, very negative drop, as from
+            :func:`additive_attention_mask`) or boolean (True keep, as SDPA takes it).
+        dropout_p: dropout on the probabilities (pass 0.0 outside training).
+        head_mask: broadcastable to (B, H, T, T), usually (1, H, 1, 1): multiplies each head's
+            probabilities, so 0 switches a head off.
+
+    Returns:
+        context (B, H, T, dh) and probs (B, H, T, T), the probabilities actually used (after
+        dropout and head mask).
+    """
+    if mask is not None:
+        if mask.dtype == torch.bool:
+            scores = scores.masked_fill(~mask, torch.finfo(scores.dtype).min)
+        else:
+            scores = scores + mask
+    probs = torch.softmax(scores, dim=-1)  # (B, H, T, T)
+    if dropout_p > 0.0:
+        probs = F.dropout(probs, p=dropout_p)
+    if head_mask is not None:
+        probs = probs * head_mask
+    return torch.matmul(probs, v), probs  # (B, H, T, dh)
+
+
+def attention(
+    q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None = None, dropout_p: float = 0.0,
+    head_mask: Tensor | None = None,
+) -> tuple[Tensor, Tensor]:
+    """Scaled dot-product attention, step by step: ``softmax(Q Kᵀ/√dh + mask) V``.
+
+    Args:
+        q, k, v: (B, H, T, dh) per-head queries, keys, values.
+        mask, dropout_p, head_mask: as in :func:`attention_from_scores`.
+
+    Returns:
+        context (B, H, T, dh) and probs (B, H, T, T).
+    """
+    return attention_from_scores(attention_scores(q, k), v, mask, dropout_p, head_mask)
+
+
+def fast_attention(
+    q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None = None, dropout_p: float = 0.0,
+    head_mask: Tensor | None = None,
+) -> tuple[Tensor, None]:
+    """The same attention through PyTorch's fused SDPA kernel; probabilities are never stored.
+
+    A head mask multiplies the head's context instead of its probabilities: (m·P)V = m·(PV).
+
+    Returns:
+        context (B, H, T, dh) and None in place of probs.
+    """
+    context = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout_p)
+    # context: (B, H, T, dh)
+    if head_mask is not None:
+        context = context * head_mask
+    return context, None
+
+
+# ------------------------------------------------------------------------------------------------
+# Outputs.
+
+
+@dataclass
+class LayerExplanation:
+    """What one encoder layer computed; every tensor has the batch dimension first."""
+
+    query: Tensor  # (B, H, T, dh)
+    key: Tensor  # (B, H, T, dh)
+    value: Tensor  # (B, H, T, dh)
+    scores: Tensor  # (B, H, T, T) raw Q·Kᵀ/√dh, before the padding mask
+    probs: Tensor  # (B, H, T, T) softmax probs after dropout and head mask (= HF attentions)
+    context: Tensor  # (B, T, D) heads' weighted sums of V, concatenated
+    attention_output: Tensor  # (B, T, D) after dense + residual + LayerNorm
+    intermediate: Tensor  # (B, T, I) feed-forward hidden values after the activation
+    ffn_output: Tensor  # (B, T, D) feed-forward output (dense, dropout) before residual + LN
+    output: Tensor  # (B, T, D) the layer's hidden state
+
+
+@dataclass
+class Explanation:
+    """Everything the explained path computed, from the embedding lookup to the heads."""
+
+    word_embeddings: Tensor  # (B, T, D)
+    position_embeddings: Tensor  # (B, T, D) (an expanded view: the same rows for every sequence)
+    token_type_embeddings: Tensor  # (B, T, D)
+    embedding_sum: Tensor  # (B, T, D) word + token type + position, before LayerNorm
+    embedding_output: Tensor  # (B, T, D) after LayerNorm (+ dropout in training) = hidden_states[0]
+    layers: list[LayerExplanation]
+    pooled_output: Tensor | None = None  # (B, D)
+    mlm_logits: Tensor | None = None  # (B, T, V) filled in by a masked-LM head
+    nsp_logits: Tensor | None = None  # (B, 2) filled in by a next-sentence head
+
+    @property
+    def attentions(self) -> tuple[Tensor, ...]:
+        """L × (B, H, T, T) attention probabilities, as HF's ``attentions`` (and bertviz)."""
+        return tuple(layer.probs for layer in self.layers)
+
+    @property
+    def hidden_states(self) -> tuple[Tensor, ...]:
+        """L + 1 × (B, T, D): embedding output, then each layer's output (HF's hidden_states)."""
+        return (self.embedding_output, *(layer.output for layer in self.layers))
+
+
+@dataclass
+class BertModelOutput:
+    """What :class:`BertModel` returns."""
+
+    last_hidden_state: Tensor  # (B, T, D)
+    pooler_output: Tensor | None = None  # (B, D); None without a pooler
+    explanation: Explanation | None = None  # only when explain=True
+
+
+class EmbeddingParts(NamedTuple):
+    word: Tensor  # (B, T, D)
+    position: Tensor  # (1, T, D), broadcast over the batch
+    token_type: Tensor  # (B, T, D)
+    sum: Tensor  # (B, T, D)
+    output: Tensor  # (B, T, D)
+
+
+class SelfAttentionParts(NamedTuple):
+    context: Tensor  # (B, T, D)
+    query: Tensor  # (B, H, T, dh)
+    key: Tensor  # (B, H, T, dh)
+    value: Tensor  # (B, H, T, dh)
+    scores: Tensor | None  # (B, H, T, T), explained path only
+    probs: Tensor | None  # (B, H, T, T), explained path only
+
+
+# ------------------------------------------------------------------------------------------------
+# Modules, in the paper's order.
+
+
+class BertEmbeddings(nn.Module):
+    """Input representation (BERT §3, fig. 2): word + segment + position embeddings, LayerNorm."""
+
+    def __init__(self, config: BertConfig):
+        super().__init__()
+        self.word_embeddings = nn.Embedding(
+            config.vocab_size, config.hidden_size, padding_idx=config.pad_token_id
+        )
+        self.position_embeddings = nn.Embedding(config.max_position_embeddings, config.hidden_size)
+        self.token_type_embeddings = nn.Embedding(config.type_vocab_size, config.hidden_size)
+        self.LayerNorm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
+        self.dropout = nn.Dropout(config.hidden_dropout_prob)
+
+    def forward(self, input_ids: Tensor, token_type_ids: Tensor | None = None) -> EmbeddingParts:
+        """Look up and combine the three embeddings.
+
+        Args:
+            input_ids: (B, T) token ids.
+            token_type_ids: (B, T) segment ids (0 sentence A, 1 sentence B); None means all 0.
+
+        Returns:
+            The parts, their sum and the normalised output, all (B, T, D) except position (1, T, D).
+        """
+        B, T = input_ids.shape
+        positions = self.position_embeddings.num_embeddings
+        if T > positions:
+            raise ValueError(f"{T} tokens is more than the {positions} positions this model has "
+                             f"embeddings for (max_position_embeddings).")
+        word = self.word_embeddings(input_ids)  # (B, T, D)
+        if token_type_ids is None:
+            token_type = self.token_type_embeddings.weight[0].expand(B, T, -1)  # (B, T, D) view
+        else:
+            token_type = self.token_type_embeddings(token_type_ids)  # (B, T, D)
+        position = self.position_embeddings.weight[:T].unsqueeze(0)  # (1, T, D): positions 0..T-1
+        total = word + token_type + position  # (B, T, D), added in HF's order
+        output = self.dropout(self.LayerNorm(total))
+        return EmbeddingParts(word, position, token_type, total, output)
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        # Older transformers saved these constant buffers (arange / zeros) in checkpoints; they
+        # are recomputed here.
+        for name in ("position_ids", "token_type_ids"):
+            state_dict.pop(prefix + name, None)
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
+
+class BertSelfAttention(nn.Module):
+    """Multi-head self-attention (Vaswani et al. §3.2.2): H heads, each with its own Q, K, V."""
+
+    def __init__(self, config: BertConfig):
+        super().__init__()
+        self.num_attention_heads = config.num_attention_heads
+        self.attention_head_size = config.head_dim
+        self.query = nn.Linear(config.hidden_size, config.hidden_size)
+        self.key = nn.Linear(config.hidden_size, config.hidden_size)
+        self.value = nn.Linear(config.hidden_size, config.hidden_size)
+        self.dropout = nn.Dropout(config.attention_probs_dropout_prob)
+
+    def forward(
+        self,
+        hidden: Tensor,
+        mask: Tensor | None = None,
+        head_mask: Tensor | None = None,
+        explain: bool = False,
+    ) -> SelfAttentionParts:
+        """Attend.
+
+        Args:
+            hidden: (B, T, D) the layer's input.
+            mask: (B, 1, 1, T) additive padding mask or None.
+            head_mask: (1, H, 1, 1) multiplier per head or None.
+            explain: compute step by step and return scores and probs (else fused SDPA, and
+                None for both).
+
+        Returns:
+            The context (B, T, D) and the per-head pieces.
+        """
+        B, T, D = hidden.shape
+        split = (B, T, self.num_attention_heads, self.attention_head_size)
+        q = self.query(hidden).view(split).transpose(1, 2)  # (B, H, T, dh)
+        k = self.key(hidden).view(split).transpose(1, 2)  # (B, H, T, dh)
+        v = self.value(hidden).view(split).transpose(1, 2)  # (B, H, T, dh)
+        p = self.dropout.p if self.training else 0.0
+        if explain:
+            scores = attention_scores(q, k)  # (B, H, T, T)
+            context, probs = attention_from_scores(scores, v, mask, p, head_mask)
+        else:
+            scores = None
+            context, probs = fast_attention(q, k, v, mask, p, head_mask)
+        context = context.transpose(1, 2).reshape(B, T, D)  # (B, T, D): heads side by side
+        return SelfAttentionParts(context, q, k, v, scores, probs)
+
+
+class BertSelfOutput(nn.Module):
+    """Mixes the heads' contexts (dense), then residual connection and LayerNorm."""
+
+    def __init__(self, config: BertConfig):
+        super().__init__()
+        self.dense = nn.Linear(config.hidden_size, config.hidden_size)
+        self.LayerNorm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
+        self.dropout = nn.Dropout(config.hidden_dropout_prob)
+
+    def forward(self, context: Tensor, residual: Tensor) -> Tensor:
+        """(B, T, D), (B, T, D) -> (B, T, D)."""
+        return self.LayerNorm(self.dropout(self.dense(context)) + residual)
+
+
+class BertAttention(nn.Module):
+    """The attention sub-layer: self-attention, then output projection + residual + LayerNorm."""
+
+    def __init__(self, config: BertConfig):
+        super().__init__()
+        self.self = BertSelfAttention(config)
+        self.output = BertSelfOutput(config)
+
+    def forward(
+        self,
+        hidden: Tensor,
+        mask: Tensor | None = None,
+        head_mask: Tensor | None = None,
+        explain: bool = False,
+    ) -> tuple[Tensor, SelfAttentionParts]:
+        """(B, T, D) -> attention output (B, T, D) and the self-attention pieces."""
+        parts = self.self(hidden, mask, head_mask, explain)
+        return self.output(parts.context, hidden), parts
+
+
+class BertIntermediate(nn.Module):
+    """First half of the position-wise feed-forward network: D -> I, then the activation."""
+
+    def __init__(self, config: BertConfig):
+        super().__init__()
+        self.dense = nn.Linear(config.hidden_size, config.intermediate_size)
+        self.intermediate_act_fn = get_activation(config.hidden_act)
+
+    def forward(self, hidden: Tensor) -> Tensor:
+        """(B, T, D) -> (B, T, I)."""
+        return self.intermediate_act_fn(self.dense(hidden))
+
+
+class BertOutput(nn.Module):
+    """Second half of the feed-forward network: I -> D, then residual connection and LayerNorm."""
+
+    def __init__(self, config: BertConfig):
+        super().__init__()
+        self.dense = nn.Linear(config.intermediate_size, config.hidden_size)
+        self.LayerNorm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
+        self.dropout = nn.Dropout(config.hidden_dropout_prob)
+
+    def forward(self, intermediate: Tensor, residual: Tensor) -> tuple[Tensor, Tensor]:
+        """(B, T, I), (B, T, D) -> layer output (B, T, D), FFN output before the residual."""
+        ffn = self.dropout(self.dense(intermediate))  # (B, T, D)
+        return self.LayerNorm(ffn + residual), ffn
+
+
+class BertLayer(nn.Module):
+    """One encoder layer: attention -> residual -> LayerNorm -> FFN -> residual -> LayerNorm."""
+
+    def __init__(self, config: BertConfig):
+        super().__init__()
+        self.attention = BertAttention(config)
+        self.intermediate = BertIntermediate(config)
+        self.output = BertOutput(config)
+
+    def forward(
+        self,
+        hidden: Tensor,
+        mask: Tensor | None = None,
+        head_mask: Tensor | None = None,
+        explain: bool = False,
+    ) -> tuple[Tensor, LayerExplanation | None]:
+        """(B, T, D) -> (B, T, D), with a :class:`LayerExplanation` when ``explain``."""
+        attention_output, parts = self.attention(hidden, mask, head_mask, explain)
+        intermediate = self.intermediate(attention_output)  # (B, T, I)
+        output, ffn = self.output(intermediate, attention_output)
+        if not explain:
+            return output, None
+        return output, LayerExplanation(
+            query=parts.query, key=parts.key, value=parts.value, scores=parts.scores,
+            probs=parts.probs, context=parts.context, attention_output=attention_output,
+            intermediate=intermediate, ffn_output=ffn, output=output,
+        )
+
+
+class BertEncoder(nn.Module):
+    """L encoder layers, one after the other."""
+
+    def __init__(self, config: BertConfig):
+        super().__init__()
+        self.layer = nn.ModuleList(BertLayer(config) for _ in range(config.num_hidden_layers))
+
+    def forward(
+        self,
+        hidden: Tensor,
+        mask: Tensor | None = None,
+        head_mask: Tensor | None = None,
+        explain: bool = False,
+    ) -> tuple[Tensor, list[LayerExplanation] | None]:
+        """(B, T, D) -> (B, T, D); ``head_mask`` is (L, 1, H, 1, 1) or None."""
+        layers = [] if explain else None
+        for i, layer in enumerate(self.layer):
+            layer_head_mask = None if head_mask is None else head_mask[i]  # (1, H, 1, 1)
+            hidden, explanation = layer(hidden, mask, layer_head_mask, explain)
+            if explain:
+                layers.append(explanation)
+        return hidden, layers
+
+
+class BertPooler(nn.Module):
+    """Sums up the sequence by its first token [CLS]: tanh(dense(h_CLS)), for NSP / classifiers."""
+
+    def __init__(self, config: BertConfig):
+        super().__init__()
+        self.dense = nn.Linear(config.hidden_size, config.hidden_size)
+        self.activation = nn.Tanh()
+
+    def forward(self, hidden: Tensor) -> Tensor:
+        """(B, T, D) -> (B, D)."""
+        return self.activation(self.dense(hidden[:, 0]))
+
+
+# ------------------------------------------------------------------------------------------------
+# Models.
+
+
+class BertPreTrainedModel(nn.Module):
+    """Base of every model here: holds the config and initialises weights the way HF's BERT does."""
+
+    # Parameters shared with another (alias key -> source key), as HF's ``_tied_weights_keys``.
+    tied_weights: ClassVar[dict[str, str]] = {}
+
+    def __init__(self, config: BertConfig):
+        super().__init__()
+        self.config = config
+
+    def _init_weights(self, module: nn.Module) -> None:
+        """HF's BERT init: Linear and Embedding weights ~ N(0, initializer_range), biases and
+        the [PAD] embedding 0, LayerNorm weight 1 and bias 0."""
+        std = self.config.initializer_range
+        if isinstance(module, nn.Linear):
+            nn.init.normal_(module.weight, mean=0.0, std=std)
+            if module.bias is not None:
+                nn.init.zeros_(module.bias)
+        elif isinstance(module, nn.Embedding):
+            nn.init.normal_(module.weight, mean=0.0, std=std)
+            if module.padding_idx is not None:
+                with torch.no_grad():
+                    module.weight[module.padding_idx].zero_()
+        elif isinstance(module, nn.LayerNorm):
+            nn.init.ones_(module.weight)
+            nn.init.zeros_(module.bias)
+        # The MLM head's output bias is also its decoder's bias, so the Linear rule zeroes it.
+
+    def init_weights(self) -> None:
+        """Initialise every weight (as a fresh HF model), then tie the shared ones."""
+        self.apply(self._init_weights)
+        self.tie_weights()
+
+    def tie_weights(self) -> None:
+        """Share parameters that are one in BERT (the MLM decoder and the word embeddings)."""
+
+
+def expand_head_mask(
+    head_mask: Tensor | None, num_layers: int, num_heads: int, like: Tensor
+) -> Tensor | None:
+    """Bring a head mask to one multiplier per layer and head.
+
+    Args:
+        head_mask: (H,) for every layer or (L, H); 1 keeps a head, 0 switches it off; or None.
+        like: a tensor whose device and dtype the mask takes.
+
+    Returns:
+        (L, 1, H, 1, 1), ready to multiply (B, H, T, T) probabilities; or None.
+    """
+    if head_mask is None:
+        return None
+    if not isinstance(head_mask, Tensor):  # a list of numbers
+        head_mask = torch.tensor(head_mask, device=like.device)
+    head_mask = head_mask.to(device=like.device, dtype=like.dtype)
+    if head_mask.shape == (num_heads,):
+        head_mask = head_mask.expand(num_layers, num_heads)
+    elif head_mask.shape != (num_layers, num_heads):
+        raise ValueError(f"head_mask must have shape ({num_heads},) or ({num_layers}, "
+                         f"{num_heads}), not {tuple(head_mask.shape)}")
+    return head_mask[:, None, :, None, None]  # (L, 1, H, 1, 1)
+
+
+class BertModel(BertPreTrainedModel):
+    """The BERT encoder: embeddings, L layers, and (optionally) the pooler."""
+
+    def __init__(self, config: BertConfig, add_pooling_layer: bool = True):
+        super().__init__(config)
+        self.embeddings = BertEmbeddings(config)
+        self.encoder = BertEncoder(config)
+        self.pooler = BertPooler(config) if add_pooling_layer else None
+        self.init_weights()
+
+    def forward(
+        self,
+        input_ids: Tensor,
+        token_type_ids: Tensor | None = None,
+        attention_mask: Tensor | None = None,
+        head_mask: Tensor | None = None,
+        explain: bool = False,
+    ) -> BertModelOutput:
+        """Encode a batch of token sequences.
+
+        Args:
+            input_ids: (B, T) token ids.
+            token_type_ids: (B, T) segment ids, 0 for sentence A and 1 for sentence B; None: all 0.
+            attention_mask: (B, T) 1 for tokens, 0 for padding; None means no padding.
+            head_mask: (H,) or (L, H) multipliers of each head's attention probabilities; 0 removes
+                a head (HF's former head_mask).
+            explain: return an :class:`Explanation` of every step (else fused attention).
+
+        Returns:
+            :class:`BertModelOutput`: last_hidden_state (B, T, D), pooler_output (B, D) or None,
+            and the explanation or None.
+        """
+        if input_ids.dim() != 2:
+            raise ValueError(f"input_ids must be (batch, tokens), not {tuple(input_ids.shape)}")
+        for name, ids in (("token_type_ids", token_type_ids), ("attention_mask", attention_mask)):
+            if ids is not None and ids.shape != input_ids.shape:
+                raise ValueError(f"{name} has shape {tuple(ids.shape)}, "
+                                 f"input_ids {tuple(input_ids.shape)}")
+        emb = self.embeddings(input_ids, token_type_ids)
+        mask = additive_attention_mask(attention_mask, emb.output.dtype)  # (B, 1, 1, T) or None
+        cfg = self.config
+        heads = expand_head_mask(head_mask, cfg.num_hidden_layers, cfg.num_attention_heads,
+                                 emb.output)  # (L, 1, H, 1, 1) or None
+        hidden, layers = self.encoder(emb.output, mask, heads, explain)
+        pooled = self.pooler(hidden) if self.pooler is not None else None
+        explanation = None
+        if explain:
+            explanation = Explanation(
+                word_embeddings=emb.word,
+                position_embeddings=emb.position.expand_as(emb.word),
+                token_type_embeddings=emb.token_type,
+                embedding_sum=emb.sum,
+                embedding_output=emb.output,
+                layers=layers,
+                pooled_output=pooled,
+            )
+        return BertModelOutput(hidden, pooled, explanation)
