@@ -1,0 +1,204 @@
+"""bertcore.analysis: the attention walkthrough, head statistics and head switching, on a tiny BERT."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+import bertcore
+from bertcore import analysis as A
+
+
+@pytest.fixture(scope="module")
+def bert(tiny_ckpt):
+    return bertcore.load(str(tiny_ckpt[0]), device="cpu")
+
+
+@pytest.fixture(scope="module")
+def sharp_bert(tmp_path_factory):
+    """A tiny BERT with large weights, so attention is peaked and switching heads off shows."""
+    from conftest import write_checkpoint
+
+    folder = tmp_path_factory.mktemp("sharp-bert")
+    write_checkpoint(folder, initializer_range=0.6, seed=3)
+    return bertcore.load(str(folder), device="cpu")
+
+
+@pytest.fixture(scope="module")
+def explained(bert):
+    return bert.explain("the dog barked .", "it rained on the street")
+
+
+# ------------------------------------------------------------------ walkthrough
+
+
+@pytest.mark.parametrize("layer,head,pos", [(0, 0, 0), (0, 3, 4), (1, 2, 7), (1, 1, 11)])
+def test_walkthrough_matches_the_model(explained, layer, head, pos):
+    w = A.walkthrough(explained, layer, head, pos)
+    n_tok, dh = len(explained.tokens), explained.layers[0].query.shape[-1]
+    assert w["q"].shape == (dh,) and w["k"].shape == (n_tok, dh) and w["v"].shape == (n_tok, dh)
+    assert w["qk"].shape == w["scaled"].shape == w["softmax"].shape == (n_tok,)
+    np.testing.assert_allclose(w["qk_terms"].sum(1), w["qk"], atol=1e-12)
+    np.testing.assert_allclose(w["scaled"], w["qk"] / math.sqrt(dh), atol=1e-12)
+    assert w["sqrt_dh"] == pytest.approx(math.sqrt(dh))
+    # The recomputed softmax row is the model's own probabilities row.
+    np.testing.assert_allclose(w["softmax"], w["probs"], atol=1e-6)
+    assert w["probs_max_abs_diff"] < 1e-6
+    assert w["softmax"].sum() == pytest.approx(1.0)
+    model_row = explained.layers[layer].probs[0, head, pos].double().numpy()
+    np.testing.assert_allclose(w["probs"], model_row)
+    np.testing.assert_allclose(w["scaled"], w["model_scores"], atol=1e-5)
+    # Σ p_j v_j is this head's slice of the context vector.
+    np.testing.assert_allclose(w["weighted_sum"], w["context"], atol=1e-5)
+    assert w["context_max_abs_diff"] < 1e-5
+    np.testing.assert_allclose(w["weighted"].sum(0), w["weighted_sum"], atol=1e-12)
+    assert not np.any(w["mask"])  # no padding in one input
+
+
+def test_layer_attention(explained):
+    a = A.layer_attention(explained, 1)
+    n = len(explained.tokens)
+    assert a.shape == (4, n, n) and a.dtype == np.float64
+    np.testing.assert_allclose(a.sum(-1), 1.0, atol=1e-6)
+    np.testing.assert_array_equal(a, explained.attentions[1][0].double().numpy())
+    with pytest.raises(IndexError):
+        A.layer_attention(explained, 2)
+
+
+def test_walkthrough_follows_a_head_mask(bert):
+    mask = A.build_head_mask(2, 4, [(1, 2)])
+    x = bert.explain("the cat sat on the mat", head_mask=mask)
+    w = A.walkthrough(x, 1, 2, 3, head_mask=mask)
+    assert w["head_weight"] == 0.0
+    assert not w["probs"].any() and not w["softmax"].any() and not w["context"].any()
+    assert w["probs_max_abs_diff"] == 0.0 and w["context_max_abs_diff"] == 0.0
+
+
+def test_walkthrough_with_padding_mask(explained):
+    # Hand-made padding: the last key is padding; it must get -inf and probability 0.
+    class Fake:
+        pass
+
+    fake = Fake()
+    fake.layers = explained.layers
+    enc = explained.encoding
+    fake.encoding = type(enc)(**{**enc.__dict__, "attention_mask": [1] * (len(enc) - 1) + [0]})
+    w = A.walkthrough(fake, 0, 0, 1)
+    assert w["mask"][-1] == -np.inf and w["softmax"][-1] == 0.0
+    assert w["softmax"].sum() == pytest.approx(1.0)
+
+
+def test_walkthrough_rejects_out_of_range(explained):
+    for args in [(2, 0, 0), (0, 4, 0), (0, 0, 99), (-1, 0, 0)]:
+        with pytest.raises(IndexError):
+            A.walkthrough(explained, *args)
+
+
+# ------------------------------------------------------------------ head summary
+
+
+def test_head_summary_shapes_and_ranges(explained):
+    s = A.head_summary(explained)
+    for key in ("cls", "sep", "prev", "next", "self", "entropy_norm", "mass"):
+        assert s[key].shape == (2, 4), key
+        assert np.all((s[key] >= -1e-9) & (s[key] <= 1 + 1e-9)), key
+    assert np.all(s["entropy"] >= 0) and np.all(s["entropy"] <= s["max_entropy"] + 1e-9)
+    assert s["max_entropy"] == pytest.approx(math.log(len(explained.tokens)))
+    assert set(s["label"].ravel()) <= set(A.HEAD_LABELS)
+
+
+def test_head_summary_agrees_with_the_attention_matrices(explained):
+    s = A.head_summary(explained)
+    tokens = explained.tokens
+    seps = [i for i, t in enumerate(tokens) if t == "[SEP]"]
+    for layer in range(2):
+        a = explained.attentions[layer][0].double().numpy()  # (H, T, T)
+        n = a.shape[-1]
+        for head in range(4):
+            m = a[head]
+            assert s["cls"][layer, head] == pytest.approx(m[:, 0].mean())
+            assert s["sep"][layer, head] == pytest.approx(m[:, seps].sum(1).mean())
+            assert s["prev"][layer, head] == pytest.approx(np.mean([m[i, i - 1] for i in range(1, n)]))
+            assert s["next"][layer, head] == pytest.approx(np.mean([m[i, i + 1] for i in range(n - 1)]))
+            assert s["self"][layer, head] == pytest.approx(np.trace(m) / n)
+            ent = -(m * np.log(m)).sum(1).mean()
+            assert s["entropy"][layer, head] == pytest.approx(ent)
+
+
+def _pattern(n, kind):
+    m = np.zeros((n, n))
+    for i in range(n):
+        j = {"prev": max(i - 1, 0), "next": min(i + 1, n - 1), "self": i, "cls": 0, "sep": n - 1}[kind]
+        m[i, j] = 1.0
+    return m
+
+
+def test_hand_built_heads_get_their_labels():
+    n = 7
+    heads = [_pattern(n, "prev"), _pattern(n, "next"), _pattern(n, "self"), _pattern(n, "cls"),
+             _pattern(n, "sep"), np.full((n, n), 1.0 / n), np.zeros((n, n)),
+             0.45 * _pattern(n, "prev") + 0.45 * _pattern(n, "next") + 0.1 * _pattern(n, "self")]
+    attn = np.stack(heads)[None]  # (1, 8, T, T)
+    s = A.attention_summary(attn, cls_positions=[0], sep_positions=[n - 1])
+    assert list(s["label"][0]) == ["previous token", "next token", "self", "[CLS]", "[SEP]", "broad",
+                                   "off", "mixed"]
+    assert s["prev"][0, 0] == pytest.approx(1.0) and s["next"][0, 1] == pytest.approx(1.0)
+    assert s["entropy"][0, 0] == pytest.approx(0.0)
+    assert s["entropy"][0, 5] == pytest.approx(math.log(n)) and s["entropy_norm"][0, 5] == pytest.approx(1)
+    # Also as a list of (1, H, T, T) tensors, the way x.attentions comes.
+    s2 = A.attention_summary([torch.tensor(attn[:, :3])], [0], [n - 1])
+    assert list(s2["label"][0]) == ["previous token", "next token", "self"]
+
+
+def test_label_thresholds():
+    base = dict(cls=0.1, sep=0.1, prev=0.1, next=0.1, self=0.1, entropy_norm=0.5, mass=1.0)
+    assert A.label_head({**base, "sep": A.DOMINANT_SHARE}) == "[SEP]"
+    assert A.label_head({**base, "sep": A.DOMINANT_SHARE - 0.01}) == "mixed"
+    assert A.label_head({**base, "entropy_norm": A.BROAD_ENTROPY}) == "broad"
+    assert A.label_head({**base, "mass": 0.0}) == "off"
+
+
+# ------------------------------------------------------------------ head mask effect
+
+
+def test_head_mask_effect_nothing_off_changes_nothing(bert):
+    e = A.head_mask_effect(bert, "the [MASK] barked .", [], top_k=3)
+    assert e["before"] == e["after"] == bert.fill_mask("the [MASK] barked .", top_k=3)
+    assert e["top1_delta"] == [0.0] and e["tv_distance"] == [0.0] and e["top1_changed"] == [False]
+    assert e["positions"] == [2] and np.all(e["head_mask"] == 1)
+
+
+def test_head_mask_effect_heads_off_changes_predictions(sharp_bert):
+    text = "the [MASK] sat on the [MASK] ."
+    off = [(0, 0), (0, 1), (1, 3)]
+    e = A.head_mask_effect(sharp_bert, text, off, top_k=5)
+    mask = A.build_head_mask(2, 4, off)
+    assert e["before"] == sharp_bert.fill_mask(text, top_k=5)
+    assert e["after"] == sharp_bert.fill_mask(text, top_k=5, head_mask=mask)
+    assert len(e["before"]) == len(e["after"]) == 2 and e["positions"] == [2, 6]
+    assert e["before"] != e["after"]
+    assert all(d > 1e-4 for d in e["tv_distance"])
+    for i in range(2):
+        assert e["top1"][i] == e["before"][i][0][0]
+        assert e["top1_before"][i] == pytest.approx(e["before"][i][0][1])
+        assert e["top1_delta"][i] == pytest.approx(e["top1_after"][i] - e["top1_before"][i])
+
+
+def test_head_mask_effect_errors(bert):
+    with pytest.raises(ValueError):
+        A.head_mask_effect(bert, "no mask here", [(0, 0)])
+    with pytest.raises(IndexError):
+        A.head_mask_effect(bert, "the [MASK] .", [(5, 0)])
+
+
+def test_head_mask_effect_masks_token_positions(sharp_bert):
+    # "the cat sat on the mat ." -> [CLS] the cat sat on the mat . [SEP]: mask "cat" (2) and "mat" (6)
+    e = A.head_mask_effect(sharp_bert, "the cat sat on the mat .", [(0, 2)], mask_positions=[2, 6])
+    same = A.head_mask_effect(sharp_bert, "the [MASK] sat on the [MASK] .", [(0, 2)])
+    assert e["positions"] == [2, 6] and e["before"] == same["before"] and e["after"] == same["after"]
+    for bad in ([0], [8], [99]):
+        with pytest.raises(ValueError):
+            A.head_mask_effect(sharp_bert, "the cat sat on the mat .", [], mask_positions=bad)
