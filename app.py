@@ -1,0 +1,170 @@
+"""BERT Lab: what BERT does to a sentence, computed live, for a classroom or one curious reader.
+
+``streamlit run app.py``. This file is the frame every page shares: page config, the view state
+(which lives in the URL, see ``ui/state.py``), the model (loaded once, with a fallback to the
+default when a choice fails), the sidebar (language, sentence, second sentence, model, presenter
+mode) and the navigation over ``pages/``.
+
+Environment: ``BERTLAB_MODEL`` (a checkpoint folder) replaces the default model, e.g. for tests.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import streamlit as st
+
+from bertcore import defaults
+from bertcore.checkpoint import CheckpointError, OfflineError
+from ui import cache, state
+from ui.i18n import LANG_NAMES, md_escape, t
+
+HERE = Path(__file__).parent
+OTHER = "__other__"
+
+# ----------------------------------------------------------------------------- page and state
+s = state.init()
+st.set_page_config(page_title="BERT Lab", page_icon="🔬", layout="wide",
+                   initial_sidebar_state="collapsed" if s.presenter else "expanded")
+
+PRESENTER_CSS = """<style>
+html { font-size: 21px; }
+.stMainBlockContainer { max-width: 100%; padding-left: 3rem; padding-right: 3rem; }
+[data-testid="stExpander"] { display: none; }
+.stMainBlockContainer h1 { font-size: 2.6rem; }
+</style>"""
+CALM_CSS = """<style>
+.stMainBlockContainer { padding-top: 2.5rem; }
+.bl-chips { line-height: 2.6; }
+</style>"""
+st.html(CALM_CSS + (PRESENTER_CSS if s.presenter else ""))
+
+
+# ----------------------------------------------------------------------------- the model
+
+def load_model():
+    """The chosen model; on failure a message and the default; None if even that fails."""
+    name, fallback = s.model, state.default_model(s.lang)
+    try:
+        return cache.get_bert(name)
+    except CheckpointError as e:
+        if name == fallback:
+            st.error(t("model.default_missing", name=md_escape(name), reason=md_escape(e)))
+            return None
+        if isinstance(e, OfflineError):
+            notice = t("model.offline", name=md_escape(name), fallback=md_escape(fallback))
+        else:
+            notice = (t("model.failed", name=md_escape(name), reason=md_escape(e)) + " "
+                      + t("model.fell_back", fallback=md_escape(fallback)))
+    state.update(model=fallback)
+    try:
+        bert = cache.get_bert(fallback)
+    except CheckpointError as e:
+        st.error(t("model.default_missing", name=md_escape(fallback), reason=md_escape(e)))
+        return None
+    st.warning(notice, icon="⚠️")
+    return bert
+
+
+def offline_label(name: str) -> str:
+    try:
+        defaults.manifest(name)
+    except CheckpointError:
+        return t("side.offline_missing", name=name)
+    return t("side.offline_en" if name == "offline-en" else "side.offline_zh")
+
+
+def offline_caption(name: str) -> str | None:
+    """What an offline default is, from its manifest (description and measured quality)."""
+    try:
+        info = defaults.manifest(name)
+    except CheckpointError:
+        return None
+    parts = [str(info.get("description") or info.get("base") or "")]
+    quality = info.get("quality") or {}
+    parts += [f"{k}: {v}" for k, v in list(quality.items())[:3]]
+    return " · ".join(p for p in parts if p) or None
+
+
+def model_label(name: str) -> str:
+    if name == OTHER:
+        return t("side.model_other")
+    if name in defaults.OFFLINE_MODELS:
+        return offline_label(name)
+    if name in defaults.HUB_MODELS:
+        return t("side.model_hub", name=name)
+    if Path(name).expanduser().is_dir():
+        return t("side.model_local", name=Path(name).name or name)
+    return name
+
+
+def model_options() -> list[str]:
+    env = os.environ.get("BERTLAB_MODEL")
+    options = ([env] if env else []) + list(defaults.OFFLINE_MODELS) + list(defaults.HUB_MODELS)
+    if s.model not in options:
+        options.append(s.model)
+    return options + [OTHER]
+
+
+def pick_model() -> None:
+    choice = st.session_state["w_model_choice"]
+    if choice != OTHER:
+        state.update(model=choice)
+
+
+def custom_model() -> None:
+    name = (st.session_state.get("w_model_custom") or "").strip()
+    if name:
+        state.update(model=name)
+
+
+def model_picker(bert) -> None:
+    ss = st.session_state
+    if ss.get("_model_shown") != s.model or "w_model_choice" not in ss:
+        ss["w_model_choice"] = s.model
+        ss["_model_shown"] = s.model
+    choice = st.selectbox(t("side.model"), model_options(), format_func=model_label,
+                          key="w_model_choice", on_change=pick_model)
+    if choice == OTHER:
+        st.text_input(t("side.model_custom"), key="w_model_custom", on_change=custom_model,
+                      help=t("side.model_custom_help"), max_chars=500)
+    if s.model in defaults.OFFLINE_MODELS and (cap := offline_caption(s.model)):
+        st.caption(md_escape(cap))
+    if bert is not None:
+        c = bert.config
+        st.caption(t("side.model_facts", layers=c.num_hidden_layers, heads=c.num_attention_heads,
+                     hidden=c.hidden_size, params=f"{sum(bert.num_parameters().values()):,}"))
+        st.caption(f"{t('side.device')}: {bert.describe_device()}")
+
+
+# ----------------------------------------------------------------------------- sidebar
+
+def sidebar(bert) -> None:
+    with st.sidebar:
+        st.segmented_control(t("side.language"), list(LANG_NAMES), format_func=LANG_NAMES.get,
+                             **state.bind("lang"))
+        st.text_area(t("side.sentence"), max_chars=state.MAX_CHARS, height=96,
+                     help=t("side.sentence_help"), **state.bind("sentence"))
+        st.text_area(t("side.pair"), max_chars=state.MAX_CHARS, height=68,
+                     help=t("side.pair_help"), **state.bind("pair"))
+        model_picker(bert)
+        st.toggle(t("side.presenter"), help=t("side.presenter_help"), **state.bind("presenter"))
+        st.caption(t("side.share"))
+
+
+def pages() -> list:
+    listed = [("home", ":material/home:"), ("tokenization", ":material/segment:"),
+              ("embeddings", ":material/grid_on:"), ("attention", ":material/hub:"),
+              ("masked_lm", ":material/visibility_off:"),
+              ("next_sentence", ":material/swap_horiz:")]
+    return [st.Page(f"pages/{name}.py", title=t(f"nav.{name}"), icon=icon, default=name == "home")
+            for name, icon in listed if (HERE / "pages" / f"{name}.py").is_file()]
+
+
+bert = load_model()
+s = state.current()
+sidebar(bert)
+page = st.navigation(pages())
+if bert is not None:
+    page.run()

@@ -1,0 +1,195 @@
+"""4 · Masked words: hide tokens and watch BERT guess them, layer by layer, and how it was trained."""
+
+import numpy as np
+import streamlit as st
+
+from bertcore import MissingHeadError
+from ui import cache, charts, state
+from ui.i18n import add, md_escape, t
+
+add({
+    "mlm.title": {"en": "Masked words", "zh": "掩码预测"},
+    "mlm.intro": {
+        "en": "BERT was trained by hiding words and guessing them from **both sides**. Click words "
+              "below to replace them with `[MASK]`; the model scores every word of its vocabulary "
+              "for each hidden spot.",
+        "zh": "BERT 的训练方式是把词遮住，再从**左右两侧**的上下文猜出它们。点击下面的词，把它们替换成 "
+              "`[MASK]`；模型会为每个被遮住的位置给词表中的每个词打分。"},
+    "mlm.pick": {"en": "Click to hide (several allowed)", "zh": "点击遮住（可多选）"},
+    "mlm.none": {"en": "Click one or more words above to hide them.",
+                 "zh": "点击上面的一个或多个词把它们遮住。"},
+    "mlm.typed": {"en": "The text itself contains {n} `[MASK]`: predicted too.",
+                  "zh": "文本中本身含有 {n} 个 `[MASK]`：也会一起预测。"},
+    "mlm.input": {"en": "What the model reads", "zh": "模型读到的内容"},
+    "mlm.predictions": {"en": "Top {k} guesses for each hidden spot", "zh": "每个遮住位置的前 {k} 个猜测"},
+    "mlm.mask_title": {"en": "#{pos} (was “{orig}”)", "zh": "#{pos}（原词 “{orig}”）"},
+    "mlm.compare": {"en": "All at once, or one after another?", "zh": "一次全部猜，还是一个接一个？"},
+    "mlm.compare_caption": {
+        "en": "**All at once** is one forward pass: each mask is guessed while all the others are "
+              "still hidden, so the guesses cannot agree with each other (this is what Hugging "
+              "Face's fill-mask pipeline returns for several masks). **One after another** fills the "
+              "most confident mask first, runs the model again, and repeats.",
+        "zh": "**一次全部猜**只运行一次模型：猜每个掩码时其他掩码仍被遮住，所以这些猜测彼此无法协调"
+              "（Hugging Face 的 fill-mask 管道对多个掩码返回的就是这种结果）。**一个接一个**先填入最有把握的掩码，"
+              "再运行一次模型，如此重复。"},
+    "mlm.at_once": {"en": "All at once", "zh": "一次全部猜"},
+    "mlm.one_by_one": {"en": "One after another", "zh": "一个接一个"},
+    "mlm.step": {"en": "step {n}: #{pos} → “{tok}” ({p:.0%})", "zh": "第 {n} 步：#{pos} → “{tok}”（{p:.0%}）"},
+    "mlm.same": {"en": "Both ways give the same words here.", "zh": "在这里两种方式得到的词相同。"},
+    "mlm.differ": {"en": "They differ at {n} spot(s): filling one mask changes the guesses for the others.",
+                   "zh": "有 {n} 处不同：填入一个掩码会改变对其他掩码的猜测。"},
+    "mlm.single": {"en": "Hide two or more words to see the difference.",
+                   "zh": "遮住两个或更多的词才能看到区别。"},
+    "mlm.lens": {"en": "What each layer would guess", "zh": "每一层会猜什么"},
+    "mlm.lens_caption": {
+        "en": "The masked-LM head applied to the hidden state after every layer (the “logit "
+              "lens”): early layers barely know, the guess sharpens as the layers add context. The "
+              "last row is the model's real answer.",
+        "zh": "把掩码语言模型头应用到每一层之后的隐藏状态上（“logit lens”）：前几层几乎不知道答案，"
+              "随着各层加入上下文，猜测逐渐变得清晰。最后一行就是模型真正的回答。"},
+    "mlm.lens_mask": {"en": "Hidden spot", "zh": "遮住的位置"},
+    "mlm.rank": {"en": "guess {r}", "zh": "第 {r} 猜"},
+    "mlm.after_layer": {"en": "after layer {n}", "zh": "第 {n} 层之后"},
+    "mlm.rule": {"en": "How BERT was trained: the 15 % rule", "zh": "BERT 的训练方式：15% 规则"},
+    "mlm.rule_caption": {
+        "en": "In pretraining, 15 % of the tokens are chosen at random. Of those, 80 % become "
+              "`[MASK]`, 10 % a random word, 10 % stay unchanged — so the model cannot rely on "
+              "seeing `[MASK]` and must keep a good vector for every word. Chosen here: {k} of {n}.",
+        "zh": "在预训练中，随机选出 15% 的词元。其中 80% 替换为 `[MASK]`，10% 替换为随机词，10% 保持不变——"
+              "这样模型不能依赖看到 `[MASK]`，必须为每个词都保留好的向量。这里选中了 {n} 个中的 {k} 个。"},
+    "mlm.reroll": {"en": "Re-roll", "zh": "重新抽取"},
+    "mlm.act_mask": {"en": "→ [MASK] (80 %)", "zh": "→ [MASK]（80%）"},
+    "mlm.act_random": {"en": "→ random word (10 %)", "zh": "→ 随机词（10%）"},
+    "mlm.act_keep": {"en": "kept, still predicted (10 %)", "zh": "保持不变，仍需预测（10%）"},
+    "mlm.legend": {"en": "Orange: became [MASK] · red: replaced by a random word · green: kept. "
+                         "The model must predict the original at all of them.",
+                   "zh": "橙色：变成 [MASK] · 红色：被随机词替换 · 绿色：保持不变。模型必须在所有这些位置预测原词。"},
+})
+
+K = 5
+
+s = state.current()
+bert = cache.current_bert()
+
+st.title(t("mlm.title"))
+st.markdown(t("mlm.intro"))
+
+if not s.sentence.strip():
+    st.info(t("input.empty"), icon="✍️")
+    st.stop()
+if not bert.has_mlm:
+    st.warning(t("head.no_mlm"))
+    st.stop()
+
+view = cache.token_view(s.model, s.sentence, s.pair or None)
+if view.removed_a or view.removed_b:
+    st.warning(t("input.truncated", max=view.max_length,
+                 n=len(view.removed_a) + len(view.removed_b)), icon="✂️")
+tokens = view.tokens
+mask_token = bert.tokenizer.mask_token
+typed = [i for i, tok in enumerate(tokens) if tok == mask_token]
+choosable = [i for i, sp in enumerate(view.special) if not sp and i not in typed]
+if any(m not in choosable for m in s.masks):  # a URL or an edited sentence: keep what still fits
+    state.update(masks=[m for m in s.masks if m in choosable])
+
+# ----------------------------------------------------------------------------- choose masks
+st.pills(t("mlm.pick"), choosable, selection_mode="multi",
+         format_func=lambda i: md_escape(tokens[i]), **state.bind("masks"))
+if typed:
+    st.caption(t("mlm.typed", n=len(typed)))
+positions = tuple(sorted(set(state.current().masks) | set(typed)))
+
+# ----------------------------------------------------------------------------- predictions
+if not positions:
+    st.info(t("mlm.none"), icon="👆")
+else:
+    mv = cache.mask_view(s.model, s.sentence, s.pair or None, positions, K)
+    st.subheader(t("mlm.input"))
+    st.html(charts.chips_html(mv.tokens, [charts.PALETTE[1] if i in positions else
+                                          (charts.SPECIAL_COLOR if view.special[i] else charts.PALETTE[0])
+                                          for i in range(len(mv.tokens))]))
+
+    st.subheader(t("mlm.predictions", k=K))
+    per_row = 1 if s.presenter else min(3, len(positions))
+    for start in range(0, len(positions), per_row):
+        cols = st.columns(per_row)
+        for col, m in zip(cols, range(start, min(start + per_row, len(positions)))):
+            pos = positions[m]
+            with col:
+                st.plotly_chart(charts.bars(mv.top_tokens[m], mv.top_probs[m],
+                                            t("mlm.mask_title", pos=pos, orig=tokens[pos])),
+                                width="stretch", config={"displayModeBar": False},
+                                key=f"mlm_bars_{pos}")
+
+    # ------------------------------------------------------------------------- at once vs greedy
+    st.subheader(t("mlm.compare"))
+    if len(positions) < 2:
+        st.caption(t("mlm.single"))
+    else:
+        if not s.presenter:
+            st.markdown(t("mlm.compare_caption"))
+        at_once = {pos: mv.top_tokens[m][0] for m, pos in enumerate(positions)}
+        greedy = {pos: tok for pos, tok, _ in mv.greedy}
+        c1, c2 = st.columns(2)
+        with c1:
+            st.markdown(f"**{t('mlm.at_once')}**")
+            st.html(charts.chips_html(
+                [at_once.get(i, tok) for i, tok in enumerate(tokens)],
+                [charts.PALETTE[1] if i in at_once else charts.SPECIAL_COLOR
+                 if view.special[i] else charts.PALETTE[0] for i in range(len(tokens))],
+                outline=[charts.PALETTE[3] if i in at_once and at_once[i] != greedy[i] else None
+                         for i in range(len(tokens))]))
+        with c2:
+            st.markdown(f"**{t('mlm.one_by_one')}**")
+            st.html(charts.chips_html(
+                [greedy.get(i, tok) for i, tok in enumerate(tokens)],
+                [charts.PALETTE[2] if i in greedy else charts.SPECIAL_COLOR
+                 if view.special[i] else charts.PALETTE[0] for i in range(len(tokens))],
+                outline=[charts.PALETTE[3] if i in greedy and at_once[i] != greedy[i] else None
+                         for i in range(len(tokens))]))
+            for n, (pos, tok, p) in enumerate(mv.greedy, 1):
+                st.caption(t("mlm.step", n=n, pos=pos, tok=md_escape(tok), p=p))
+        differ = sum(at_once[p] != greedy[p] for p in positions)
+        (st.info if differ else st.success)(t("mlm.differ", n=differ) if differ else t("mlm.same"))
+
+    # ------------------------------------------------------------------------- logit lens
+    st.subheader(t("mlm.lens"))
+    if not s.presenter:
+        st.caption(t("mlm.lens_caption"))
+    m = 0
+    if len(positions) > 1:
+        m = st.selectbox(t("mlm.lens_mask"), range(len(positions)),
+                         format_func=lambda j: f"#{positions[j]} · {tokens[positions[j]]}",
+                         key="mlm_lens_mask")
+    rows = [t("common.embeddings_layer")] + [t("mlm.after_layer", n=i)
+                                              for i in range(1, len(mv.lens_tokens))]
+    lens_tokens = [layer[m] for layer in mv.lens_tokens]
+    lens_probs = np.asarray(mv.lens_probs)[:, m]
+    st.plotly_chart(charts.heatmap(lens_probs, [t("mlm.rank", r=r + 1) for r in range(K)], rows,
+                                   text=lens_tokens, zmin=0, zmax=1, value_label="p",
+                                   height=80 + 34 * len(rows)),
+                    width="stretch", config={"displayModeBar": False})
+
+# ----------------------------------------------------------------------------- the 15 % rule
+st.subheader(t("mlm.rule"))
+seed = st.session_state.setdefault("mlm_seed", 0)
+
+
+def reroll() -> None:
+    st.session_state["mlm_seed"] += 1
+
+
+pm = cache.pretraining_view(s.model, s.sentence, s.pair or None, seed)
+eligible = len(tokens) - sum(view.special)
+st.markdown(t("mlm.rule_caption", k=len(pm.chosen), n=eligible))
+ACTION_COLORS = {"mask": charts.PALETTE[1], "random": charts.PALETTE[3], "keep": charts.PALETTE[2]}
+shown = [bert.tokenizer.ids_to_tokens.get(i, "[UNK]") for i in pm.masked_ids]
+st.html(charts.chips_html(
+    shown,
+    [ACTION_COLORS.get(a) or (charts.SPECIAL_COLOR if view.special[i] else "#C9D3DF")
+     for i, a in enumerate(pm.actions)],
+    [t(f"mlm.act_{a}") + (f" ({tokens[i]})" if a == "random" else "") if a else ""
+     for i, a in enumerate(pm.actions)],
+    outline=[ACTION_COLORS.get(a) for a in pm.actions]))
+st.caption(t("mlm.legend"))
+st.button(t("mlm.reroll"), icon=":material/casino:", key="mlm_reroll", on_click=reroll)

@@ -1,0 +1,130 @@
+"""5 · Next sentence: does sentence B follow sentence A? P(IsNext), segments and A→B attention."""
+
+import streamlit as st
+
+from ui import cache, charts, state
+from ui.i18n import add, lang, t
+
+add({
+    "nsp.title": {"en": "Next sentence", "zh": "下一句预测"},
+    "nsp.intro": {
+        "en": "BERT's second training task: read `[CLS] A [SEP] B [SEP]` and say whether B really "
+              "came after A in a text (*IsNext*) or is a random sentence (*NotNext*). The answer "
+              "is read from the `[CLS]` vector.",
+        "zh": "BERT 的第二个训练任务：读入 `[CLS] A [SEP] B [SEP]`，判断 B 是否真的在文本中紧跟在 A 之后"
+              "（*IsNext*），还是一个随机句子（*NotNext*）。答案从 `[CLS]` 的向量中读出。"},
+    "nsp.need_b": {"en": "Type a second sentence (B) in the sidebar, or draw a random one.",
+                   "zh": "请在侧边栏输入第二个句子（B），或随机抽取一个。"},
+    "nsp.swap": {"en": "Swap A and B", "zh": "交换 A 和 B"},
+    "nsp.random": {"en": "Random sentence B", "zh": "随机句子 B"},
+    "nsp.a": {"en": "Sentence A", "zh": "句子 A"},
+    "nsp.b": {"en": "Sentence B", "zh": "句子 B"},
+    "nsp.p": {"en": "P(B follows A)", "zh": "P(B 紧接在 A 之后)"},
+    "nsp.is_next": {"en": "The model thinks B **follows** A.", "zh": "模型认为 B **紧接**在 A 之后。"},
+    "nsp.not_next": {"en": "The model thinks B is a **random** sentence.",
+                     "zh": "模型认为 B 是一个**随机**句子。"},
+    "nsp.not_next_short": {"en": "random", "zh": "随机"},
+    "nsp.is_next_short": {"en": "follows", "zh": "紧接"},
+    "nsp.segments": {"en": "The input, by segment", "zh": "按句段显示的输入"},
+    "nsp.segments_caption": {"en": "Blue: segment 0 ([CLS], A, [SEP]) · orange: segment 1 (B, [SEP]). "
+                                   "The number under each token is its segment id.",
+                             "zh": "蓝色：句段 0（[CLS]、A、[SEP]）· 橙色：句段 1（B、[SEP]）。每个词元下面的数字是它的句段编号。"},
+    "nsp.cross": {"en": "How much A's words look at B's", "zh": "A 中的词对 B 中的词的关注程度"},
+    "nsp.cross_caption": {
+        "en": "Attention from each token of A (rows) to each token of B (columns) in the chosen "
+              "layer, averaged over its {heads} heads. [CLS] and [SEP] are left out; each row's "
+              "missing share went to A itself or to them.",
+        "zh": "在所选层中，A 的每个词元（行）对 B 的每个词元（列）的注意力，对该层 {heads} 个头取平均。"
+              "[CLS] 和 [SEP] 不显示；每行缺少的部分分给了 A 自身或它们。"},
+    "nsp.cross_title": {"en": "Layer {layer}: A → B, mean over heads", "zh": "第 {layer} 层：A → B，各头平均"},
+    "nsp.empty_side": {"en": "A or B has no tokens left to show.", "zh": "A 或 B 没有可显示的词元。"},
+})
+
+RANDOM_B = {
+    "en": ["The recipe calls for two cups of flour.", "Jupiter has dozens of moons.",
+           "She missed the last train home.", "The museum is closed on Mondays.",
+           "Penguins cannot fly, but they swim very well.", "He forgot his umbrella again.",
+           "The stock market fell sharply today.", "Our team won the match in extra time.",
+           "The library opens at nine.", "It rained all night, so the street was wet."],
+    "zh": ["这道菜需要两杯面粉。", "木星有几十颗卫星。", "她错过了回家的末班车。", "博物馆周一闭馆。",
+           "企鹅不会飞，但游泳很好。", "他又忘了带伞。", "今天股市大幅下跌。", "我们队在加时赛中赢了比赛。",
+           "图书馆九点开门。", "下了一整夜的雨，所以街道是湿的。"],
+}
+
+
+def swap() -> None:
+    cur = state.current()
+    state.update(sentence=cur.pair, pair=cur.sentence)
+
+
+def random_b() -> None:
+    n = st.session_state.get("nsp_draw", 0) + 1
+    st.session_state["nsp_draw"] = n
+    pool = [x for x in RANDOM_B[lang()] if x != state.current().pair]
+    state.update(pair=pool[(n * 7) % len(pool)])
+
+
+s = state.current()
+bert = cache.current_bert()
+
+st.title(t("nsp.title"))
+st.markdown(t("nsp.intro"))
+
+c1, c2, _ = st.columns([1, 1, 3])
+c1.button(t("nsp.swap"), icon=":material/swap_vert:", on_click=swap, key="nsp_swap",
+          disabled=not (s.sentence.strip() and s.pair.strip()))
+c2.button(t("nsp.random"), icon=":material/casino:", on_click=random_b, key="nsp_random")
+
+if not bert.has_nsp:
+    st.warning(t("head.no_nsp"))
+    st.stop()
+if not s.sentence.strip():
+    st.info(t("input.empty"), icon="✍️")
+    st.stop()
+if not s.pair.strip():
+    st.info(t("nsp.need_b"), icon="✍️")
+    st.stop()
+
+view = cache.pair_view(s.model, s.sentence, s.pair)
+if view.removed:
+    st.warning(t("input.truncated", max=bert.max_length, n=view.removed), icon="✂️")
+
+# ----------------------------------------------------------------------------- the answer
+left, right = st.columns([2, 3])
+with left:
+    st.plotly_chart(charts.gauge(view.p_is_next, t("nsp.p"), left=t("nsp.not_next_short"),
+                                 right=t("nsp.is_next_short")),
+                    width="stretch", config={"displayModeBar": False})
+    st.markdown(t("nsp.is_next") if view.p_is_next >= 0.5 else t("nsp.not_next"))
+with right:
+    st.caption(t("nsp.a"))
+    st.text(s.sentence)
+    st.caption(t("nsp.b"))
+    st.text(s.pair)
+
+# ----------------------------------------------------------------------------- segments
+st.subheader(t("nsp.segments"))
+colors = [charts.SEGMENT_COLORS[seg] for seg in view.type_ids]
+st.html(charts.chips_html(view.tokens, colors, [str(seg) for seg in view.type_ids]))
+if not s.presenter:
+    st.caption(t("nsp.segments_caption"))
+
+# ----------------------------------------------------------------------------- A -> B attention
+st.subheader(t("nsp.cross"))
+layers, heads = bert.config.num_hidden_layers, bert.config.num_attention_heads
+state.clamp_layer_head(layers, heads)
+if layers > 1:
+    st.select_slider(t("common.layer"), list(range(layers)), format_func=lambda i: str(i + 1),
+                     **state.bind("layer"))
+layer = state.current().layer
+if not s.presenter:
+    st.caption(t("nsp.cross_caption", heads=heads))
+if view.cross.shape[1] and view.cross.shape[2]:
+    a_labels = [view.tokens[i] for i in view.a_positions]
+    b_labels = [view.tokens[i] for i in view.b_positions]
+    st.plotly_chart(charts.heatmap(view.cross[layer], b_labels, a_labels,
+                                   t("nsp.cross_title", layer=layer + 1), zmin=0,
+                                   value_label=t("common.attention")),
+                    width="stretch", config={"displayModeBar": False})
+else:
+    st.info(t("nsp.empty_side"))

@@ -1,0 +1,262 @@
+"""bertviz's head and model views (Vig 2019), made to work with no internet, and a neuron-style view.
+
+bertviz 1.4.1 (Vig, "A Multiscale Visualization of Attention in the Transformer Model", ACL 2019 demo,
+https://arxiv.org/abs/1906.05714) renders its views as HTML whose script asks cdnjs for require.js,
+d3 5.7.0 and jQuery 2.0.0. Behind a classroom firewall (or here) those never load and the view stays
+blank. So:
+
+* ``scripts/vendor_js.sh`` (``make vendor``) fetches require.js 2.3.6, d3 5.7.0 and jQuery 2.1.0
+  (2.0.0 was never on npm) with the npm client into the git-ignored ``vendor/`` folder;
+* :func:`head_view_html` / :func:`model_view_html` take bertviz's own HTML (``html_action="return"``),
+  drop its CDN ``<script src>`` and its ``require.config`` CDN paths, and return one self-contained
+  document with the three libraries inlined: jQuery and d3 first (they set ``window.jQuery`` /
+  ``window.d3`` while no AMD loader exists), then require.js, then two named ``define`` calls that hand
+  those globals to bertviz's ``requirejs(['jquery', 'd3'], ...)``. The browser requests nothing.
+
+Safety: bertviz puts the tokens into a ``<script>`` as ``json.dumps`` output, where a token such as
+``</script><img onerror=...>`` would end the script and run as HTML; the parameters are re-serialised
+here with ``<``, ``>`` and ``&`` as JSON ``\\u003c`` escapes (the same string to JavaScript, never
+markup). bertviz's JavaScript then writes tokens with d3's ``.text()``, which does not parse HTML.
+
+The documents are shown with ``st.iframe(html_string, height=...)`` (streamlit 1.67: a string that is not
+a URL or path is embedded as the iframe's HTML; ``st.components.v1.html`` is deprecated). Heights come
+from :func:`view_height`, which follows bertviz's own layout constants.
+
+bertviz's neuron view needs its own patched model classes; :func:`neuron_figure` draws the same idea
+from our model's real query and key vectors instead (``bertcore.analysis.walkthrough``): the
+elementwise products q ⊙ k, whose row sums are the attention scores, beside the softmax row.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+import re
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["VENDOR_FILES", "VendorMissing", "vendor_dir", "missing_vendor", "head_view_html",
+           "model_view_html", "view_height", "neuron_figure", "safe_json", "sentence_b_start"]
+
+REPO = Path(__file__).resolve().parent.parent
+# Load order matters: jQuery and d3 before require.js (see the module docstring).
+VENDOR_FILES = {"jquery": "jquery.min.js", "d3": "d3.min.js", "requirejs": "require.js"}
+SIGNATURES = {"jquery": "jQuery v2.1.0", "d3": "d3js.org v5.7.0", "requirejs": "RequireJS 2.3.6"}
+DECIMALS = 4  # attention values written into the page (bertviz draws them as opacities)
+
+
+class VendorMissing(RuntimeError):
+    """The vendored JavaScript is not there: ``make vendor`` (scripts/vendor_js.sh) was not run."""
+
+    def __init__(self, missing: list[str], folder: Path):
+        self.missing, self.folder = missing, folder
+        super().__init__(f"missing in {folder}: {', '.join(missing)}; run `make vendor` "
+                         f"(scripts/vendor_js.sh, needs npm)")
+
+
+def vendor_dir() -> Path:
+    """Where the vendored libraries are: $BERTLAB_VENDOR, else ``vendor/`` in the repository."""
+    return Path(os.environ.get("BERTLAB_VENDOR") or REPO / "vendor")
+
+
+def missing_vendor(folder: Path | None = None) -> list[str]:
+    """File names of the three libraries that are absent or empty in ``folder``."""
+    folder = Path(folder) if folder else vendor_dir()
+    return [f for f in VENDOR_FILES.values() if not (folder / f).is_file()
+            or (folder / f).stat().st_size == 0]
+
+
+_SCRIPT_END = re.compile(r"</(script)", re.IGNORECASE)
+
+
+def _inline_js(js: str) -> str:
+    """JavaScript safe inside <script>...</script>: no "</script" or "<!--" can end it early."""
+    return "<script>\n" + _SCRIPT_END.sub(r"<\\/\1", js).replace("<!--", "<\\!--") + "\n</script>"
+
+
+def _vendored_scripts(folder: Path | None = None) -> str:
+    folder = Path(folder) if folder else vendor_dir()
+    missing = missing_vendor(folder)
+    if missing:
+        raise VendorMissing(missing, folder)
+    parts = [_inline_js((folder / f).read_text(encoding="utf-8")) for f in VENDOR_FILES.values()]
+    parts.append(_inline_js('define("jquery", [], function () { return window.jQuery; });\n'
+                            'define("d3", [], function () { return window.d3; });'))
+    return "\n".join(parts)
+
+
+def safe_json(value) -> str:
+    """JSON that is safe inside an HTML <script>: <, >, & and the JS line separators escaped."""
+    text = json.dumps(value, ensure_ascii=False)
+    for ch, esc in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"),
+                    ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
+        text = text.replace(ch, esc)
+    return text
+
+
+_CDN_SCRIPT = re.compile(r"<script[^>]*\ssrc=[\"']https?://[^\"']*[\"'][^>]*>\s*</script>", re.I)
+_REQUIRE_CONFIG = re.compile(r"require\.config\(\{.*?\}\);", re.S)
+_PARAMS = re.compile(r"^\s*const params = (.*)$", re.M)
+
+
+def _offline(bertviz_html: str, labels: dict[str, str]) -> str:
+    """bertviz's HTML without its CDN references, with safely escaped parameters and our labels."""
+    out, n = _CDN_SCRIPT.subn("", bertviz_html)
+    out, m = _REQUIRE_CONFIG.subn("", out)
+    match = _PARAMS.search(out)
+    if not (n == 1 and m == 1 and match):
+        raise RuntimeError("bertviz's HTML is not what ui/bertviz_view.py expects (bertviz 1.4.1)")
+    # The line is `const params = {json}; // HACK: {json} is a template marker ...` (bertviz's
+    # str.replace also fills the marker in the comment): keep one copy, safely escaped.
+    params, _end = json.JSONDecoder().raw_decode(match.group(1))
+    out = out[:match.start()] + "    const params = " + safe_json(params) + ";" + out[match.end():]
+    # bertviz's own captions, in the app's language (plain text; escaped for where they go).
+    replacements = {
+        "Layer: <select": html.escape(labels.get("layer", "Layer")) + ": <select",
+        "Attention: <select": html.escape(labels.get("attention", "Attention")) + ": <select",
+        '.text("Heads")': f'.text({safe_json(labels.get("heads", "Heads"))})',
+        '.text("Layers")': f'.text({safe_json(labels.get("layers", "Layers"))})',
+        ".text('Layer ' + ": f'.text({safe_json(labels.get("layer", "Layer") + " ")} + ',
+        ' + ", Head " + ': f' + {safe_json(", " + labels.get("head", "Head") + " ")} + ',
+    }
+    names = {"All": "all", "Sentence A -> Sentence A": "a_a", "Sentence B -> Sentence B": "b_b",
+             "Sentence A -> Sentence B": "a_b", "Sentence B -> Sentence A": "b_a"}
+    for name, key in names.items():  # the pair filter's options
+        if key in labels:
+            replacements[f">{name}</option>"] = f">{html.escape(labels[key])}</option>"
+    for old, new in replacements.items():
+        out = out.replace(old, new)
+    if re.search(r"cdnjs|https?://[^\s'\"]*\.min(\.js)?['\"]", out):
+        raise RuntimeError("bertviz's HTML still refers to a CDN after removing it")
+    return out
+
+
+def _document(body: str, title: str) -> str:
+    return ("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
+            f"<title>{html.escape(title)}</title>\n"
+            "<style>body{margin:0;padding:4px 2px;background:#fff;color:#222;"
+            "font-family:'Helvetica Neue',Helvetica,Arial,'Noto Sans CJK SC',sans-serif;}"
+            "select{font-size:14px;}</style>\n"
+            f"{_vendored_scripts()}\n</head><body>\n{body}\n</body></html>\n")
+
+
+def sentence_b_start(x) -> int | None:
+    """Index of sentence B's first token in a pair (its first segment-1 token), else None."""
+    types = list(x.encoding.type_ids)
+    return types.index(1) if 1 in types else None
+
+
+def _attention(x) -> list:
+    """x.attentions as float64 CPU tensors rounded to DECIMALS (short numbers in the page)."""
+    import torch
+
+    return [a.detach().to("cpu", torch.float64).round(decimals=DECIMALS) for a in x.attentions]
+
+
+def head_view_html(x, layer: int | None = None, heads: list[int] | None = None,
+                   include_layers: list[int] | None = None, labels: dict[str, str] | None = None,
+                   title: str = "head view") -> str:
+    """bertviz's head view of ``x`` (an Explained) as a self-contained HTML document, offline.
+
+    Args:
+        layer: the layer shown first (0-based); None for the first.
+        heads: the heads selected first; None for all.
+        include_layers: restrict the view to these layers (smaller pages for long inputs).
+        labels: captions in the app's language: "layer", "attention" (the pair filter), "head",
+            and the filter's options "all", "a_a", "b_b", "a_b", "b_a" (A→A, B→B, A→B, B→A).
+
+    Raises:
+        VendorMissing: ``vendor/`` lacks the libraries (run ``make vendor``).
+    """
+    from bertviz import head_view
+
+    if layer is not None and include_layers is not None and layer not in include_layers:
+        include_layers = sorted({*include_layers, layer})
+    raw = head_view(attention=_attention(x), tokens=list(x.tokens), sentence_b_start=sentence_b_start(x),
+                    layer=layer, heads=list(heads) if heads else None, include_layers=include_layers,
+                    html_action="return").data
+    return _document(_offline(raw, labels or {}), title)
+
+
+def model_view_html(x, include_layers: list[int] | None = None, include_heads: list[int] | None = None,
+                    labels: dict[str, str] | None = None, display_mode: str = "light",
+                    title: str = "model view") -> str:
+    """bertviz's model view (every layer × head as a thumbnail) as a self-contained HTML document.
+
+    Args:
+        include_layers, include_heads: restrict the grid (bertviz's own options).
+        labels: captions in the app's language: "layers", "heads", "layer", "head", "attention",
+            and the pair filter's options (see :func:`head_view_html`).
+        display_mode: "light" or "dark".
+
+    Raises:
+        VendorMissing: ``vendor/`` lacks the libraries (run ``make vendor``).
+    """
+    from bertviz import model_view
+
+    raw = model_view(attention=_attention(x), tokens=list(x.tokens), sentence_b_start=sentence_b_start(x),
+                     display_mode=display_mode, include_layers=include_layers,
+                     include_heads=include_heads, html_action="return").data
+    return _document(_offline(raw, labels or {}), title)
+
+
+def view_height(kind: str, n_tokens: int, n_layers: int, n_heads: int, pair: bool = False) -> int:
+    """Pixel height for the iframe of a "head" or "model" view (bertviz's layout constants)."""
+    header = 34 + (30 if pair else 0)
+    if kind == "head":  # BOXHEIGHT 22.5 per token + TEXT_TOP 30, under the checkbox row
+        return int(header + n_tokens * 22.5 + 30 + 40)
+    if kind == "model":  # thumbnails of 7·12/H px per token row, or the detail panel if taller
+        thumb = n_tokens * 7 * 12 / max(n_heads, 1) + 10
+        detail = n_tokens * 18 + 30 + 25
+        return int(header + max(n_layers * thumb + 38, detail) + 24)
+    raise ValueError(f"kind must be 'head' or 'model', not {kind!r}")
+
+
+def neuron_figure(walk: dict, tokens: list[str], query_pos: int, titles: dict[str, str] | None = None):
+    """A neuron-style view of one head for one query token, from ``analysis.walkthrough``.
+
+    Left: the heatmap of q ⊙ k (one row per key token, one column per head dimension); a row's sum is
+    q·k, so one sees which dimensions make a token match. Right: the softmax probabilities (the
+    model's own attention row), one bar per key token on the same rows.
+
+    Args:
+        walk: ``bertcore.analysis.walkthrough(...)``.
+        tokens: the tokens (row labels); shown escaped, each with its position.
+        titles: "products", "probs", "dim", "query" (the caption "query: {token}").
+
+    Returns:
+        a plotly Figure.
+    """
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    titles = titles or {}
+    terms = np.asarray(walk["qk_terms"])  # (T, dh)
+    probs = np.asarray(walk["probs"])  # (T,)
+    n_tok, dh = terms.shape
+    rows = [f"{i} {html.escape(t)}" for i, t in enumerate(tokens)]  # unique, escaped for plotly
+    fig = make_subplots(rows=1, cols=2, shared_yaxes=True, column_widths=[0.72, 0.28],
+                        horizontal_spacing=0.03,
+                        subplot_titles=(html.escape(titles.get("products", "q ⊙ k")),
+                                        html.escape(titles.get("probs", "softmax"))))
+    lim = float(np.abs(terms).max()) or 1.0
+    qk = np.asarray(walk["qk"])
+    fig.add_trace(go.Heatmap(
+        z=terms, x=list(range(dh)), y=rows, colorscale="RdBu", zmid=0, zmin=-lim, zmax=lim,
+        customdata=np.repeat(qk[:, None], dh, axis=1),
+        hovertemplate="%{y}<br>dim %{x}: %{z:.4f}<br>q·k = %{customdata:.4f}<extra></extra>",
+        colorbar=dict(x=-0.12, len=0.9, thickness=10)), row=1, col=1)
+    fig.add_trace(go.Bar(
+        x=probs, y=rows, orientation="h", marker_color="#1f77b4",
+        text=[f"{p:.3f}" for p in probs], textposition="auto",
+        hovertemplate="%{y}: %{x:.4f}<extra></extra>"), row=1, col=2)
+    fig.update_yaxes(autorange="reversed", type="category", row=1, col=1)
+    fig.update_xaxes(title_text=html.escape(titles.get("dim", "dimension")), row=1, col=1)
+    fig.update_xaxes(range=[0, 1], row=1, col=2)
+    query = html.escape(titles.get("query", "query: {token}").replace(
+        "{token}", f"{query_pos} {tokens[query_pos]}"))
+    fig.update_layout(height=max(260, 26 * n_tok + 120), margin=dict(l=10, r=10, t=60, b=40),
+                      title=dict(text=query, x=0.0, font=dict(size=14)), showlegend=False)
+    return fig

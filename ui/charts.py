@@ -1,0 +1,208 @@
+"""Plotly figures and small HTML builders: pure functions of arrays and labels.
+
+One calm colour scheme for the whole app. Every label that may come from user text (tokens, words)
+is HTML-escaped here, because plotly renders a small HTML subset in labels and the token chips are
+HTML: user text is always shown as text, never interpreted.
+
+Token axes are numeric with the tokens as tick text, so a token that occurs twice ("the … the")
+keeps two rows instead of being merged by plotly's categorical axis.
+"""
+
+from __future__ import annotations
+
+import html
+
+import numpy as np
+import plotly.graph_objects as go
+
+# Calm, colour-blind-friendly (Tableau 10 muted).
+PALETTE = ["#4E79A7", "#F28E2B", "#59A14F", "#E15759", "#76B7B2", "#EDC948", "#B07AA1",
+           "#FF9DA7", "#9C755F", "#BAB0AC"]
+SEGMENT_COLORS = ("#4E79A7", "#F28E2B")  # sentence A, sentence B
+SPECIAL_COLOR = "#8C8C8C"
+INK = "#2B2D42"
+SEQUENTIAL = "Blues"
+DIVERGING = "RdBu_r"
+FONT = dict(family="Inter, 'Noto Sans CJK SC', 'PingFang SC', 'Microsoft YaHei', sans-serif",
+            color=INK)
+
+
+def esc(text) -> str:
+    """Escapes text for plotly labels and HTML (``<b>`` in a sentence stays "<b>")."""
+    return html.escape(str(text), quote=True)
+
+
+def _layout(fig: go.Figure, title: str | None, height: int | None = None) -> go.Figure:
+    fig.update_layout(title=dict(text=esc(title) if title else None, x=0, xanchor="left",
+                                 font=dict(size=16)),
+                      font=FONT, margin=dict(l=10, r=10, t=48 if title else 10, b=10),
+                      paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)",
+                      height=height)
+    return fig
+
+
+def word_colors(word_ids, special=None) -> list[str]:
+    """A colour per token: tokens of the same word share one; specials are grey."""
+    out = []
+    for i, w in enumerate(word_ids):
+        if w is None or (special is not None and special[i]):
+            out.append(SPECIAL_COLOR)
+        else:
+            out.append(PALETTE[w % len(PALETTE)])
+    return out
+
+
+# ----------------------------------------------------------------------------- figures
+
+def heatmap(matrix, x_labels=None, y_labels=None, title: str | None = None, *,
+            colorscale: str = SEQUENTIAL, zmin=None, zmax=None, zmid=None, text=None,
+            x_title: str | None = None, y_title: str | None = None, height: int | None = None,
+            value_label: str = "", show_scale: bool = True, text_size: int = 12) -> go.Figure:
+    """A heatmap of a 2-D array, rows top to bottom; labels may repeat (numeric axes + tick text)."""
+    m = np.asarray(matrix, dtype=float)
+    rows, cols = m.shape if m.ndim == 2 else (1, m.size)
+    m = m.reshape(rows, cols)
+    xs, ys = np.arange(cols), np.arange(rows)
+    hover_x = [esc(v) for v in x_labels] if x_labels is not None else [str(i) for i in xs]
+    hover_y = [esc(v) for v in y_labels] if y_labels is not None else [str(i) for i in ys]
+    custom = np.array([[f"{hover_y[r]} → {hover_x[c]}" for c in range(cols)] for r in range(rows)])
+    trace = go.Heatmap(z=m, x=xs, y=ys, colorscale=colorscale, zmin=zmin, zmax=zmax, zmid=zmid,
+                       customdata=custom, showscale=show_scale, xgap=1, ygap=1,
+                       hovertemplate="%{customdata}<br>" + esc(value_label) + " %{z:.4f}<extra></extra>",
+                       colorbar=dict(thickness=12, outlinewidth=0))
+    if text is not None:
+        trace.update(text=[[esc(v) for v in row] for row in text], texttemplate="%{text}",
+                     textfont=dict(size=text_size))
+    fig = go.Figure(trace)
+    fig.update_xaxes(tickvals=xs if x_labels is not None else None,
+                     ticktext=hover_x if x_labels is not None else None,
+                     title=esc(x_title) if x_title else None, side="top", showgrid=False,
+                     tickangle=-45 if cols > 8 else 0)
+    fig.update_yaxes(tickvals=ys if y_labels is not None else None,
+                     ticktext=hover_y if y_labels is not None else None,
+                     title=esc(y_title) if y_title else None, autorange="reversed", showgrid=False)
+    auto_h = max(180, min(900, 48 + 28 * rows + (60 if x_labels is not None else 0)))
+    return _layout(fig, title, height or auto_h)
+
+
+def bars(labels, values, title: str | None = None, *, highlight: int | None = None,
+         color: str = PALETTE[0], percent: bool = True, height: int | None = None) -> go.Figure:
+    """Horizontal bars, the first label on top (e.g. top-k predictions with probabilities)."""
+    vals = [float(v) for v in values]
+    colors = [PALETTE[1] if i == highlight else color for i in range(len(vals))]
+    ys = list(range(len(vals)))
+    fig = go.Figure(go.Bar(x=vals, y=ys, orientation="h", marker_color=colors,
+                           text=[f"{v:.1%}" if percent else f"{v:.3g}" for v in vals],
+                           textposition="outside", cliponaxis=False,
+                           hovertemplate="%{x:.4f}<extra></extra>"))
+    fig.update_yaxes(tickvals=ys, ticktext=[esc(x) for x in labels], autorange="reversed",
+                     showgrid=False)
+    fig.update_xaxes(range=[0, max(vals + [1e-9]) * 1.25], showgrid=False, showticklabels=False,
+                     zeroline=False)
+    return _layout(fig, title, height or 60 + 32 * len(vals))
+
+
+def gauge(p: float, title: str | None = None, *, left: str = "", right: str = "") -> go.Figure:
+    """A half-circle gauge of a probability, 0 to 100 %."""
+    fig = go.Figure(go.Indicator(
+        mode="gauge+number", value=100 * float(p), number=dict(suffix=" %", valueformat=".1f"),
+        gauge=dict(axis=dict(range=[0, 100], ticksuffix="%"),
+                   bar=dict(color=PALETTE[0], thickness=0.35),
+                   steps=[dict(range=[0, 50], color="#F4F1EC"), dict(range=[50, 100], color="#E8EEF5")],
+                   threshold=dict(line=dict(color=INK, width=2), value=50))))
+    if left or right:
+        fig.add_annotation(x=0.02, y=0.0, text=esc(left), showarrow=False, xref="paper", yref="paper")
+        fig.add_annotation(x=0.98, y=0.0, text=esc(right), showarrow=False, xref="paper", yref="paper")
+    return _layout(fig, title, 260)
+
+
+def vectors(rows, row_labels, title: str | None = None, *, dims=None) -> go.Figure:
+    """Rows of vectors as a diverging heatmap (one row per vector, one column per dimension)."""
+    m = np.asarray(rows, dtype=float)
+    dims = list(dims) if dims is not None else list(range(m.shape[1]))
+    lim = float(np.abs(m).max()) or 1.0
+    fig = heatmap(m, [str(d) for d in dims], row_labels, title, colorscale=DIVERGING,
+                  zmin=-lim, zmax=lim, zmid=0, height=70 + 40 * len(m))
+    fig.update_xaxes(tickangle=0, nticks=min(len(dims), 16), tickvals=None, ticktext=None,
+                     side="bottom")
+    return fig
+
+
+def architecture(config, counts: dict[str, int], text: dict[str, str]) -> go.Figure:
+    """BERT's architecture drawn bottom-up with the live model's real numbers.
+
+    Args:
+        config: the model's BertConfig.
+        counts: ``Bert.num_parameters()`` (embeddings, encoder, pooler, cls.predictions, ...).
+        text: translated labels: input, embeddings, layer, attention, ffn, pooler, mlm, nsp, params.
+    """
+    c = config
+    L, H, D, I = c.num_hidden_layers, c.num_attention_heads, c.hidden_size, c.intermediate_size
+    fig = go.Figure()
+
+    def box(x0, x1, y0, y1, fill, label, sub="", line=INK):
+        fig.add_shape(type="rect", x0=x0, x1=x1, y0=y0, y1=y1, fillcolor=fill, opacity=1,
+                      line=dict(color=line, width=1), layer="below")
+        body = f"<b>{esc(label)}</b>" + (f"<br><span style='font-size:12px'>{esc(sub)}</span>" if sub else "")
+        fig.add_annotation(x=(x0 + x1) / 2, y=(y0 + y1) / 2, text=body, showarrow=False,
+                           font=dict(size=14, color=INK))
+
+    def arrow(y0, y1, x=5):
+        fig.add_annotation(x=x, y=y1, ax=x, ay=y0, xref="x", yref="y", axref="x", ayref="y",
+                           showarrow=True, arrowhead=2, arrowwidth=1.5, arrowcolor="#6C757D", text="")
+
+    def n(key):
+        return f"{counts.get(key, 0):,} {text['params']}"
+
+    box(2, 8, 0, 0.8, "#FFFFFF", text["input"], f"[CLS] … [SEP] · ≤ {c.max_position_embeddings}")
+    arrow(0.8, 1.3)
+    box(1, 9, 1.3, 2.5, "#E8EEF5", text["embeddings"],
+        f"word {c.vocab_size:,}×{D} + position {c.max_position_embeddings}×{D} + "
+        f"segment {c.type_vocab_size}×{D} → LayerNorm · {n('embeddings')}")
+    arrow(2.5, 3.0)
+    shown = min(L, 24)
+    y0, y1 = 3.0, 6.4
+    for i in range(shown - 1, 0, -1):  # the stack behind the front layer shows the depth
+        off = 0.06 * i * (12 / max(shown, 12))
+        fig.add_shape(type="rect", x0=1 + off, x1=9 + off, y0=y0 + off, y1=y1 + off,
+                      fillcolor="#DDE6F0", line=dict(color="#9DB3CC", width=1), layer="below")
+    box(1, 9, y0, y1, "#F7F9FC", "", "", line=PALETTE[0])
+    fig.add_annotation(x=5, y=6.05, text=f"<b>{esc(text['layer'])} × {L}</b> · "
+                       f"{esc(n('encoder'))}", showarrow=False, font=dict(size=15, color=INK))
+    box(1.5, 8.5, 3.3, 4.5, "#FFFFFF", text["attention"], f"{H} × {c.head_dim} = {D}")
+    arrow(4.5, 4.7)
+    box(1.5, 8.5, 4.7, 5.7, "#FFFFFF", text["ffn"], f"{D} → {I} → {D}")
+    top = 6.4 + 0.06 * (shown - 1) * (12 / max(shown, 12))
+    arrow(top, top + 0.5)
+    base = top + 0.5
+    box(0.3, 3.2, base, base + 1.1, "#FDEBD8" if "pooler" in counts else "#F1F1F1",
+        text["pooler"], n("pooler") if "pooler" in counts else "—")
+    box(3.5, 6.5, base, base + 1.1, "#E3F1E1" if "cls.predictions" in counts else "#F1F1F1",
+        text["mlm"], n("cls.predictions") if "cls.predictions" in counts else "—")
+    box(6.8, 9.7, base, base + 1.1, "#F9E0E1" if "cls.seq_relationship" in counts else "#F1F1F1",
+        text["nsp"], n("cls.seq_relationship") if "cls.seq_relationship" in counts else "—")
+    fig.update_xaxes(visible=False, range=[0, 10.2])
+    fig.update_yaxes(visible=False, range=[-0.2, base + 1.3])
+    return _layout(fig, None, 600)
+
+
+# ----------------------------------------------------------------------------- HTML
+
+def chips_html(tokens, colors, sublabels=None, *, outline=None, strike=None) -> str:
+    """Tokens as coloured chips with an optional small line under each (ids, segments …).
+
+    Every token and sublabel is escaped: the result is safe to pass to st.html / st.markdown.
+    """
+    out = ['<div class="bl-chips" style="display:flex;flex-wrap:wrap;gap:6px 4px;'
+           'align-items:flex-start;font-family:Inter,sans-serif;">']
+    for i, (tok, color) in enumerate(zip(tokens, colors)):
+        border = f"2px solid {outline[i]}" if outline and outline[i] else "2px solid transparent"
+        deco = "text-decoration:line-through;" if strike and strike[i] else ""
+        sub = (f'<div style="font-size:0.72em;color:#555;text-align:center;margin-top:2px;">'
+               f'{esc(sublabels[i])}</div>') if sublabels is not None else ""
+        out.append(
+            f'<div style="display:inline-block;"><div style="background:{color}22;border-bottom:3px '
+            f'solid {color};outline:{border};border-radius:6px;padding:3px 8px;font-size:1.05em;'
+            f'white-space:pre;color:{INK};{deco}">{esc(tok)}</div>{sub}</div>')
+    out.append("</div>")
+    return "".join(out)

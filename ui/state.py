@@ -1,0 +1,246 @@
+"""The view, kept in the session and mirrored in the URL so that a link reopens exactly the same view.
+
+``State`` holds what a teacher wants a shared link to restore: language, model, sentence, optional
+second sentence, layer, head, masked positions and presenter mode. ``init()`` runs once at the top
+of every run of app.py: on a session's first run it reads ``st.query_params``; on every run it
+writes the state back to the URL (page switches clear the query string, so it is rewritten).
+
+Widgets bind to a field with ``bind``, which gives them a key seeded from the state and a callback
+that writes their value back::
+
+    st.slider(t("common.layer"), 0, L - 1, **state.bind("layer"))   # no value=: the key holds it
+    state.update(masks=[2, 5])                                       # state + URL, e.g. in on_click
+
+URL parameters: ``lang``, ``model``, ``text``, ``pair``, ``layer``, ``head``, ``masks`` (e.g. "2,5"),
+``presenter`` ("1"). Anything malformed in a URL falls back to the default instead of failing.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+from dataclasses import asdict, dataclass, field, fields
+
+import streamlit as st
+
+from bertcore import defaults
+
+from .i18n import LANGS
+
+KEY = "_bertlab_state"  # the State in st.session_state
+SYNCED = "_bertlab_synced"  # widget key -> the value last pushed into that widget
+MAX_CHARS = 5000  # longest text kept (BERT reads at most 512 tokens anyway)
+MAX_MASKS = 64
+DEFAULT_SENTENCE = {"en": "The cat sat on the mat because it was tired.",
+                    "zh": "今天天气很好，我们去公园散步。"}
+URL_NAMES = {"lang": "lang", "model": "model", "sentence": "text", "pair": "pair",
+             "layer": "layer", "head": "head", "masks": "masks", "presenter": "presenter"}
+
+
+@dataclass
+class State:
+    """What the user is looking at; every field is in the URL."""
+
+    lang: str = "en"
+    model: str = ""
+    sentence: str = ""
+    pair: str = ""
+    layer: int = 0
+    head: int = 0
+    masks: list[int] = field(default_factory=list)
+    presenter: bool = False
+
+
+def default_model(lang: str) -> str:
+    """The model the app opens on: $BERTLAB_MODEL (a folder, used by tests) or the offline default."""
+    return os.environ.get("BERTLAB_MODEL") or defaults.DEFAULT_MODEL.get(lang, "offline-en")
+
+
+def defaults_for(lang: str) -> State:
+    lang = lang if lang in LANGS else "en"
+    return State(lang=lang, model=default_model(lang), sentence=DEFAULT_SENTENCE[lang])
+
+
+# ----------------------------------------------------------------------------- coercion
+
+def _int(value, fallback: int) -> int:
+    try:
+        return max(0, int(str(value).strip()))
+    except (TypeError, ValueError):
+        return fallback
+
+
+def _masks(value) -> list[int]:
+    if isinstance(value, str):
+        value = value.replace(" ", "").split(",") if value.strip() else []
+    out: list[int] = []
+    for v in value or []:
+        try:
+            i = int(v)
+        except (TypeError, ValueError):
+            continue
+        if i >= 0 and i not in out:
+            out.append(i)
+    return sorted(out)[:MAX_MASKS]
+
+
+def _text(value) -> str:
+    return str(value if value is not None else "")[:MAX_CHARS]
+
+
+def _bool(value) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() in ("1", "true", "yes", "on")
+    return bool(value)
+
+
+def coerce(name: str, value, previous):
+    """``value`` as the type of field ``name``; ``previous`` when it cannot be one."""
+    if name == "lang":
+        return value if value in LANGS else previous
+    if name == "model":
+        return str(value).strip() if value is not None and str(value).strip() else previous
+    if name in ("sentence", "pair"):
+        return _text(value)
+    if name in ("layer", "head"):
+        return _int(value, previous)
+    if name == "masks":
+        return _masks(value)
+    if name == "presenter":
+        return _bool(value)
+    raise TypeError(f"State has no field {name!r}")
+
+
+# ----------------------------------------------------------------------------- URL
+
+def _browser_lang() -> str:
+    try:
+        locale = st.context.locale or ""
+    except Exception:
+        locale = ""
+    return "zh" if str(locale).lower().startswith("zh") else "en"
+
+
+def from_query(params) -> State:
+    """A State from URL parameters (a mapping of str -> str), defaults for what is absent or bad."""
+    lang = params.get("lang")
+    lang = lang if lang in LANGS else _browser_lang()
+    state = defaults_for(lang)
+    for name, url_name in URL_NAMES.items():
+        if name != "lang" and url_name in params:
+            setattr(state, name, coerce(name, params.get(url_name), getattr(state, name)))
+    return state
+
+
+def to_query(state: State) -> dict[str, str]:
+    """The URL parameters for ``state``: only what differs from the language's defaults."""
+    base = defaults_for(state.lang)
+    out = {"lang": state.lang}
+    for name, url_name in URL_NAMES.items():
+        value = getattr(state, name)
+        if name == "lang" or value == getattr(base, name):
+            continue
+        if name == "masks":
+            out[url_name] = ",".join(map(str, value))
+        elif name == "presenter":
+            out[url_name] = "1"
+        else:
+            out[url_name] = str(value)
+    return out
+
+
+def _write_url(state: State) -> None:
+    wanted = to_query(state)
+    params = st.query_params
+    for url_name in URL_NAMES.values():
+        if url_name in wanted:
+            if params.get(url_name) != wanted[url_name]:
+                params[url_name] = wanted[url_name]
+        elif url_name in params:
+            del params[url_name]
+
+
+# ----------------------------------------------------------------------------- the interface
+
+def init() -> State:
+    """Call once at the top of app.py on every run: URL -> state on the first run, state -> URL."""
+    ss = st.session_state
+    if KEY not in ss:
+        ss[KEY] = from_query(st.query_params)
+        ss[SYNCED] = {}
+    _write_url(ss[KEY])
+    return ss[KEY]
+
+
+def current() -> State:
+    """The current state (initialised from the URL if this session has none yet)."""
+    ss = st.session_state
+    if KEY not in ss:
+        return init()
+    return ss[KEY]
+
+
+def update(**changes) -> None:
+    """Changes fields of the state and the URL.
+
+    Switching the language also switches the model and the sentence when they are still the old
+    language's defaults (a Chinese class gets the Chinese model and a Chinese example sentence).
+
+    Raises:
+        TypeError: an unknown field name.
+    """
+    state = current()
+    new = copy.deepcopy(state)
+    for name, value in changes.items():
+        setattr(new, name, coerce(name, value, getattr(state, name)))
+    if new.lang != state.lang:
+        old_base, new_base = defaults_for(state.lang), defaults_for(new.lang)
+        if "model" not in changes and state.model == old_base.model:
+            new.model = new_base.model
+        if "sentence" not in changes and state.sentence == old_base.sentence:
+            new.sentence = new_base.sentence
+    for f in fields(State):
+        setattr(state, f.name, getattr(new, f.name))
+    _write_url(state)
+
+
+def bind(name: str, key: str | None = None) -> dict:
+    """Keyword arguments that tie a widget to the field ``name``: ``key``, ``on_change``, ``args``.
+
+    The widget's value is seeded from the state whenever the state changed elsewhere (a button, the
+    URL, a clamp), so do not also pass ``value=``/``index=``/``default=`` to the widget.
+    """
+    if name not in URL_NAMES:
+        raise TypeError(f"State has no field {name!r}")
+    key = key or f"w_{name}"
+    value = getattr(current(), name)
+    ss = st.session_state
+    synced = ss.setdefault(SYNCED, {})
+    if key not in ss or synced.get(key) != value:
+        ss[key] = copy.deepcopy(value)
+        synced[key] = copy.deepcopy(value)
+    return {"key": key, "on_change": _sync, "args": (name, key)}
+
+
+def _sync(name: str, key: str) -> None:
+    """on_change of a bound widget: its value -> the state (an invalid value is put back)."""
+    ss = st.session_state
+    update(**{name: ss[key]})
+    value = getattr(current(), name)
+    if ss[key] != value:
+        ss[key] = copy.deepcopy(value)
+    ss.setdefault(SYNCED, {})[key] = copy.deepcopy(value)
+
+
+def clamp_layer_head(num_layers: int, num_heads: int) -> State:
+    """Keeps layer and head inside the current model (a URL may name layer 11 of a 2-layer model)."""
+    s = current()
+    layer = min(s.layer, max(0, num_layers - 1))
+    head = min(s.head, max(0, num_heads - 1))
+    if (layer, head) != (s.layer, s.head):
+        update(layer=layer, head=head)
+    return current()
+
+
+def as_dict() -> dict:
+    return asdict(current())
