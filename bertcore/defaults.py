@@ -132,6 +132,7 @@ def export(lang: str, run_dir: Path, metrics: dict | None = None) -> Path:
         "recipe": recipe,
         "trained_tensors": len(state),
         "train_minutes": round(metrics["minutes"], 1),
+        "steps_done": metrics.get("steps_done", recipe["steps"]),
         "quality": {k: round(v, 4) for k, v in metrics["final"].items()},
         "clozes": metrics["clozes"],
     }

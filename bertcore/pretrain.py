@@ -214,8 +214,13 @@ def freeze(model: BertForPreTraining, frozen_layers: int) -> list[str]:
 
 
 def run(recipe: Recipe, out: Path, log=print) -> dict:
-    """Trains one recipe end to end; writes the model and ``metrics.json`` into ``out``."""
+    """Trains one recipe end to end; writes the model and ``metrics.json`` into ``out``.
+
+    Creating the file ``out/STOP`` ends training after the current step; what was trained so far
+    is evaluated and saved as usual (for long runs that must finish by a deadline).
+    """
     t0 = time.time()
+    stop_file = out / "STOP"
     model, tok, train_docs, heldout_docs = prepare(recipe)
     encode = lambda s: tok.convert_tokens_to_ids(tok.tokenize(s))  # noqa: E731
     train_ids = data.tokenize_documents(train_docs, encode)
@@ -249,6 +254,7 @@ def run(recipe: Recipe, out: Path, log=print) -> dict:
     lengths = [len(e.tokens_a) + len(e.tokens_b) for e in examples]
     result = train(model, examples, collator_for(tok, recipe.max_len, recipe.seed), cfg,
                    loss_fn=pretraining_loss, evaluate=evaluation, callback=progress,
+                   should_stop=stop_file.exists,
                    batch_sampler=data.LengthGroupedBatches(lengths, recipe.batch_size, recipe.seed))
     final = evaluation(model)
     final_clozes = cloze_eval(model, tok, clozes)["clozes"] if clozes else []
@@ -256,6 +262,7 @@ def run(recipe: Recipe, out: Path, log=print) -> dict:
     save_pretrained(model, out, tok)
     metrics = {"recipe": asdict(recipe), "final": final, "clozes": final_clozes,
                "trained": trained, "history": result.history, "minutes": (time.time() - t0) / 60,
+               "steps_done": result.steps,
                "train_examples": len(examples), "heldout_examples": len(heldout)}
     (out / "metrics.json").write_text(json.dumps(metrics, indent=1, ensure_ascii=False) + "\n")
     log(f"done in {metrics['minutes']:.1f} min: {json.dumps(final)}")
