@@ -157,7 +157,8 @@ def pages() -> list:
     listed = [("home", ":material/home:"), ("tokenization", ":material/segment:"),
               ("embeddings", ":material/grid_on:"), ("attention", ":material/hub:"),
               ("masked_lm", ":material/visibility_off:"),
-              ("next_sentence", ":material/swap_horiz:")]
+              ("next_sentence", ":material/swap_horiz:"), ("fine_tuning", ":material/tune:"),
+              ("pretraining", ":material/model_training:")]
     return [st.Page(f"pages/{name}.py", title=t(f"nav.{name}"), icon=icon, default=name == "home")
             for name, icon in listed if (HERE / "pages" / f"{name}.py").is_file()]
 

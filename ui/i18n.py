@@ -77,6 +77,8 @@ add({
     "nav.attention": {"en": "3 · Attention", "zh": "3 · 注意力"},
     "nav.masked_lm": {"en": "4 · Masked words", "zh": "4 · 掩码预测"},
     "nav.next_sentence": {"en": "5 · Next sentence", "zh": "5 · 下一句预测"},
+    "nav.fine_tuning": {"en": "6 · Fine-tuning", "zh": "6 · 微调"},
+    "nav.pretraining": {"en": "7 · Pretraining", "zh": "7 · 预训练"},
     "side.language": {"en": "Language", "zh": "语言"},
     "side.sentence": {"en": "Sentence", "zh": "句子"},
     "side.sentence_help": {"en": "Type any sentence: every page shows what BERT does with it.",
