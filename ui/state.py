@@ -12,7 +12,8 @@ that writes their value back::
     state.update(masks=[2, 5])                                       # state + URL, e.g. in on_click
 
 URL parameters: ``lang``, ``model``, ``text``, ``pair``, ``layer``, ``head``, ``masks`` (e.g. "2,5"),
-``presenter`` ("1"). Anything malformed in a URL falls back to the default instead of failing.
+``presenter`` ("1"); ``sentence`` (or ``a``) and ``b`` are read as ``text`` and ``pair`` and
+rewritten. Anything malformed in a URL falls back to the default instead of failing.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ DEFAULT_SENTENCE = {"en": "The cat sat on the mat because it was tired.",
                     "zh": "今天天气很好，我们去公园散步。"}
 URL_NAMES = {"lang": "lang", "model": "model", "sentence": "text", "pair": "pair",
              "layer": "layer", "head": "head", "masks": "masks", "presenter": "presenter"}
+URL_ALIASES = {"sentence": "text", "a": "text", "b": "pair"}  # also read (hand-written links)
 
 
 @dataclass
@@ -123,6 +125,10 @@ def _browser_lang() -> str:
 
 def from_query(params) -> State:
     """A State from URL parameters (a mapping of str -> str), defaults for what is absent or bad."""
+    params = {k: params.get(k) for k in params}
+    for alias, url_name in URL_ALIASES.items():
+        if alias in params and url_name not in params:
+            params[url_name] = params[alias]
     lang = params.get("lang")
     lang = lang if lang in LANGS else _browser_lang()
     state = defaults_for(lang)
@@ -152,7 +158,7 @@ def to_query(state: State) -> dict[str, str]:
 def _write_url(state: State) -> None:
     wanted = to_query(state)
     params = st.query_params
-    for url_name in URL_NAMES.values():
+    for url_name in [*URL_NAMES.values(), *URL_ALIASES]:
         if url_name in wanted:
             if params.get(url_name) != wanted[url_name]:
                 params[url_name] = wanted[url_name]

@@ -1,0 +1,67 @@
+"""Helpers shared by the app tests (``test_pages.py``) and the browser tests (``test_browser.py``).
+
+* :func:`write_app_checkpoint` builds the tiny checkpoint of ``conftest.write_checkpoint`` with a few
+  more vocabulary entries, so that HTML-like input ("<", "script", ">") becomes real tokens that the
+  pages must escape, instead of [UNK];
+* :func:`walk` and :func:`all_text` read everything an AppTest run drew, for assertions on what a
+  reader would see.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from conftest import TOY_VOCAB, write_checkpoint
+
+# Extra pieces: HTML-ish punctuation and words, so an injected sentence tokenizes into real tokens.
+EXTRA_VOCAB = ["<", ">", "/", "=", "_", "script", "window", "pwned", "b", "x", "1", "😀", "##s"]
+APP_VOCAB = TOY_VOCAB + EXTRA_VOCAB
+
+
+def write_app_checkpoint(folder: Path) -> Path:
+    """A tiny BertForPreTraining checkpoint (2 layers, 4 heads, 64 positions) with ``APP_VOCAB``."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    write_checkpoint(folder, vocab_size=len(APP_VOCAB))
+    (folder / "vocab.txt").write_text("\n".join(APP_VOCAB) + "\n", encoding="utf-8")
+    return folder
+
+
+def walk(node):
+    """Every node (blocks and elements) under an AppTest node, depth first, in drawing order."""
+    yield node
+    children = getattr(node, "children", None)
+    if isinstance(children, dict):
+        for key in sorted(children):
+            yield from walk(children[key])
+
+
+def element_text(el) -> str:
+    """The readable text of one element ("" for those without any)."""
+    parts: list[str] = []
+    for attr in ("label", "body", "help", "placeholder", "alt"):
+        try:
+            v = getattr(el.proto, attr, None)
+        except Exception:
+            v = None
+        if isinstance(v, str) and v and v not in parts:
+            parts.append(v)
+    try:
+        v = el.value
+    except Exception:
+        v = None
+    if isinstance(v, str) and v and v not in parts:
+        parts.append(v)
+    return "\n".join(parts)
+
+
+def all_text(at) -> str:
+    """All the text drawn in the main area and the sidebar of an AppTest run."""
+    return "\n".join(element_text(n) for n in walk(at._tree) if not hasattr(n, "children"))
+
+
+def elements(at, kind: str) -> list:
+    """All elements of a proto type (e.g. "html", "markdown", "iframe", "plotly_chart") under an
+    AppTest (everything) or one of its blocks (``at.main``, ``at.sidebar``)."""
+    return [n for n in walk(getattr(at, "_tree", at)) if getattr(n, "type", None) == kind
+            and not isinstance(getattr(n, "children", None), dict)]
