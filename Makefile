@@ -1,5 +1,11 @@
 # BERT Lab. The two commands a user needs: `make run` (the app) and `make test` (the test suite).
-# Each builds .venv from requirements.txt first when needed (idempotent; a no-op when up to date).
+# Each does all set-up first, and each step is idempotent (a no-op, in well under a second, when
+# already done):
+#   .venv      the virtual environment from requirements.txt (rebuilt when that file changes);
+#   vendor/    the bertviz views' JavaScript, fetched with npm (scripts/vendor_js.sh, git-ignored);
+#   system     chromium + a Chinese font for the browser tests, npm for vendor/, with apt when
+#              missing and run as root (scripts/system_deps.sh; never fails the target: the tests
+#              that need what could not be installed skip with the reason).
 
 PY     ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
@@ -7,7 +13,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PORT   ?= 8501
 
-.PHONY: setup run test bench clean
+.PHONY: setup system vendor run test test-fast bench clean
 
 $(STAMP): requirements.txt
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -15,13 +21,27 @@ $(STAMP): requirements.txt
 	$(BIN)/python -m pip install -q -r requirements.txt
 	@touch $@
 
-setup: $(STAMP)
+# System packages (chromium, a CJK font, npm): only when missing, only as root with apt.
+system:
+	@bash scripts/system_deps.sh
+
+# The bertviz views' JavaScript (the script skips what is already there). Without npm or a
+# registry the app still runs (the attention page says what is missing) and the tests that need
+# it skip, so a failure here is a warning.
+vendor: system
+	@bash scripts/vendor_js.sh || echo "make: vendor/ incomplete; the bertviz views stay off" >&2
+
+setup: $(STAMP) vendor
 
 run: setup
-	$(BIN)/python -m streamlit run app.py --server.port $(PORT)
+	$(BIN)/python -m streamlit run app.py --server.port $(PORT) --browser.gatherUsageStats false
 
 test: setup
 	$(BIN)/python -m pytest -q
+
+# Everything but the real-browser tests.
+test-fast: setup
+	$(BIN)/python -m pytest -q --ignore=tests/test_browser.py
 
 bench: setup
 	$(BIN)/python -m benchmarks
