@@ -5,8 +5,13 @@
     python -m bertcore nsp "It rained." "The street was wet."
     python -m bertcore explain "The dog barked." [--layer 0 --head 0]
     python -m bertcore info
+    python -m bertcore finetune --data sentiment-en --out DIR [--max-steps N] [--epochs E] ...
+    python -m bertcore pretrain {en,zh} --out DIR ...   (see python -m bertcore.pretrain -h)
 
-Every command takes ``--model`` (a folder, a hub id, or an offline default; default "offline-en"),
+``finetune`` trains a copy of ``--model`` on a built-in set (sentiment-en, sentiment-zh, ner-zh,
+qa-zh) or a .csv/.jsonl (text,label) or SQuAD-style .json file, and writes a Hugging Face folder
+(config with id2label, weights, tokenizer, training_log.json). It runs under ``accelerate launch``
+unchanged. Every command takes ``--model`` (a folder, a hub id, or an offline default; default "offline-en"),
 ``--device`` and ``--json`` (machine-readable output on stdout). Errors are one line on stderr and
 exit status 2.
 """
@@ -115,10 +120,100 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("text"), s.add_argument("--pair")
     s.add_argument("--layer", type=int, default=0), s.add_argument("--head", type=int, default=0)
     sub.add_parser("info", parents=[common], help="architecture and parameter counts")
+    _finetune_parser(sub.add_parser("finetune", help="fine-tune a copy on a task (see -h)"))
+    sub.add_parser("pretrain", help="MLM + NSP pretraining (python -m bertcore pretrain en -h)")
     return p
 
 
+def _finetune_parser(p: argparse.ArgumentParser) -> None:
+    from .finetune import FinetuneConfig
+
+    d = FinetuneConfig()
+    p.add_argument("--model", default=DEFAULT_MODEL, help="folder, hub id or offline default")
+    p.add_argument("--data", required=True,
+                   help="sentiment-en, sentiment-zh, ner-zh, qa-zh, or a .csv/.jsonl/.json file")
+    p.add_argument("--out", required=True, help="folder for the fine-tuned model")
+    p.add_argument("--max-steps", type=int, default=d.max_steps, help="0: from --epochs")
+    p.add_argument("--epochs", type=float, default=d.epochs)
+    p.add_argument("--train-size", type=int, default=d.train_size, help="training examples used")
+    p.add_argument("--eval-size", type=int, default=d.eval_size)
+    p.add_argument("--test-size", type=int, default=d.test_size)
+    p.add_argument("--batch-size", type=int, default=d.batch_size)
+    p.add_argument("--lr", type=float, default=d.learning_rate, help="encoder learning rate")
+    p.add_argument("--head-lr", type=float, default=d.head_lr, help="new head's learning rate")
+    p.add_argument("--max-length", type=int, default=d.max_length)
+    p.add_argument("--freeze-encoder", action="store_true")
+    p.add_argument("--eval-every", type=int, default=d.eval_every)
+    p.add_argument("--patience", type=int, default=None)
+    p.add_argument("--seed", type=int, default=d.seed)
+    p.add_argument("--time-budget", type=float, default=None,
+                   help="seconds: on the CPU, shorten the run to fit (default: no limit)")
+    p.add_argument("--cpu", action="store_true", help="train on the CPU even with a GPU")
+    p.add_argument("--mixed-precision", default="no", choices=["no", "fp16", "bf16"])
+    p.add_argument("--threads", type=int, help="CPU threads (default: all cores)")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+
+
+def _finetune(argv: list[str]) -> int:
+    from . import finetune, tasks
+    from .checkpoint import CheckpointError
+    from .corpora import DownloadError
+    from .device import set_threads
+
+    p = argparse.ArgumentParser(prog="python -m bertcore finetune",
+                                description="Fine-tune a copy of a BERT on a task.")
+    _finetune_parser(p)
+    args = p.parse_args(argv)
+    set_threads(args.threads)
+    cfg = finetune.FinetuneConfig(
+        train_size=args.train_size, eval_size=args.eval_size, test_size=args.test_size,
+        epochs=args.epochs, max_steps=args.max_steps, batch_size=args.batch_size,
+        learning_rate=args.lr, head_lr=args.head_lr, max_length=args.max_length,
+        freeze_encoder=args.freeze_encoder, eval_every=args.eval_every, patience=args.patience,
+        seed=args.seed, time_budget_s=args.time_budget, cpu=args.cpu,
+        mixed_precision=args.mixed_precision)
+    say = (lambda m: print(m, file=sys.stderr, flush=True)) if args.json else \
+        (lambda m: print(m, flush=True))
+
+    def progress(pr) -> None:
+        extra = "  " + " ".join(f"{k} {v:.4f}" for k, v in pr.metrics.items()) if pr.metrics else ""
+        say(f"step {pr.step}/{pr.max_steps} loss {pr.loss:.4f} {pr.examples_per_s:.1f} ex/s{extra}")
+
+    try:
+        if cfg.batch_size < 1 or cfg.max_length < 8 or cfg.train_size < 1:
+            raise ValueError("--batch-size and --train-size must be >= 1 and --max-length >= 8")
+        data = tasks.load(args.data)
+        model, config, tok = finetune.load_for_task(args.model)
+        say(f"{data.name}: {data.task}, {data.sizes}, labels {data.labels or '(span)'}")
+        out = finetune.run(model, config, tok, data, cfg, callback=progress,
+                           on_plan=lambda plan, _: [say(n) for n in plan.notes])
+    except (tasks.DataError, CheckpointError, DownloadError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    from accelerate import PartialState
+
+    if PartialState().is_main_process:
+        finetune.save(out, args.out)
+    result = {"out": str(args.out), "task": out.task, "steps": out.result.steps,
+              "seconds": round(out.result.seconds, 1), "before": out.before.metrics,
+              "after": out.after.metrics, "notes": out.plan.notes}
+    if args.json:
+        json.dump(result, sys.stdout, ensure_ascii=False)
+        print()
+    else:
+        say(f"test before: {out.before.metrics}\ntest after:  {out.after.metrics}\n"
+            f"saved to {args.out}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["pretrain"]:
+        from .pretrain import main as pretrain_main
+
+        return pretrain_main(argv[1:])
+    if argv[:1] == ["finetune"]:
+        return _finetune(argv[1:])
     args = build_parser().parse_args(argv)
     import bertcore
 
