@@ -47,3 +47,41 @@ def test_runs_as_a_module(tiny_ckpt):
     out = subprocess.run([sys.executable, "-m", "bertcore", "nsp", "a", "b", "--model",
                           str(tiny_ckpt[0])], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0 and out.stdout.startswith("P(IsNext) = ")
+
+
+def _toy_csv(path):
+    rows = [f"the {'good' if i % 2 else 'bad'} dog sat,{'pos' if i % 2 else 'neg'}" for i in range(40)]
+    path.write_text("text,label\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    return path
+
+
+def test_finetune_writes_a_hugging_face_folder(capsys, tmp_path, tiny_ckpt):
+    out = tmp_path / "ft"
+    data = _toy_csv(tmp_path / "toy.csv")
+    result = _json(capsys, ["finetune", "--model", str(tiny_ckpt[0]), "--data", str(data),
+                            "--out", str(out), "--max-steps", "3", "--batch-size", "8",
+                            "--eval-every", "0", "--threads", "1"])
+    assert result["steps"] == 3 and "accuracy" in result["after"]
+    config = json.loads((out / "config.json").read_text())
+    assert config["id2label"] == {"0": "neg", "1": "pos"}
+    assert config["architectures"] == ["BertForSequenceClassification"]
+    assert (out / "vocab.txt").is_file() and (out / "training_log.json").is_file()
+
+
+def test_finetune_errors_are_one_line(capsys, tmp_path, tiny_ckpt):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("sentence,class\nhello,1\n", encoding="utf-8")
+    assert main(["finetune", "--model", str(tiny_ckpt[0]), "--data", str(bad),
+                 "--out", str(tmp_path / "x")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error:") and "text" in err and err.count("\n") == 1
+    assert main(["finetune", "--data", "no-such-set", "--out", str(tmp_path / "x")]) == 2
+    assert "sentiment-en" in capsys.readouterr().err
+
+
+def test_pretrain_delegates_to_the_recipe(capsys):
+    import pytest
+
+    with pytest.raises(SystemExit) as e:
+        main(["pretrain", "--help"])
+    assert e.value.code == 0 and "bertcore.pretrain" in capsys.readouterr().out
