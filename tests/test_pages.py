@@ -60,7 +60,6 @@ def model_dir(tmp_path_factory) -> Path:
 def _env(model_dir, monkeypatch):
     monkeypatch.setenv("BERTLAB_MODEL", str(model_dir))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    _navigation_mode(monkeypatch)
     _language_outside_runs(monkeypatch)
 
 
@@ -82,26 +81,6 @@ def _language_outside_runs(monkeypatch) -> None:
         return last[0]
 
     monkeypatch.setattr(i18n, "lang", lang)
-
-
-def _navigation_mode(monkeypatch) -> None:
-    """Keeps AppTest on st.navigation after ``switch_page``, as a real server is.
-
-    AppTest (streamlit 1.67) sets ``PagesManager.uses_pages_directory = None`` before every run;
-    since the repository has a ``pages/`` folder, a run that starts on a page then takes the old
-    pages-directory path and executes ``pages/x.py`` alone, without app.py (no sidebar, no model
-    fallback). A live server sets the flag to False once app.py has called st.navigation (the
-    browser tests check the deep-link case). Here AppTest's reset lands on a subclass, and the
-    class attribute the script runner reads stays False.
-    """
-    from streamlit.runtime import pages_manager
-    from streamlit.testing.v1 import app_test
-
-    class _NavigationPagesManager(pages_manager.PagesManager):
-        pass
-
-    monkeypatch.setattr(pages_manager.PagesManager, "uses_pages_directory", False)
-    monkeypatch.setattr(app_test, "PagesManager", _NavigationPagesManager)
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -177,6 +156,15 @@ def test_default_view(page):
     assert at.text_area(key="w_sentence").value == "The cat sat on the mat because it was tired."
     assert at.segmented_control(key="w_lang").value == "en"
     assert at.query_params.get("lang") == "en"
+
+
+@pytest.mark.parametrize("page", PAGES[1:])
+def test_deep_link_runs_the_frame(page):
+    """A first run that starts on a page still runs app.py around it (see state.ensure_frame):
+    AppTest, like a fresh server, starts in Streamlit's pages/-folder mode."""
+    at = open_app(page, layer=1)
+    assert [e.label for e in at.sidebar.text_area] == ["Sentence", "Second sentence (optional)"]
+    assert any("2 layers · 4 heads" in c for c in texts(at.sidebar, "caption"))
 
 
 @pytest.mark.parametrize("page", PAGES)

@@ -166,10 +166,38 @@ def _write_url(state: State) -> None:
             del params[url_name]
 
 
+# ----------------------------------------------------------------------------- the frame
+
+def ensure_frame() -> None:
+    """Makes sure app.py (the frame: sidebar, model fallback, navigation) runs around the page.
+
+    Streamlit decides per process whether an app uses ``st.navigation`` or the older ``pages/``
+    folder: until some run has called st.navigation, a ``pages/`` folder next to app.py counts.
+    So the first visitor of a fresh server who opens a deep link (a shared
+    ``/attention?layer=3``) would get ``pages/attention.py`` run alone: no sidebar, a wrong page
+    list, the default layout. Every page reaches this function (through ``current``) before it
+    draws; in that case it switches the process to st.navigation and reruns, which runs app.py
+    and then the same page (the two modes give a page the same URL path and hash).
+    """
+    try:
+        from streamlit.runtime.pages_manager import PagesManager
+        from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
+    except ImportError:  # a streamlit without them has no such mode
+        return
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        ctx = get_script_run_ctx(suppress_warning=True)
+        # In a widget callback the script has not started yet, and the mode is read after the
+        # callbacks: flipping the flag is enough there (and st.rerun would drop the callback).
+        if ctx is not None and ctx.has_script_started:
+            st.rerun()
+
+
 # ----------------------------------------------------------------------------- the interface
 
 def init() -> State:
     """Call once at the top of app.py on every run: URL -> state on the first run, state -> URL."""
+    ensure_frame()
     ss = st.session_state
     if KEY not in ss:
         ss[KEY] = from_query(st.query_params)
@@ -180,6 +208,7 @@ def init() -> State:
 
 def current() -> State:
     """The current state (initialised from the URL if this session has none yet)."""
+    ensure_frame()
     ss = st.session_state
     if KEY not in ss:
         return init()
