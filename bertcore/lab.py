@@ -191,18 +191,24 @@ def pretraining_mask(bert, enc: Encoding, seed: int, mlm_prob: float = 0.15) -> 
     tok = bert.tokenizer
     masked, labels = mask_tokens(ids, special, tok.vocab_size, tok.mask_token_id, gen, mlm_prob,
                                  first_regular_id(tok))
-    masked, labels = masked[0].tolist(), labels[0].tolist()
+    masked = masked[0].tolist()
+    actions = mask_actions(enc.ids, masked, labels[0].tolist(), tok.mask_token_id)
+    return PretrainingMask(masked, actions, [i for i, a in enumerate(actions) if a])
+
+
+def mask_actions(ids, masked_ids, labels, mask_id: int) -> list[str]:
+    """Per token, what the masking rule did: "" (not chosen), "mask", "random" or "keep"."""
     actions = []
-    for orig, new, label in zip(enc.ids, masked, labels):
+    for orig, new, label in zip(ids, masked_ids, labels):
         if label < 0:
             actions.append("")
-        elif new == tok.mask_token_id and orig != tok.mask_token_id:
+        elif new == mask_id and orig != mask_id:
             actions.append("mask")
         elif new != orig:
             actions.append("random")
         else:
             actions.append("keep")
-    return PretrainingMask(masked, actions, [i for i, a in enumerate(actions) if a])
+    return actions
 
 
 # ----------------------------------------------------------------------------- next sentence

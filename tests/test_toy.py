@@ -1,0 +1,76 @@
+"""The live pretraining engine: a tiny BERT from scratch on a slice of a real corpus."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from bertcore import pretrain, toy
+from bertcore.tokenizer import Tokenizer
+from bertcore.defaults import minilm_folder
+
+
+@pytest.fixture(scope="module")
+def zh_setup():
+    return toy.toy_setup("zh", 30, max_len=32, extra_texts=("中华人民[MASK]和国",))
+
+
+def test_cut_down_vocabulary_tokenizes_the_corpus_exactly_as_the_full_one():
+    full = Tokenizer.from_pretrained(minilm_folder())
+    docs = toy.toy_documents("en", 20)
+    small = toy.corpus_vocab(full, docs, ("the prime [MASK] said .",))
+    assert small.vocab_size < full.vocab_size // 4
+    assert [small.convert_ids_to_tokens(small.convert_tokens_to_ids(small.tokenize(s)))
+            for d in docs for s in d] == [full.tokenize(s) for d in docs for s in d]
+    assert [small.pad_token_id, small.unk_token_id, small.cls_token_id, small.sep_token_id,
+            small.mask_token_id] == [0, 1, 2, 3, 4]
+    assert toy.unknown_words(small, "the prime zyzzyva") == ["zyzzyva"]
+
+
+def test_setup_is_a_random_model_over_held_out_documents(zh_setup):
+    s = zh_setup
+    assert s.model.config.vocab_size == s.tokenizer.vocab_size
+    assert s.model.config.num_hidden_layers == toy.TOY_MODEL["num_hidden_layers"]
+    train_docs = {d.title for d in s.documents}
+    assert len(train_docs) == 27  # 10 % of 30 held out
+    assert {ex.is_next for ex in s.examples} == {0, 1}
+    # Guessing by frequency beats a uniform guess but is far from perfect.
+    assert 2.0 < s.unigram_loss < torch.log(torch.tensor(float(s.tokenizer.vocab_size))).item()
+
+
+def test_unigram_loss_is_the_cross_entropy_of_word_frequencies():
+    ex = [pretrain.data.PretrainingExample([5, 5, 5], [6], 1, 0, 0)]
+    # counts with add-one over a vocabulary of 8: id 5 -> 4, id 6 -> 2, others 1 => total 12
+    assert toy.unigram_loss(ex, ex, 8) == pytest.approx(
+        -(3 * torch.log(torch.tensor(4 / 12)) + torch.log(torch.tensor(2 / 12))).item() / 4, rel=1e-6)
+
+
+def test_masked_example_shows_the_rule_applied(zh_setup):
+    ex = toy.masked_example(zh_setup, 0, seed=3)
+    n = len(ex["tokens"])
+    assert len(ex["original"]) == len(ex["actions"]) == len(ex["segments"]) == n
+    chosen = [i for i, a in enumerate(ex["actions"]) if a]
+    assert chosen and ex["tokens"][0] == "[CLS]" and ex["actions"][0] == ""
+    for i in chosen:
+        if ex["actions"][i] == "mask":
+            assert ex["tokens"][i] == "[MASK]"
+        elif ex["actions"][i] == "keep":
+            assert ex["tokens"][i] == ex["original"][i]
+    assert toy.masked_example(zh_setup, 0, seed=3) == ex
+
+
+def test_a_run_trains_its_own_copy_and_can_continue_and_stop(zh_setup):
+    start = {k: v.clone() for k, v in zh_setup.model.state_dict().items()}
+    run = toy.ToyRun.start(zh_setup, cloze="中华人民[MASK]和国")
+    updates = []
+    run.train(40, learning_rate=2e-3, batch_size=16, on_update=lambda: updates.append(run.step))
+    assert run.finished and run.step == 40 and updates[-1] == 40
+    first, last = run.history[0], run.history[-1]
+    assert last["mlm_loss"] < first["mlm"]  # from ln(V) at random init towards the frequencies
+    assert len(last["cloze"]) == 5 and all(0 <= p <= 1 for _, p in last["cloze"])
+    # the shared starting model is untouched
+    assert all(torch.equal(v, zh_setup.model.state_dict()[k]) for k, v in start.items())
+    calls = []
+    run.train(40, batch_size=16, should_stop=lambda: calls.append(1) or len(calls) > 10)
+    assert not run.finished and run.step == 50 and run.steps_in_call == 10
+    assert [r["step"] for r in run.history] == sorted(r["step"] for r in run.history)
