@@ -22,7 +22,7 @@ import numpy as np
 import streamlit as st
 
 import bertcore
-from bertcore import defaults, lab
+from bertcore import defaults, lab, toy
 from bertcore.checkpoint import CheckpointError, OfflineError, progress_tqdm
 
 from . import state
@@ -248,3 +248,48 @@ def pair_view(name: str, a: str, b: str) -> PairView:
     return PairView(enc.tokens, enc.type_ids, lab.is_next_probability(x.nsp_logits), rows, cols,
                     lab.cross_attention(x.attentions, rows, cols),
                     len(cut.removed_a) + len(cut.removed_b) if cut else 0)
+
+
+# ----------------------------------------------------------------------------- live pretraining
+
+@st.cache_resource(max_entries=6, show_spinner=False)
+def toy_setup(language: str, n_docs: int, cloze: str) -> toy.ToySetup:
+    """The shared starting point of the pretraining page (read-only: runs train deep copies)."""
+    return toy.toy_setup(language, n_docs, extra_texts=(cloze,))
+
+
+@dataclass
+class ToyCorpusView:
+    source: str
+    n_docs: int
+    n_sentences: int
+    vocab_size: int
+    n_examples: int
+    first_document: list[str]
+    pairs: list[tuple[str, str, bool]]  # (A, B, is_next) of the first examples, as text
+
+
+@st.cache_data(max_entries=12, show_spinner=False)
+def toy_corpus(language: str, n_docs: int, cloze: str) -> ToyCorpusView:
+    setup = toy_setup(language, n_docs, cloze)
+    tok = setup.tokenizer
+    pairs = [(tok.decode(ex.tokens_a), tok.decode(ex.tokens_b), bool(ex.is_next))
+             for ex in setup.examples[:6]]
+    return ToyCorpusView(toy.TOY_SOURCES[language], len(setup.documents),
+                         sum(len(d) for d in setup.documents), tok.vocab_size,
+                         len(setup.examples), list(setup.documents[0]), pairs)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def toy_masked_example(language: str, n_docs: int, cloze: str, seed: int) -> dict:
+    """One training example with masks drawn by ``seed`` (tokens, original, actions, segments)."""
+    return toy.masked_example(toy_setup(language, n_docs, cloze), 0, seed)
+
+
+def toy_unknown_words(language: str, n_docs: int, cloze: str, text: str) -> list[str]:
+    return toy.unknown_words(toy_setup(language, n_docs, cloze).tokenizer, text)
+
+
+def new_toy_run(language: str, n_docs: int, cloze: str) -> toy.ToyRun:
+    """A fresh run with this session's own copy of the starting model."""
+    return toy.ToyRun.start(toy_setup(language, n_docs, cloze))

@@ -186,6 +186,34 @@ def architecture(config, counts: dict[str, int], text: dict[str, str]) -> go.Fig
     return _layout(fig, None, 600)
 
 
+def curves(rows, series, title: str | None = None, *, x_title: str = "", y_title: str = "",
+           hlines: dict[str, float] | None = None, height: int = 380) -> go.Figure:
+    """Training curves: one line per series over ``row["step"]``, plus labelled horizontal lines.
+
+    Args:
+        rows: dicts with "step" and some of the series' keys (rows without a key are skipped).
+        series: (key, label, colour, dotted) tuples; dotted lines with markers suit sparse
+            evaluations, solid ones the dense training loss.
+        hlines: label -> y of dashed reference lines (e.g. "chance").
+    """
+    fig = go.Figure()
+    for key, label, color, dotted in series:
+        pts = [(r["step"], r[key]) for r in rows if key in r]
+        if pts:
+            x, y = zip(*pts)
+            fig.add_trace(go.Scatter(x=x, y=y, name=esc(label), mode="lines+markers" if dotted
+                                     else "lines", line=dict(color=color, width=2,
+                                                             dash="dot" if dotted else "solid")))
+    for label, y in (hlines or {}).items():
+        fig.add_hline(y=y, line=dict(color=SPECIAL_COLOR, width=1, dash="dash"),
+                      annotation_text=esc(label), annotation_position="top right",
+                      annotation_font=dict(size=11, color=SPECIAL_COLOR))
+    fig.update_xaxes(title=esc(x_title), rangemode="tozero", showgrid=False)
+    fig.update_yaxes(title=esc(y_title), rangemode="tozero", gridcolor="#EEEEEE")
+    fig.update_layout(legend=dict(orientation="h", y=-0.2), hovermode="x unified")
+    return _layout(fig, title, height)
+
+
 # ----------------------------------------------------------------------------- HTML
 
 def chips_html(tokens, colors, sublabels=None, *, outline=None, strike=None) -> str:
@@ -206,3 +234,67 @@ def chips_html(tokens, colors, sublabels=None, *, outline=None, strike=None) -> 
             f'white-space:pre;color:{INK};{deco}">{esc(tok)}</div>{sub}</div>')
     out.append("</div>")
     return "".join(out)
+
+
+# ----------------------------------------------------------------------------- fine-tuning
+
+def training_curves(history: list[dict], *, loss_label: str, metric_labels: dict[str, str],
+                    step_label: str, title: str | None = None,
+                    max_steps: int | None = None) -> go.Figure:
+    """Training loss (left axis) and validation metrics such as accuracy (right axis, 0–1).
+
+    Args:
+        history: rows with "step", "loss" and, on evaluation rows, the metric keys.
+        metric_labels: metric key -> translated legend name (e.g. {"accuracy": "Accuracy"}).
+    """
+    fig = go.Figure()
+    steps = [r["step"] for r in history]
+    fig.add_trace(go.Scatter(x=steps, y=[r["loss"] for r in history], mode="lines+markers",
+                             name=esc(loss_label), line=dict(color=PALETTE[0], width=2),
+                             marker=dict(size=4)))
+    for i, (key, label) in enumerate(metric_labels.items()):
+        rows = [r for r in history if key in r]
+        if rows:
+            fig.add_trace(go.Scatter(x=[r["step"] for r in rows], y=[r[key] for r in rows],
+                                     mode="lines+markers", name=esc(label), yaxis="y2",
+                                     line=dict(color=PALETTE[(i + 1) % len(PALETTE)], width=2,
+                                               dash="dot" if i else "solid")))
+    fig.update_layout(xaxis=dict(title=esc(step_label), range=[0, max_steps] if max_steps else None,
+                                 showgrid=False),
+                      yaxis=dict(title=esc(loss_label), rangemode="tozero", showgrid=True,
+                                 gridcolor="#EEE"),
+                      yaxis2=dict(overlaying="y", side="right", range=[0, 1.02],
+                                  tickformat=".0%", showgrid=False),
+                      legend=dict(orientation="h", y=-0.2), hovermode="x unified")
+    return _layout(fig, title, 340)
+
+
+def confusion(matrix, labels, title: str | None = None, *, true_label: str = "",
+              pred_label: str = "") -> go.Figure:
+    """A confusion matrix (rows true, columns predicted) with the counts written in."""
+    m = np.asarray(matrix)
+    fig = heatmap(m, list(labels), list(labels), title, zmin=0, text=m.astype(int).tolist(),
+                  x_title=pred_label, y_title=true_label, show_scale=False,
+                  height=max(260, 90 + 40 * len(m)))
+    return fig
+
+
+def points_2d(points, classes, names, title: str | None = None, *,
+              hover=None) -> go.Figure:
+    """A scatter of 2-D points (e.g. [CLS] vectors after PCA), one colour per class."""
+    p = np.asarray(points, dtype=float).reshape(-1, 2)
+    classes = list(classes)
+    fig = go.Figure()
+    for c, name in enumerate(names):
+        idx = [i for i, k in enumerate(classes) if k == c]
+        if not idx:
+            continue
+        fig.add_trace(go.Scatter(
+            x=p[idx, 0], y=p[idx, 1], mode="markers", name=esc(name),
+            marker=dict(color=PALETTE[c % len(PALETTE)], size=7, opacity=0.75),
+            text=[esc(hover[i]) for i in idx] if hover is not None else None,
+            hovertemplate="%{text}<extra></extra>" if hover is not None else None))
+    fig.update_xaxes(showticklabels=False, zeroline=False, showgrid=False, title="PC 1")
+    fig.update_yaxes(showticklabels=False, zeroline=False, showgrid=False, title="PC 2")
+    fig.update_layout(legend=dict(orientation="h", y=-0.1))
+    return _layout(fig, title, 360)
