@@ -84,10 +84,12 @@ def _assemble_en() -> Path:
     from .tokenizer import Tokenizer
 
     base = minilm_folder()
-    model, _, _ = checkpoint.load_model(base, architecture=info["architecture"])
+    model, _, base_report = checkpoint.load_model(base, architecture=info["architecture"])
     report = checkpoint.copy_weights(model, load_file(delta), str(delta))
-    if report.new:
-        raise checkpoint.CheckpointError(f"offline-en is incomplete, missing: {report.new}")
+    missing = sorted(set(base_report.new) & set(report.new))  # neither the base nor the delta has it
+    if missing or report.skipped:
+        raise checkpoint.CheckpointError(f"offline-en's delta does not fit its base: missing "
+                                         f"{missing}, unknown {report.skipped}")
     tmp = Path(tempfile.mkdtemp(prefix="offline-en-", dir=target.parent))
     checkpoint.save_pretrained(model, tmp, Tokenizer.from_pretrained(base))
     shutil.copy(OFFLINE_DIR / "offline-en" / "manifest.json", tmp / "manifest.json")
