@@ -276,14 +276,14 @@ if cut and (cut.removed_a or cut.removed_b):
     st.warning(t("input.truncated", max=bert.max_length, n=len(cut.removed_a) + len(cut.removed_b)),
                icon="✂️")
 
-c1, c2, c3 = st.columns([1, 1, 4])
+kept("attn_section", "head", lambda v: v in SECTIONS)
+# The five sections take a row of their own (in one column they were cut off at the right edge).
+section = st.segmented_control(t("attn.section"), SECTIONS, format_func=lambda k: t(f"attn.sec.{k}"),
+                               key="attn_section", on_change=keep, args=("attn_section",),
+                               required=True) or "head"
+c1, c2, _ = st.columns([1, 1, 4])
 c1.selectbox(t("common.layer"), list(range(L)), **state.bind("layer"))
 c2.selectbox(t("common.head"), list(range(H)), **state.bind("head"))
-with c3:
-    kept("attn_section", "head", lambda v: v in SECTIONS)
-    section = st.segmented_control(t("attn.section"), SECTIONS, format_func=lambda k: t(f"attn.sec.{k}"),
-                                   key="attn_section", on_change=keep, args=("attn_section",),
-                                   required=True) or "head"
 s = state.current()
 layer, head = s.layer, s.head
 summary = summary_view(s.model, s.sentence, pair)
@@ -297,7 +297,10 @@ def token_label(i: int) -> str:
 def section_head() -> None:
     att = layer_view(s.model, s.sentence, pair, layer)  # (H, T, T)
     st.subheader(t("attn.head_title", layer=layer, head=head))
-    fig = charts.heatmap(att[head], tokens, tokens, None, zmin=0, zmax=float(att[head].max()) or 1.0,
+    # Darkest = this head's largest weight, but never below 3/T: a head that spreads its attention
+    # evenly (every weight ~1/T) must look pale, not like strong attention everywhere.
+    zmax = min(1.0, max(float(att[head].max()), 3.0 / T))
+    fig = charts.heatmap(att[head], tokens, tokens, None, zmin=0, zmax=zmax,
                          x_title=t("attn.key_axis"), y_title=t("attn.query_axis"),
                          value_label=t("attn.weight"), height=max(320, min(900, 120 + 26 * T)))
     st.plotly_chart(fig, width="stretch", config=PLOT, key="attn_head_fig")

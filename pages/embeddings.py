@@ -28,6 +28,10 @@ add({
     "emb.all_dims": {"en": "Show all {dim} dimensions", "zh": "显示全部 {dim} 个维度"},
     "emb.heatmap": {"en": "All {dim} dimensions as colours (red positive, blue negative)",
                     "zh": "全部 {dim} 个维度的颜色图（红为正，蓝为负）"},
+    "emb.heatmap_parts": {"en": "The three parts and their sum, all {dim} dimensions (red positive, blue negative)",
+                          "zh": "三个部分及它们的和，全部 {dim} 个维度（红为正，蓝为负）"},
+    "emb.heatmap_ln": {"en": "After LayerNorm (its own colour scale: the numbers are much larger)",
+                       "zh": "LayerNorm 之后（单独的颜色刻度：这些数大得多）"},
     "emb.check": {"en": "Check: is that really what the model computes?", "zh": "验证：模型真的是这样计算的吗？"},
     "emb.check_caption": {
         "en": "The three rows above were looked up by hand in the weight tables and added here; the "
@@ -98,8 +102,13 @@ if not s.presenter and st.toggle(t("emb.all_dims", dim=dim), key="emb_all_dims")
     full = pd.DataFrame(matrix.T, columns=rows)
     full.index.name = t("emb.dim")
     st.dataframe(full.style.format("{:+.4f}"), width="stretch", height=360)
-st.plotly_chart(charts.vectors(matrix, rows, t("emb.heatmap", dim=dim)), width="stretch",
-                config={"displayModeBar": False})
+# Two colour scales: LayerNorm's outputs are ~10-100x larger than the raw parts, and one shared
+# scale would leave the parts (the point of this page) white.
+st.plotly_chart(charts.vectors(matrix[:4], rows[:4], t("emb.heatmap_parts", dim=dim)), width="stretch",
+                config={"displayModeBar": False}, key="emb_parts_fig")
+ln_fig = charts.vectors(matrix[4:], rows[4:], t("emb.heatmap_ln"))
+ln_fig.update_layout(height=170)  # one row: room for its colour bar
+st.plotly_chart(ln_fig, width="stretch", config={"displayModeBar": False}, key="emb_ln_fig")
 
 # ----------------------------------------------------------------------------- the check
 st.subheader(t("emb.check"))
@@ -121,5 +130,6 @@ if not s.presenter:
     st.caption(t("emb.positions_caption", n=n - 1))
 fig = charts.heatmap(sim, title=t("emb.positions_title"), colorscale=charts.DIVERGING, zmid=0,
                      zmin=-1, zmax=1, height=520, value_label="cos")
-fig.update_yaxes(scaleanchor="x")
+fig.update_xaxes(constrain="domain")
+fig.update_yaxes(scaleanchor="x", constrain="domain")
 st.plotly_chart(fig, width="stretch", config={"displayModeBar": False})

@@ -45,6 +45,9 @@ add({
     "arch.mlm": {"en": "Masked-LM head", "zh": "掩码语言模型头"},
     "arch.nsp": {"en": "Next-sentence head", "zh": "下一句预测头"},
     "arch.params": {"en": "params", "zh": "参数"},
+    "arch.word": {"en": "word", "zh": "词元"},
+    "arch.position": {"en": "position", "zh": "位置"},
+    "arch.segment": {"en": "segment", "zh": "句段"},
 })
 
 bert = cache.current_bert()
@@ -65,7 +68,8 @@ cols[3].metric(t("home.hidden"), c.hidden_size)
 cols[4].metric(t("home.vocab"), f"{c.vocab_size:,}")
 
 labels = {k: t(f"arch.{k}") for k in ("input", "embeddings", "layer", "attention", "ffn",
-                                      "pooler", "mlm", "nsp", "params")}
+                                      "pooler", "mlm", "nsp", "params", "word", "position",
+                                      "segment")}
 st.plotly_chart(charts.architecture(c, counts, labels), width="stretch",
                 config={"displayModeBar": False})
 if not presenter:

@@ -58,9 +58,9 @@ add({
         "zh": "在预训练中，随机选出 15% 的词元。其中 80% 替换为 `[MASK]`，10% 替换为随机词，10% 保持不变——"
               "这样模型不能依赖看到 `[MASK]`，必须为每个词都保留好的向量。这里选中了 {n} 个中的 {k} 个。"},
     "mlm.reroll": {"en": "Re-roll", "zh": "重新抽取"},
-    "mlm.act_mask": {"en": "→ [MASK] (80 %)", "zh": "→ [MASK]（80%）"},
-    "mlm.act_random": {"en": "→ random word (10 %)", "zh": "→ 随机词（10%）"},
-    "mlm.act_keep": {"en": "kept, still predicted (10 %)", "zh": "保持不变，仍需预测（10%）"},
+    "mlm.act_mask": {"en": "→ [MASK]", "zh": "→ [MASK]"},
+    "mlm.act_random": {"en": "→ random", "zh": "→ 随机词"},
+    "mlm.act_keep": {"en": "kept", "zh": "不变"},
     "mlm.legend": {"en": "Orange: became [MASK] · red: replaced by a random word · green: kept. "
                          "The model must predict the original at all of them.",
                    "zh": "橙色：变成 [MASK] · 红色：被随机词替换 · 绿色：保持不变。模型必须在所有这些位置预测原词。"},

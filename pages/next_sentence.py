@@ -122,8 +122,11 @@ if not s.presenter:
 if view.cross.shape[1] and view.cross.shape[2]:
     a_labels = [view.tokens[i] for i in view.a_positions]
     b_labels = [view.tokens[i] for i in view.b_positions]
+    # From 0 (plotly's automatic range would start at the smallest value and turn differences in
+    # the fourth decimal into dark against white); never darker than 3/T for an even spread.
+    zmax = min(1.0, max(float(view.cross[layer].max()), 3.0 / len(view.tokens)))
     st.plotly_chart(charts.heatmap(view.cross[layer], b_labels, a_labels,
-                                   t("nsp.cross_title", layer=layer + 1), zmin=0,
+                                   t("nsp.cross_title", layer=layer + 1), zmin=0, zmax=zmax,
                                    value_label=t("common.attention")),
                     width="stretch", config={"displayModeBar": False})
 else:

@@ -59,9 +59,11 @@ add({
     "tok.found": {"en": "in the vocabulary", "zh": "在词表中"},
     "tok.not_found": {"en": "not in the vocabulary", "zh": "不在词表中"},
     "tok.more_tried": {"en": "… and {n} more", "zh": "…… 还有 {n} 个"},
-    "tok.unk_no_match": {"en": "No piece of the vocabulary starts here, so the whole word becomes "
-                               "`[UNK]` (unknown).",
-                         "zh": "词表中没有任何片段能从这里开始匹配，所以整个单词变成 `[UNK]`（未知）。"},
+    "tok.unk_no_match": {"en": "WordPiece got stuck: no piece of the vocabulary matches what is left "
+                               "of the word, so the **whole word** becomes `[UNK]` (unknown), not "
+                               "just the rest.",
+                         "zh": "WordPiece 卡住了：词表中没有任何片段能匹配单词剩下的部分，所以**整个单词**"
+                               "都变成 `[UNK]`（未知），而不只是剩下的部分。"},
     "tok.unk_too_long": {"en": "Longer than 100 characters: `[UNK]` without trying.",
                          "zh": "超过 100 个字符：不尝试，直接变成 `[UNK]`。"},
     "tok.lower": {"en": "This vocabulary is uncased: the text is lower-cased and accents removed first.",

@@ -33,7 +33,10 @@ def esc(text) -> str:
 
 
 def _layout(fig: go.Figure, title: str | None, height: int | None = None) -> go.Figure:
+    # The title sits at the top of the figure (not just above the plot area), so axis labels drawn
+    # on top (heatmaps' token axes) never run into it.
     fig.update_layout(title=dict(text=esc(title) if title else None, x=0, xanchor="left",
+                                 y=1, yref="container", yanchor="top", pad=dict(t=12),
                                  font=dict(size=16)),
                       font=FONT, margin=dict(l=10, r=10, t=48 if title else 10, b=10),
                       paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)",
@@ -82,7 +85,12 @@ def heatmap(matrix, x_labels=None, y_labels=None, title: str | None = None, *,
                      ticktext=hover_y if y_labels is not None else None,
                      title=esc(y_title) if y_title else None, autorange="reversed", showgrid=False)
     auto_h = max(180, min(900, 48 + 28 * rows + (60 if x_labels is not None else 0)))
-    return _layout(fig, title, height or auto_h)
+    fig = _layout(fig, title, height or auto_h)
+    if title and x_labels is not None:  # room for the title above the token labels on top
+        longest = max((len(str(v)) for v in x_labels), default=1)
+        label_h = 0.71 * 7.5 * longest + 16 if cols > 8 else 22
+        fig.update_layout(margin_t=48 + int(min(label_h, 140)))
+    return fig
 
 
 def bars(labels, values, title: str | None = None, *, highlight: int | None = None,
@@ -110,10 +118,14 @@ def gauge(p: float, title: str | None = None, *, left: str = "", right: str = ""
                    bar=dict(color=PALETTE[0], thickness=0.35),
                    steps=[dict(range=[0, 50], color="#F4F1EC"), dict(range=[50, 100], color="#E8EEF5")],
                    threshold=dict(line=dict(color=INK, width=2), value=50))))
-    if left or right:
-        fig.add_annotation(x=0.02, y=0.0, text=esc(left), showarrow=False, xref="paper", yref="paper")
-        fig.add_annotation(x=0.98, y=0.0, text=esc(right), showarrow=False, xref="paper", yref="paper")
-    return _layout(fig, title, 260)
+    if left or right:  # under the ends of the arc, below its 0 % and 100 % ticks
+        fig.add_annotation(x=0.0, y=-0.02, text=esc(left), showarrow=False, xref="paper",
+                           yref="paper", xanchor="left", yanchor="top")
+        fig.add_annotation(x=1.0, y=-0.02, text=esc(right), showarrow=False, xref="paper",
+                           yref="paper", xanchor="right", yanchor="top")
+    fig = _layout(fig, title, 290)
+    fig.update_layout(margin=dict(l=48, r=48, b=40))  # the 0 % and 100 % ticks stick out sideways
+    return fig
 
 
 def vectors(rows, row_labels, title: str | None = None, *, dims=None) -> go.Figure:
@@ -134,7 +146,8 @@ def architecture(config, counts: dict[str, int], text: dict[str, str]) -> go.Fig
     Args:
         config: the model's BertConfig.
         counts: ``Bert.num_parameters()`` (embeddings, encoder, pooler, cls.predictions, ...).
-        text: translated labels: input, embeddings, layer, attention, ffn, pooler, mlm, nsp, params.
+        text: translated labels: input, embeddings, layer, attention, ffn, pooler, mlm, nsp, params,
+            and optionally word, position, segment (the three embedding tables).
     """
     c = config
     L, H, D, I = c.num_hidden_layers, c.num_attention_heads, c.hidden_size, c.intermediate_size
@@ -157,8 +170,9 @@ def architecture(config, counts: dict[str, int], text: dict[str, str]) -> go.Fig
     box(2, 8, 0, 0.8, "#FFFFFF", text["input"], f"[CLS] … [SEP] · ≤ {c.max_position_embeddings}")
     arrow(0.8, 1.3)
     box(1, 9, 1.3, 2.5, "#E8EEF5", text["embeddings"],
-        f"word {c.vocab_size:,}×{D} + position {c.max_position_embeddings}×{D} + "
-        f"segment {c.type_vocab_size}×{D} → LayerNorm · {n('embeddings')}")
+        f"{text.get('word', 'word')} {c.vocab_size:,}×{D} + "
+        f"{text.get('position', 'position')} {c.max_position_embeddings}×{D} + "
+        f"{text.get('segment', 'segment')} {c.type_vocab_size}×{D} → LayerNorm · {n('embeddings')}")
     arrow(2.5, 3.0)
     shown = min(L, 24)
     y0, y1 = 3.0, 6.4
@@ -226,10 +240,13 @@ def chips_html(tokens, colors, sublabels=None, *, outline=None, strike=None) -> 
     for i, (tok, color) in enumerate(zip(tokens, colors)):
         border = f"2px solid {outline[i]}" if outline and outline[i] else "2px solid transparent"
         deco = "text-decoration:line-through;" if strike and strike[i] else ""
-        sub = (f'<div style="font-size:0.72em;color:#555;text-align:center;margin-top:2px;">'
-               f'{esc(sublabels[i])}</div>') if sublabels is not None else ""
+        sub = (f'<div style="font-size:0.72em;color:#555;text-align:center;margin-top:2px;'
+               f'white-space:nowrap;">{esc(sublabels[i])}</div>') if sublabels is not None else ""
+        # Each chip is a column as wide as the wider of the token and its sublabel, so long
+        # sublabels ("→ [MASK]") never run into their neighbours'.
         out.append(
-            f'<div style="display:inline-block;"><div style="background:{color}22;border-bottom:3px '
+            f'<div style="display:inline-flex;flex-direction:column;align-items:center;flex:0 0 auto;">'
+            f'<div style="background:{color}22;border-bottom:3px '
             f'solid {color};outline:{border};border-radius:6px;padding:3px 8px;font-size:1.05em;'
             f'white-space:pre;color:{INK};{deco}">{esc(tok)}</div>{sub}</div>')
     out.append("</div>")
