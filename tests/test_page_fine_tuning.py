@@ -1,0 +1,140 @@
+"""The fine-tuning page, end to end with a tiny model: upload, train live, stop, results, try it."""
+
+from __future__ import annotations
+
+import os
+import random
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import write_checkpoint
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+WORDS = "the a dog cat sat on mat it street was wet city river".split()
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("page-ft-model")
+    write_checkpoint(folder)
+    old = os.environ.get("BERTLAB_MODEL")
+    os.environ["BERTLAB_MODEL"] = str(folder)
+    yield folder
+    if old is None:
+        os.environ.pop("BERTLAB_MODEL", None)
+    else:
+        os.environ["BERTLAB_MODEL"] = old
+
+
+def toy_csv(n: int = 120) -> bytes:
+    rng = random.Random(0)
+    rows = ["text,label"]
+    for _ in range(n):
+        label = rng.randrange(2)
+        words = [rng.choice(WORDS) for _ in range(4)] + [("bad", "good")[label]]
+        rng.shuffle(words)
+        rows.append(f"{' '.join(words)},{('neg', 'pos')[label]}")
+    return ("\n".join(rows) + "\n").encode()
+
+
+def find(at, kind: str, key: str):
+    """The widget of that kind and key, or None when the page does not show it."""
+    try:
+        return getattr(at, kind)(key=key)
+    except KeyError:
+        return None
+
+
+def open_page(tiny_model):
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.run()
+    at.switch_page("pages/fine_tuning.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+def choose_upload(at, content: bytes, name: str = "mine.csv"):
+    at.selectbox(key="ft_source_classification").set_value("__upload__").run()
+    at.file_uploader(key="ft_upload_classification").set_value((name, content, "text/csv")).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def wait_until_done(at, limit_s: float = 120):
+    t0 = time.time()
+    while time.time() - t0 < limit_s:
+        at.run()
+        assert not at.exception, at.exception
+        if any("ft.done" in s.value or "Trained" in s.value for s in at.success) or at.warning:
+            return at
+        time.sleep(0.5)
+    raise AssertionError("fine-tuning did not finish in time")
+
+
+def test_trains_live_and_shows_before_and_after(tiny_model):
+    at = choose_upload(open_page(tiny_model), toy_csv())
+    assert any("96 training" in c.value for c in at.caption)
+    at.select_slider(key="ft_lr").set_value(1e-3)
+    at.select_slider(key="ft_epochs").set_value(3.0)
+    at.select_slider(key="ft_batch").set_value(16)
+    if find(at, "toggle", "ft_guard") is not None:
+        at.toggle(key="ft_guard").set_value(False)
+    at.button(key="ft_start").click().run()
+    assert not at.exception, at.exception
+    wait_until_done(at)
+    assert [s.value for s in at.success][0].startswith("Trained 18 steps")
+    labels = [m.label for m in at.metric]
+    assert "Accuracy" in labels and "Loss" in labels
+    charts = at.get("plotly_chart")
+    assert len(charts) >= 7  # curves, 2 confusion, 2 points, 2 attention, try-it bars
+    assert len(at.get("download_button")) == 2
+    at.text_input(key="ft_try_classification").set_value("good dog").run()
+    assert not at.exception, at.exception
+    at.selectbox(key="ft_probe").set_value(1).run()
+    assert not at.exception, at.exception
+
+
+def test_stop_keeps_the_partial_model(tiny_model):
+    at = choose_upload(open_page(tiny_model), toy_csv(400))
+    at.select_slider(key="ft_epochs").set_value(5.0)
+    at.select_slider(key="ft_batch").set_value(8)
+    if find(at, "toggle", "ft_guard") is not None:
+        at.toggle(key="ft_guard").set_value(False)
+    at.button(key="ft_start").click().run()
+    for _ in range(100):  # wait for the first steps, then press Stop
+        if find(at, "button", "ft_stop") is not None and at.get("plotly_chart"):
+            break
+        time.sleep(0.3)
+        at.run()
+    at.button(key="ft_stop").click().run()
+    wait_until_done(at)
+    assert any("Stopped after" in w.value for w in at.warning)
+    assert at.metric and len(at.get("download_button")) == 2
+
+
+@pytest.mark.parametrize("content,needle", [
+    (b"sentence,class\nhi,1\n", "needs the columns"),
+    (b"text,label\n" + b"same text,pos\n" * 20, "at least two classes"),
+    (b"\x00\x01\x02binary", "not text"),
+])
+def test_bad_uploads_show_a_message_not_a_traceback(tiny_model, content, needle):
+    at = choose_upload(open_page(tiny_model), content)
+    assert any(needle in e.value for e in at.error), [e.value for e in at.error]
+    assert find(at, "button", "ft_start") is None and not at.get("plotly_chart")
+
+
+def test_chinese_strings_and_other_tasks_render(tiny_model):
+    at = open_page(tiny_model)
+    at.segmented_control(key="ft_task").set_value("qa").run()
+    assert not at.exception, at.exception
+    at.selectbox(key="ft_source_qa").set_value("__upload__").run()
+    assert find(at, "file_uploader", "ft_upload_qa") is not None
+    at.segmented_control(key="ft_task").set_value("ner").run()
+    assert not at.exception, at.exception
+    from ui.i18n import STRINGS
+
+    assert all(v["zh"] for k, v in STRINGS.items() if k.startswith("ft."))
