@@ -25,7 +25,7 @@ import copy
 import json
 import math
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -35,6 +35,7 @@ from torch import nn
 
 from . import checkpoint, tasks
 from .config import BertConfig
+from .data import LengthGroupedBatches
 from .device import available_devices
 from .heads import TASK_MODELS
 from .tokenizer import Tokenizer
@@ -71,10 +72,6 @@ class FinetuneConfig:
 
 # ----------------------------------------------------------------------------- features
 
-def _pieces(tok: Tokenizer, text: str) -> list[str]:
-    return tok.tokenize(text)
-
-
 def encode(task: str, examples: list, tok: Tokenizer, max_length: int) -> tuple[list[dict], int]:
     """Examples -> feature dicts of plain lists (ids, segment ids, labels).
 
@@ -95,17 +92,17 @@ def encode(task: str, examples: list, tok: Tokenizer, max_length: int) -> tuple[
         elif task == "ner":
             ids, labels = [cls], [IGNORE_INDEX]
             for ch, tag in zip(ex.chars, ex.tags):
-                piece_ids = tok.convert_tokens_to_ids(_pieces(tok, ch)) or [unk]
+                piece_ids = tok.convert_tokens_to_ids(tok.tokenize(ch)) or [unk]
                 ids += piece_ids
                 labels += [tag] + [IGNORE_INDEX] * (len(piece_ids) - 1)
             ids, labels = ids[:max_length - 1] + [sep], labels[:max_length - 1] + [IGNORE_INDEX]
             feats.append({"input_ids": ids, "token_type_ids": [0] * len(ids), "labels": labels})
         elif task == "qa":
-            q = tok.convert_tokens_to_ids(_pieces(tok, ex.question))[:max_length // 2]
+            q = tok.convert_tokens_to_ids(tok.tokenize(ex.question))[:max_length // 2]
             end = ex.start + len(ex.answer)
-            before = tok.convert_tokens_to_ids(_pieces(tok, ex.context[:ex.start]))
-            answer = tok.convert_tokens_to_ids(_pieces(tok, ex.answer))
-            after = tok.convert_tokens_to_ids(_pieces(tok, ex.context[end:]))
+            before = tok.convert_tokens_to_ids(tok.tokenize(ex.context[:ex.start]))
+            answer = tok.convert_tokens_to_ids(tok.tokenize(ex.answer))
+            after = tok.convert_tokens_to_ids(tok.tokenize(ex.context[end:]))
             room = max_length - len(q) - 3
             offset = len(q) + 2  # [CLS] q [SEP]
             if not answer or len(before) + len(answer) > room:
@@ -529,9 +526,11 @@ def run(model_source: nn.Module, model_config: BertConfig, tok: Tokenizer, data:
                        eval_every=cfg.eval_every, patience=cfg.patience, metric=metric,
                        log_every=max(1, min(10, cfg.eval_every or 10)), seed=cfg.seed,
                        mixed_precision=cfg.mixed_precision, cpu=cfg.cpu)
+    lengths = [len(f["input_ids"]) for f in train_feats]  # batches of similar length: less padding
     result = train(model, train_feats, collate, tcfg,
                    evaluate=lambda m: evaluate(m, data.task, eval_feats, data.labels, collate),
-                   callback=callback, should_stop=stop)
+                   callback=callback, should_stop=stop,
+                   batch_sampler=LengthGroupedBatches(lengths, cfg.batch_size, cfg.seed))
     after = snapshot(model, data.task, test_feats, data.labels, collate, probes)
     model.eval()
     return Outcome(model, tok, data.task, list(data.labels), cfg, plan, result, before, after,
@@ -542,9 +541,7 @@ def save(outcome: Outcome, folder: str | Path) -> Path:
     """The fine-tuned model as a Hugging Face folder (weights, config with id2label/label2id,
     tokenizer files) plus ``training_log.json``."""
     folder = Path(folder)
-    model = outcome.model
-    model.config = replace(model.config)  # save_pretrained sets architectures on it
-    checkpoint.save_pretrained(model, folder, outcome.tokenizer)
+    checkpoint.save_pretrained(outcome.model, folder, outcome.tokenizer)
     (folder / "training_log.json").write_text(
         json.dumps(outcome.log(), indent=1, ensure_ascii=False, default=float) + "\n",
         encoding="utf-8")
