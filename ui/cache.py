@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from collections import OrderedDict
 from concurrent.futures import Future, ThreadPoolExecutor, wait
@@ -260,7 +261,6 @@ def toy_setup(language: str, n_docs: int, cloze: str) -> toy.ToySetup:
 
 @dataclass
 class ToyCorpusView:
-    source: str
     n_docs: int
     n_sentences: int
     vocab_size: int
@@ -269,13 +269,18 @@ class ToyCorpusView:
     pairs: list[tuple[str, str, bool]]  # (A, B, is_next) of the first examples, as text
 
 
+_CJK_SPACE = re.compile(r"(?<=[^\x00-\x7f]) (?=[^\x00-\x7f])")  # a space between two non-ASCII
+
+
 @st.cache_data(max_entries=12, show_spinner=False)
 def toy_corpus(language: str, n_docs: int, cloze: str) -> ToyCorpusView:
     setup = toy_setup(language, n_docs, cloze)
     tok = setup.tokenizer
-    pairs = [(tok.decode(ex.tokens_a), tok.decode(ex.tokens_b), bool(ex.is_next))
-             for ex in setup.examples[:6]]
-    return ToyCorpusView(toy.TOY_SOURCES[language], len(setup.documents),
+    def text(ids) -> str:  # decode() spaces every token; Chinese is written without spaces
+        return _CJK_SPACE.sub("", tok.decode(ids))
+
+    pairs = [(text(ex.tokens_a), text(ex.tokens_b), bool(ex.is_next)) for ex in setup.examples[:6]]
+    return ToyCorpusView(len(setup.documents),
                          sum(len(d) for d in setup.documents), tok.vocab_size,
                          len(setup.examples), list(setup.documents[0]), pairs)
 
