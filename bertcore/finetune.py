@@ -53,8 +53,8 @@ N_PROBES = 4  # test sentences whose attention is kept before and after
 @dataclass
 class FinetuneConfig:
     train_size: int = 2000  # training examples used (the first of the fixed train split)
-    eval_size: int = 256  # validation examples evaluated during training
-    test_size: int = 500  # test examples measured before and after
+    eval_size: int = 200  # validation examples evaluated during training
+    test_size: int = 300  # test examples measured before and after
     epochs: float = 1.0  # passes over the training examples (when max_steps is 0)
     max_steps: int = 0  # optimiser steps; 0: from epochs
     batch_size: int = 32  # examples per step
@@ -182,9 +182,13 @@ def _device(model: nn.Module) -> torch.device:
 
 
 @torch.no_grad()
-def run_batches(model: nn.Module, feats: list[dict], collate: Collator,
-                batch_size: int = 64) -> tuple[float, list]:
-    """Mean loss and the raw outputs per example (logits, or (start, end) logits), eval mode."""
+def run_batches(model: nn.Module, feats: list[dict], collate: Collator, batch_size: int = 64,
+                cls: list | None = None) -> tuple[float, list]:
+    """Mean loss and the raw outputs per example (logits, or (start, end) logits), eval mode.
+
+    Args:
+        cls: if a list, each example's final [CLS] vector (D,) is appended to it (same pass).
+    """
     was_training = model.training
     model.eval()
     dev = _device(model)
@@ -202,6 +206,8 @@ def run_batches(model: nn.Module, feats: list[dict], collate: Collator,
         else:
             outs += [(out.start_logits[j, :lengths[j]].float().cpu(),
                       out.end_logits[j, :lengths[j]].float().cpu()) for j in range(len(chunk))]
+        if cls is not None:
+            cls += list(out.hidden.last_hidden_state[:, 0].float().cpu().numpy())
     model.train(was_training)
     return loss_sum / max(n, 1), outs
 
@@ -298,21 +304,6 @@ def project_2d(x: np.ndarray) -> np.ndarray:
 
 
 @torch.no_grad()
-def cls_vectors(model: nn.Module, feats: list[dict], collate: Collator,
-                batch_size: int = 64) -> np.ndarray:
-    """(N, D) final-layer [CLS] vectors (what the pooler and classifier read)."""
-    model.eval()
-    dev = _device(model)
-    rows = []
-    for i in range(0, len(feats), batch_size):
-        batch = collate(feats[i:i + batch_size])
-        out = model.bert(batch["input_ids"].to(dev), batch["token_type_ids"].to(dev),
-                         batch["attention_mask"].to(dev))
-        rows.append(out.last_hidden_state[:, 0].float().cpu())
-    return torch.cat(rows).numpy() if rows else np.zeros((0, model.config.hidden_size))
-
-
-@torch.no_grad()
 def attentions(model: nn.Module, feat: dict) -> np.ndarray:
     """(L, H, T, T) attention probabilities of one example, float16 (the explained path)."""
     model.eval()
@@ -337,14 +328,14 @@ class Snapshot:
 def snapshot(model: nn.Module, task: str, test: list[dict], labels: list[str],
              collate: Collator, probes: list[dict]) -> Snapshot:
     """Measures ``model`` on the test features (see ``Snapshot``)."""
-    loss, outs = run_batches(model, test, collate)
+    cls: list = []
+    loss, outs = run_batches(model, test, collate, cls=cls)
     metrics, gold, pred = score(task, test, outs, labels)
     matrix, points, point_labels = None, None, []
     if task == "classification":
         matrix = confusion(gold, pred, len(labels))
-        sample = test[:N_POINTS]
-        points = project_2d(cls_vectors(model, sample, collate))
-        point_labels = [f["labels"] for f in sample]
+        points = project_2d(np.stack(cls[:N_POINTS]))
+        point_labels = [f["labels"] for f in test[:N_POINTS]]
     elif task == "ner":
         matrix = confusion([y for g in gold for y in g], [y for p in pred for y in p], len(labels))
     model.train()

@@ -250,10 +250,12 @@ def hyperparameters(data, on_cpu: bool) -> None:
 def chosen_config(data, on_cpu: bool) -> finetune.FinetuneConfig:
     """The hyperparameters as the widgets hold them now (also inside a button's callback)."""
     ss = st.session_state
+    guard = on_cpu and ss.get("ft_guard", True)  # small evaluations too, to stay near a minute
     return finetune.FinetuneConfig(
         train_size=ss[f"ft_train_size_{data.name}"], epochs=ss["ft_epochs"], batch_size=ss["ft_batch"],
         learning_rate=ss["ft_lr"], max_length=ss["ft_max_len"], freeze_encoder=ss["ft_freeze"],
-        eval_every=10, time_budget_s=60.0 if on_cpu and ss.get("ft_guard", True) else None)
+        eval_every=10, eval_size=128 if guard else 200, test_size=200 if guard else 300,
+        time_budget_s=60.0 if guard else None)
 
 
 def start(data, on_cpu: bool) -> None:

@@ -138,3 +138,21 @@ def test_chinese_strings_and_other_tasks_render(tiny_model):
     from ui.i18n import STRINGS
 
     assert all(v["zh"] for k, v in STRINGS.items() if k.startswith("ft."))
+
+
+def test_two_sessions_train_at_once(tiny_model):
+    """A second session's run does not disturb the first: both finish with their own results."""
+    sessions = []
+    for n in (200, 120):
+        at = choose_upload(open_page(tiny_model), toy_csv(n))
+        at.select_slider(key="ft_epochs").set_value(2.0)
+        if find(at, "toggle", "ft_guard") is not None:
+            at.toggle(key="ft_guard").set_value(False)
+        at.button(key="ft_start").click().run()
+        assert not at.exception, at.exception
+        sessions.append(at)
+    for at in sessions:
+        wait_until_done(at)
+    steps = [s.value for at in sessions for s in at.success]
+    assert steps == ["Trained 10 steps in " + steps[0].split(" in ")[1],
+                     "Trained 6 steps in " + steps[1].split(" in ")[1]]
