@@ -124,18 +124,25 @@ class FillStep:
 
 
 @torch.inference_mode()
-def greedy_fill(bert, enc: Encoding, positions, k: int = 5) -> list[FillStep]:
+def greedy_fill(bert, enc: Encoding, positions, k: int = 5, first=None) -> list[FillStep]:
     """Fills masks one after another: predict all, fill the most confident one, re-run, repeat.
 
     ``enc`` must hold [MASK] at ``positions``. Contrast with one forward pass, where every mask is
     predicted independently while all the others are still [MASK].
+
+    Args:
+        first: the top-k ``(ids, probs)`` at ``positions`` for ``enc`` itself, when the caller has
+            them already (the first step then needs no forward pass).
     """
     remaining = list(positions)
     ids, tokens = list(enc.ids), list(enc.tokens)
     steps: list[FillStep] = []
     while remaining:
         cur = dataclasses.replace(enc, ids=ids, tokens=tokens)
-        top_ids, top_probs = top_k(logits_at(bert, cur, remaining), k)
+        if first is not None and not steps:
+            top_ids, top_probs = first
+        else:
+            top_ids, top_probs = top_k(logits_at(bert, cur, remaining), k)
         best = int(np.argmax(top_probs[:, 0]))
         pos, tid = remaining.pop(best), int(top_ids[best, 0])
         steps.append(FillStep(pos, tid, float(top_probs[best, 0]), top_ids[best], top_probs[best]))

@@ -206,9 +206,11 @@ def mask_view(name: str, sentence: str, pair: str | None, positions: tuple[int, 
     enc = lab.mask_encoding(bert.encode(sentence, pair or None), positions, tok.mask_token_id,
                             tok.mask_token)
     words = lambda ids: [tok.ids_to_tokens.get(int(i), "[UNK]") for i in ids]  # noqa: E731
-    top_ids, top_probs = lab.top_k(lab.logits_at(bert, enc, positions), k)
-    steps = lab.greedy_fill(bert, enc, positions, k)
+    # One explained forward gives every layer's guess; the last layer's is the prediction, and
+    # the first step of greedy filling (so M masks cost M forward passes in all).
     lens_ids, lens_probs = lab.logit_lens(bert, _hidden_states(bert, enc), positions, k)
+    top_ids, top_probs = lens_ids[-1], lens_probs[-1]
+    steps = lab.greedy_fill(bert, enc, positions, k, first=(top_ids, top_probs))
     return MaskView(
         enc.tokens, list(positions), top_ids, [words(r) for r in top_ids], top_probs,
         [(s.position, words([s.token_id])[0], s.prob) for s in steps],
