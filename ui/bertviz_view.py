@@ -139,7 +139,10 @@ def _document(body: str, title: str) -> str:
             "<style>body{margin:0;padding:4px 2px;background:#fff;color:#222;"
             "font-family:'Helvetica Neue',Helvetica,Arial,'Noto Sans CJK SC',sans-serif;}"
             "select{font-size:14px;}</style>\n"
-            f"{_vendored_scripts()}\n</head><body>\n{body}\n</body></html>\n")
+            f"{_vendored_scripts()}\n</head><body>\n"
+            # bertviz lays its views out in fixed pixels (the model view of a 4-head model is
+            # wider than the page's column): a horizontal scrollbar instead of cut-off heads.
+            f"<div style=\"overflow-x:auto;overflow-y:hidden;\">\n{body}\n</div>\n</body></html>\n")
 
 
 def sentence_b_start(x) -> int | None:
@@ -247,7 +250,8 @@ def neuron_figure(walk: dict, tokens: list[str], query_pos: int, titles: dict[st
         z=terms, x=list(range(dh)), y=rows, colorscale="RdBu", zmid=0, zmin=-lim, zmax=lim,
         customdata=np.repeat(qk[:, None], dh, axis=1),
         hovertemplate="%{y}<br>dim %{x}: %{z:.4f}<br>q·k = %{customdata:.4f}<extra></extra>",
-        colorbar=dict(x=-0.12, len=0.9, thickness=10)), row=1, col=1)
+        # The colour bar goes to the far right: on the left it covered the token labels.
+        colorbar=dict(x=1.02, len=0.9, thickness=10)), row=1, col=1)
     fig.add_trace(go.Bar(
         x=probs, y=rows, orientation="h", marker_color="#1f77b4",
         text=[f"{p:.3f}" for p in probs], textposition="auto",

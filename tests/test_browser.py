@@ -1,0 +1,315 @@
+"""The app in a real browser: Debian's chromium driven by playwright, against ``streamlit run``.
+
+One Streamlit server per module (a tiny local checkpoint as $BERTLAB_MODEL, no network), one
+chromium. What only a browser can show: a deep link on a fresh server, every page in English and
+Chinese (screenshots in $BERTLAB_SCREENSHOTS, default /tmp/bertlab-screenshots), hiding a word and
+seeing the guesses, a shared link reopening the same view, an HTML/script sentence staying text
+(no script runs), bertviz's views drawing with no internet, and no request leaving 127.0.0.1.
+
+Skipped, with the reason, when /usr/bin/chromium or playwright is missing (``make test`` installs
+chromium with apt when it runs as root).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from app_support import write_app_checkpoint
+
+CHROMIUM = "/usr/bin/chromium"
+if not os.access(CHROMIUM, os.X_OK):
+    pytest.skip(f"{CHROMIUM} is missing: the browser tests need Debian's chromium "
+                "(`apt-get install -y chromium`; `make test` does it when run as root)",
+                allow_module_level=True)
+sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+
+REPO = Path(__file__).resolve().parent.parent
+SHOTS = Path(os.environ.get("BERTLAB_SCREENSHOTS", "/tmp/bertlab-screenshots"))
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+PAGES = {"": ("BERT Lab", "BERT 实验室"), "tokenization": ("Tokenization", "分词"),
+         "embeddings": ("Embeddings", "嵌入"), "attention": ("Attention", "注意力"),
+         "masked_lm": ("Masked words", "掩码预测"), "next_sentence": ("Next sentence", "下一句预测")}
+HTML_TEXT = "<script>window.__pwned=1</script><b>x</b>"
+LOCAL_HOSTS = {"127.0.0.1", "localhost"}
+RUN_TIMEOUT = 90_000  # ms for a page to finish its script run (a loaded 2-core machine)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """``streamlit run app.py`` on a free port of 127.0.0.1, with the tiny checkpoint."""
+    model = write_app_checkpoint(tmp_path_factory.mktemp("browser-bert"))
+    port = _free_port()
+    env = dict(os.environ, BERTLAB_MODEL=str(model), HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1",
+               TOKENIZERS_PARALLELISM="false")
+    log = tmp_path_factory.mktemp("streamlit-log") / "server.log"
+    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+           "--server.address", "127.0.0.1", "--server.headless", "true",
+           "--browser.gatherUsageStats", "false",
+           # Other people editing the repository must not make the page rerun under the tests.
+           "--server.fileWatcherType", "none", "--server.runOnSave", "false"]
+    with open(log, "w") as out:
+        proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90
+    while True:
+        try:
+            with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as r:
+                if r.status == 200:
+                    break
+        except OSError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail(f"streamlit did not become healthy:\n{log.read_text()[-3000:]}")
+        time.sleep(0.3)
+    yield base
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser, server):
+    """A fresh browser context (a new Streamlit session); every request it makes must be local."""
+    context = browser.new_context(viewport={"width": 1366, "height": 900}, locale="en-US")
+    pg = context.new_page()
+    seen: list[str] = []
+    pg.on("request", lambda r: seen.append(r.url))
+    pg.on("websocket", lambda ws: seen.append(ws.url))
+    pg.base = server
+    yield pg
+    context.close()
+    outside = [u for u in seen if not _is_local(u)]
+    assert not outside, f"requests left 127.0.0.1: {outside[:10]}"
+
+
+def _is_local(url: str) -> bool:
+    parts = urlsplit(url)
+    if parts.scheme in ("data", "blob", "about", "javascript"):
+        return True
+    return parts.hostname in LOCAL_HOSTS
+
+
+# ----------------------------------------------------------------------------- helpers
+
+def wait_idle(pg) -> None:
+    """Waits until the script run is over and the page has drawn."""
+    pg.wait_for_selector("h1", timeout=RUN_TIMEOUT)
+    pg.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]',
+                         timeout=RUN_TIMEOUT)
+    pg.wait_for_timeout(300)
+
+
+def open_view(pg, path: str = "") -> None:
+    pg.goto(f"{pg.base}/{path}")
+    wait_idle(pg)
+
+
+def main_text(pg) -> str:
+    return pg.locator('[data-testid="stMain"]').inner_text()
+
+
+def no_errors(pg) -> None:
+    assert pg.locator('[data-testid="stException"]').count() == 0, main_text(pg)[:2000]
+    errors = pg.locator('[data-testid="stAlertContentError"]')
+    assert errors.count() == 0, errors.all_inner_texts()
+
+
+def screenshot(pg, name: str) -> Path:
+    """The whole page (Streamlit scrolls inside its main block, so the window is made as tall)."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    height = pg.evaluate("""() => Math.max(
+        document.querySelector('[data-testid="stMain"]')?.scrollHeight || 0,
+        document.querySelector('[data-testid="stSidebarContent"]')?.scrollHeight || 0)""")
+    pg.set_viewport_size({"width": 1366, "height": int(min(max(900, height + 40), 8000))})
+    pg.wait_for_timeout(400)
+    path = SHOTS / f"{name}.png"
+    pg.screenshot(path=str(path))
+    pg.set_viewport_size({"width": 1366, "height": 900})
+    return path
+
+
+def choose(pg, label: str) -> None:
+    """Clicks an option of a segmented control or a pill (Streamlit's button groups)."""
+    pg.locator('[data-testid="stButtonGroup"] button').filter(
+        has_text=re.compile(rf"^\s*{re.escape(label)}\s*$")).first.click()
+
+
+def heading(pg, text: str):
+    return pg.locator("h1, h2, h3").filter(has_text=text).first
+
+
+def pwned(pg) -> list[str]:
+    """Frames (the page and its iframes) where window.__pwned was set."""
+    hit = []
+    for frame in pg.frames:
+        try:
+            if frame.evaluate("() => typeof window.__pwned") != "undefined":
+                hit.append(frame.url)
+        except sync_api.Error:  # a frame that went away while we looked
+            pass
+    return hit
+
+
+# ----------------------------------------------------------------------------- tests
+# The first test runs on the fresh server: a deep link must get the whole app (see
+# ui.state.ensure_frame), not the page alone in Streamlit's pages/-folder mode.
+
+def test_deep_link_on_a_fresh_server(page):
+    open_view(page, "attention?layer=1&head=2")
+    heading(page, "Layer 1, head 2: who looks at whom").wait_for()
+    assert page.locator('[data-testid="stSidebar"] textarea').count() == 2
+    nav = page.locator('[data-testid="stSidebarNav"]').inner_text()
+    assert "3 · Attention" in nav and "masked_lm" not in nav
+    no_errors(page)
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_every_page(page, lang):
+    for path, titles in PAGES.items():
+        sep = "&" if "?" in path else "?"
+        open_view(page, f"{path}{sep}lang={lang}&pair=" + ("it+rained+." if lang == "en" else "今天下雨了。"))
+        title = titles[0 if lang == "en" else 1]
+        assert page.locator("h1").first.inner_text().strip() == title
+        no_errors(page)
+        screenshot(page, f"{lang}-{path or 'home'}")
+    if lang == "zh":  # the sidebar speaks Chinese too
+        sidebar = page.locator('[data-testid="stSidebar"]').inner_text()
+        assert "句子" in sidebar and "模型" in sidebar
+
+
+def test_mask_a_word_and_see_guesses(page):
+    open_view(page, "masked_lm?text=the+dog+barked+on+the+mat+.")
+    page.get_by_text("Click one or more words above to hide them.").wait_for()
+    choose(page, "dog")
+    heading(page, "Top 5 guesses for each hidden spot").wait_for(timeout=RUN_TIMEOUT)
+    wait_idle(page)
+    assert "masks=2" in page.url
+    charts = page.locator('[data-testid="stMain"] [data-testid="stPlotlyChart"]')
+    charts.first.wait_for()
+    assert charts.count() >= 2  # the guesses and the logit lens
+    page.locator("svg text").filter(has_text="#2 (was “dog”)").first.wait_for()
+    chips = page.locator(".bl-chips").first.inner_text()
+    assert "[MASK]" in chips and "dog" not in chips.split("[MASK]")[0][-5:]
+    no_errors(page)
+    screenshot(page, "en-masked_lm-guesses")
+
+
+def test_shared_link_reopens_the_view(browser, server, page):
+    open_view(page, "attention?text=the+dog+barked+.&pair=it+rained+.")
+    choose(page, "Worked example")
+    heading(page, "① Query and keys").wait_for(timeout=RUN_TIMEOUT)
+    wait_idle(page)
+    shared = page.url
+    assert "text=the+dog+barked" in shared and "pair=it+rained" in shared
+
+    other = browser.new_context(viewport={"width": 1366, "height": 900})
+    try:
+        pg = other.new_page()
+        pg.goto(shared.replace("lang=en", "lang=zh") + "&layer=1&head=3&masks=2")
+        wait_idle(pg)
+        heading(pg, "第 1 层，第 3 个头：谁在看谁").wait_for(timeout=RUN_TIMEOUT)
+        boxes = pg.locator('[data-testid="stSidebar"] textarea')
+        assert boxes.nth(0).input_value() == "the dog barked ."
+        assert boxes.nth(1).input_value() == "it rained ."
+        pg.goto(f"{server}/masked_lm?text=the+dog+barked+.&masks=2")
+        wait_idle(pg)
+        heading(pg, "Top 5 guesses for each hidden spot").wait_for(timeout=RUN_TIMEOUT)
+        pg.locator("svg text").filter(has_text="#2 (was “dog”)").first.wait_for()
+    finally:
+        other.close()
+
+
+def test_html_sentence_is_shown_as_text(page):
+    quoted = urllib.request.quote(HTML_TEXT)
+    for path in ("tokenization", "embeddings", "masked_lm?masks=2", "next_sentence",
+                 "attention"):
+        sep = "&" if "?" in path else "?"
+        open_view(page, f"{path}{sep}text={quoted}&pair={quoted}")
+        no_errors(page)
+        assert pwned(page) == []
+        # The sentence box holds it verbatim; no <b>x</b> became bold text on the page.
+        assert page.locator('[data-testid="stSidebar"] textarea').first.input_value() == HTML_TEXT
+        assert page.locator('[data-testid="stMain"] b').filter(
+            has_text=re.compile(r"^x$")).count() == 0
+    # Next sentence prints both sentences as plain text.
+    open_view(page, f"next_sentence?text={quoted}&pair={quoted}")
+    assert HTML_TEXT in main_text(page)
+    # The bertviz views put the tokens inside a <script>: still no script of ours runs.
+    open_view(page, f"attention?text={quoted}")
+    choose(page, "bertviz views")
+    heading(page, "Neuron view: where a score comes from").wait_for(timeout=RUN_TIMEOUT)
+    wait_idle(page)
+    page.wait_for_timeout(1500)
+    assert pwned(page) == []
+    chips = page.locator(".bl-chips")
+    assert chips.count() == 0 or "<" in chips.first.inner_text()
+
+
+def test_bertviz_views_render_offline(page):
+    from ui import bertviz_view
+
+    if bertviz_view.missing_vendor():
+        pytest.skip("vendor/ lacks the bertviz JavaScript (scripts/vendor_js.sh needs npm)")
+    open_view(page, "attention?text=the+dog+barked+.&pair=it+rained+.")
+    choose(page, "bertviz views")
+    heading(page, "Head view").wait_for(timeout=RUN_TIMEOUT)
+    wait_idle(page)
+    frames = page.locator('[data-testid="stMain"] iframe')
+    assert frames.count() == 2
+    # bertviz draws with d3 once require.js has handed it jQuery and d3 (all inlined): the head
+    # view writes the tokens as SVG text, the model view one thumbnail of lines per head.
+    head_view = page.frame_locator('[data-testid="stMain"] iframe').nth(0)
+    head_view.locator("svg text").filter(has_text="dog").first.wait_for(timeout=30_000)
+    assert head_view.locator("svg rect, svg line, svg path").count() > 0
+    model_view = page.frame_locator('[data-testid="stMain"] iframe').nth(1)
+    model_view.locator("svg line, svg path").first.wait_for(state="attached", timeout=30_000)
+    assert model_view.locator("svg line, svg path, svg rect").count() > 8  # 2 layers x 4 heads
+    screenshot(page, "en-attention-bertviz")
+    no_errors(page)
+
+
+def test_switch_heads_off_in_the_browser(page):
+    open_view(page, "attention?text=the+dog+barked+on+the+mat+.&masks=2")
+    choose(page, "Switch heads off")
+    page.get_by_text("No head is switched off yet").wait_for(timeout=RUN_TIMEOUT)
+    wait_idle(page)
+    page.get_by_role("button", name="Switch off all of layer 0").click()
+    page.get_by_text("With 4 head(s) off").first.wait_for(timeout=RUN_TIMEOUT)
+    no_errors(page)
+
+
+def test_chinese_presenter_mode(page):
+    open_view(page, "attention?lang=zh&presenter=1")
+    assert page.locator("h1").first.inner_text().strip() == "注意力"
+    size = page.evaluate("() => getComputedStyle(document.documentElement).fontSize")
+    assert size == "21px"
+    no_errors(page)
+    screenshot(page, "zh-attention-presenter")
