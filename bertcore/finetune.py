@@ -489,6 +489,10 @@ def run(model_source: nn.Module, model_config: BertConfig, tok: Tokenizer, data:
     if cfg.freeze_encoder:
         freeze_encoder(model)
     on_cpu = cfg.cpu or available_devices()[0] == "cpu"
+    if not on_cpu:  # measure "before" where training runs (each process's own GPU under launch)
+        from accelerate import PartialState
+
+        model.to(PartialState().device)
     plan = plan_run(cfg, model, train_feats, collate, len(eval_feats), on_cpu)
     if dropped:
         plan.notes.append(f"{dropped} training example(s) dropped: the answer lay beyond "

@@ -56,7 +56,8 @@ MIN_ROWS = 10  # fewest usable rows: each split needs some
 MAX_TEXT_CHARS = 2_000  # texts are cut here (BERT reads at most 512 tokens anyway)
 NER_TYPES = {"nr": "PER", "ns": "LOC", "nt": "ORG"}
 NER_LABELS = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC", "B-ORG", "I-ORG"]
-QA_QUESTIONS = {"PER": "文中提到的人是谁？", "LOC": "文中提到了哪个地方？", "ORG": "文中提到了哪个机构？"}
+QA_QUESTIONS = {"PER": "文中提到的人是谁？", "LOC": "文中提到了哪个地方？",
+                "ORG": "文中提到了哪个机构？"}
 
 
 @dataclass
@@ -100,7 +101,8 @@ class TaskData:
 
     @property
     def sizes(self) -> dict[str, int]:
-        return {"train": len(self.train), "validation": len(self.validation), "test": len(self.test)}
+        return {"train": len(self.train), "validation": len(self.validation),
+                "test": len(self.test)}
 
 
 class DataError(ValueError):
@@ -325,7 +327,7 @@ def classification_from_rows(rows: list[tuple[int, dict]], name: str) -> TaskDat
 
 
 def squad_from_json(obj, name: str) -> TaskData:
-    """SQuAD v1-style JSON -> TaskData (first answer of each question; unanswerable ones skipped)."""
+    """SQuAD v1-style JSON -> TaskData (first answer of each question; unanswerable skipped)."""
     if not isinstance(obj, dict) or not isinstance(obj.get("data"), list):
         raise DataError("not_squad", reason='the top level needs a "data" list')
     examples, bad, first_bad, skipped = [], 0, "", 0

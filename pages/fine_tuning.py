@@ -192,8 +192,8 @@ def error_text(e: Exception) -> str:
 def pick_data(task: str):
     """The chosen data set (or None with a message shown)."""
     options = TASK_DATA[task] + ([UPLOAD] if task in UPLOAD_TYPES else [])
-    source = st.selectbox(t("ft.data"), options, key=f"ft_source_{task}",
-                          format_func=lambda o: t("ft.data.upload") if o == UPLOAD else t(f"ft.data.{o}"))
+    name = lambda o: t("ft.data.upload" if o == UPLOAD else f"ft.data.{o}")  # noqa: E731
+    source = st.selectbox(t("ft.data"), options, key=f"ft_source_{task}", format_func=name)
     if source != UPLOAD:
         if not s.presenter:
             st.caption(t(f"ft.about.{source}"))
@@ -223,8 +223,8 @@ def pick_data(task: str):
 
 
 def describe_data(data) -> None:
-    st.caption(t("ft.sizes", **data.sizes)
-               + (" · " + t("ft.labels", labels=md_escape(", ".join(data.labels))) if data.labels else ""))
+    labels = " · " + t("ft.labels", labels=md_escape(", ".join(data.labels))) if data.labels else ""
+    st.caption(t("ft.sizes", **data.sizes) + labels)
     model_lang = "zh" if "zh" in s.model else "en"
     if data.lang and data.lang != model_lang and s.model in ("offline-en", "offline-zh"):
         st.caption(t("ft.lang_hint", data=data.lang, model=model_lang))
@@ -252,8 +252,9 @@ def chosen_config(data, on_cpu: bool) -> finetune.FinetuneConfig:
     ss = st.session_state
     guard = on_cpu and ss.get("ft_guard", True)  # small evaluations too, to stay near a minute
     return finetune.FinetuneConfig(
-        train_size=ss[f"ft_train_size_{data.name}"], epochs=ss["ft_epochs"], batch_size=ss["ft_batch"],
-        learning_rate=ss["ft_lr"], max_length=ss["ft_max_len"], freeze_encoder=ss["ft_freeze"],
+        train_size=ss[f"ft_train_size_{data.name}"], epochs=ss["ft_epochs"],
+        batch_size=ss["ft_batch"], learning_rate=ss["ft_lr"], max_length=ss["ft_max_len"],
+        freeze_encoder=ss["ft_freeze"],
         eval_every=10, eval_size=128 if guard else 200, test_size=200 if guard else 300,
         time_budget_s=60.0 if guard else None)
 
@@ -292,14 +293,16 @@ def live_panel(task: str, live: bool = False) -> None:
 
 
 def metric_row(out) -> None:
-    cols = st.columns(len(RESULT_METRICS[out.task]) + 1)
-    for col, (key, label) in zip(cols, list(RESULT_METRICS[out.task].items()) + [("loss", "ft.m.loss")]):
+    """One st.metric per score: the value after training, the change since before."""
+    shown = {**RESULT_METRICS[out.task], "loss": "ft.m.loss"}
+    for col, (key, label) in zip(st.columns(len(shown)), shown.items()):
         before, after = out.before.metrics[key], out.after.metrics[key]
-        fmt = "{:.3f}" if key == "loss" else "{:.1%}"
-        col.metric(t(label), fmt.format(after), delta=(fmt.format(after - before)
-                                                       if key == "loss" else f"{(after - before) * 100:+.1f} pt"),
-                   delta_color="inverse" if key == "loss" else "normal",
-                   help=f"{t('ft.before')}: {fmt.format(before)}")
+        if key == "loss":
+            col.metric(t(label), f"{after:.3f}", delta=f"{after - before:+.3f}",
+                       delta_color="inverse", help=f"{t('ft.before')}: {before:.3f}")
+        else:
+            col.metric(t(label), f"{after:.1%}", delta=f"{(after - before) * 100:+.1f} pt",
+                       help=f"{t('ft.before')}: {before:.1%}")
 
 
 def before_after(draw) -> None:
@@ -353,16 +356,17 @@ def results(job) -> None:
                      **state.bind("head"))
     cur = state.current()
     before_after(lambda w: st.plotly_chart(
-        charts.heatmap(getattr(out, w).probe_attentions[i][cur.layer, cur.head], probes[i], probes[i],
-                       t(f"ft.{w}"), zmin=0, zmax=1, value_label=t("common.attention")),
+        charts.heatmap(getattr(out, w).probe_attentions[i][cur.layer, cur.head], probes[i],
+                       probes[i], t(f"ft.{w}"), zmin=0, zmax=1, value_label=t("common.attention")),
         width="stretch", config=NO_BAR, key=f"ft_att_{w}"))
 
     try_it(job)
 
     st.divider()
     c1, c2 = st.columns(2)
-    c1.download_button(t("ft.download_model"), data=job.model_zip, file_name="bertlab-finetuned.zip",
-                       mime="application/zip", icon=":material/download:", on_click="ignore",
+    c1.download_button(t("ft.download_model"), data=job.model_zip,
+                       file_name="bertlab-finetuned.zip", mime="application/zip",
+                       icon=":material/download:", on_click="ignore",
                        key="ft_dl_model")
     c2.download_button(t("ft.download_log"), data=job.log_json(), file_name="training_log.json",
                        mime="application/json", icon=":material/download:", on_click="ignore",
@@ -382,7 +386,8 @@ def try_it(job) -> None:
             st.markdown(t("ft.answer", answer=md_escape(pred["answer"])) if pred["answer"].strip()
                         else t("ft.no_answer"))
         return
-    default = NER_DEFAULT if out.task == "ner" else TRY_DEFAULT.get(job.data.lang or s.lang, TRY_DEFAULT["en"])
+    lang = job.data.lang or s.lang
+    default = NER_DEFAULT if out.task == "ner" else TRY_DEFAULT.get(lang, TRY_DEFAULT["en"])
     text = st.text_input(t("ft.try_text"), default, key=f"ft_try_{out.task}", max_chars=1000)
     if not text.strip():
         st.info(t("ft.try_empty"), icon="✍️")

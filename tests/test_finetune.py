@@ -284,7 +284,8 @@ def test_bad_uploads_say_what_is_wrong(name, data, code):
 
 
 def test_good_uploads():
-    csv_data = "text,label\n" + "".join(f"review {i},{'pos' if i % 3 else 'neg'}\n" for i in range(30))
+    rows = [f"review {i},{'pos' if i % 3 else 'neg'}\n" for i in range(30)]
+    csv_data = "text,label\n" + "".join(rows)
     d = tasks.read_upload("mine.csv", csv_data.encode())
     assert d.task == "classification" and d.labels == ["neg", "pos"] and sum(d.sizes.values()) == 30
     jl = "".join(json.dumps({"text": f"t{i}", "label": i % 3}) + "\n" for i in range(20))
