@@ -387,6 +387,7 @@ class Plan:
     """What a run will do, after the size guard."""
 
     steps: int  # optimiser steps
+    eval_every: int  # steps between validations: the config's, or more often so a short run has ~5
     train_examples: int  # training examples (after encoding)
     seconds_per_step: float | None  # measured on this machine, when the guard ran
     estimate_s: float | None  # expected training time
@@ -444,20 +445,22 @@ def plan_run(cfg: FinetuneConfig, model: nn.Module, feats: list[dict], collate: 
              n_eval: int, on_cpu: bool) -> Plan:
     """Steps for the run; on the CPU with a budget, as many as fit in ``time_budget_s``."""
     steps = _steps_for(cfg, len(feats))
+    every = lambda s: min(cfg.eval_every, max(1, s // 5)) if cfg.eval_every else 0  # noqa: E731
     if not (on_cpu and cfg.time_budget_s):
-        return Plan(steps, len(feats), None, None)
+        return Plan(steps, every(steps), len(feats), None, None)
     per_step = _time_one_step(model, feats, collate, cfg.batch_size)
-    evals = lambda s: (s // cfg.eval_every if cfg.eval_every else 0) + 1  # noqa: E731
     eval_s = per_step / 3 * math.ceil(n_eval / cfg.batch_size)  # forward only: ~1/3 of a step
+    evals = lambda s: (s // every(s) if every(s) else 0) + 1  # noqa: E731
     estimate = lambda s: s * per_step + evals(s) * eval_s  # noqa: E731
     notes = []
     if estimate(steps) > cfg.time_budget_s:
-        fit = max(1, int((cfg.time_budget_s - eval_s) / (per_step + (eval_s / cfg.eval_every
-                                                                     if cfg.eval_every else 0))))
+        fit = steps
+        while fit > 1 and estimate(fit) > cfg.time_budget_s:
+            fit = min(fit - 1, int(fit * 0.9))
         notes.append(f"size guard: {steps} steps would take about {estimate(steps):.0f} s on "
                      f"this CPU; running {fit} steps to fit {cfg.time_budget_s:.0f} s")
-        steps = min(steps, fit)
-    return Plan(steps, len(feats), per_step, estimate(steps), notes)
+        steps = fit
+    return Plan(steps, every(steps), len(feats), per_step, estimate(steps), notes)
 
 
 def run(model_source: nn.Module, model_config: BertConfig, tok: Tokenizer, data: tasks.TaskData,
@@ -518,8 +521,8 @@ def run(model_source: nn.Module, model_config: BertConfig, tok: Tokenizer, data:
                        learning_rate=cfg.learning_rate,
                        lr_overrides={"classifier.": cfg.head_lr, "qa_outputs.": cfg.head_lr,
                                      "bert.pooler.": cfg.head_lr},
-                       eval_every=cfg.eval_every, patience=cfg.patience, metric=metric,
-                       log_every=max(1, min(10, cfg.eval_every or 10)), seed=cfg.seed,
+                       eval_every=plan.eval_every, patience=cfg.patience, metric=metric,
+                       log_every=max(1, min(10, plan.steps // 20)), seed=cfg.seed,
                        mixed_precision=cfg.mixed_precision, cpu=cfg.cpu)
     lengths = [len(f["input_ids"]) for f in train_feats]  # batches of similar length: less padding
     result = train(model, train_feats, collate, tcfg,

@@ -317,11 +317,11 @@ def results(job) -> None:
     out = job.outcome
     r = out.result
     if out.timed_out:
-        st.warning(t("ft.timed_out", steps=r.steps), icon="⏱️")
+        st.warning(t("ft.timed_out", steps=r.steps), icon=":material/timer:")
     elif r.cancelled:
-        st.warning(t("ft.cancelled", steps=r.steps), icon="✋")
+        st.warning(t("ft.cancelled", steps=r.steps), icon=":material/pan_tool:")
     else:
-        st.success(t("ft.done", steps=r.steps, secs=r.seconds), icon="✅")
+        st.success(t("ft.done", steps=r.steps, secs=r.seconds), icon=":material/check_circle:")
     st.subheader(t("ft.results"))
     if not s.presenter:
         st.caption(t("ft.results_caption", n=min(out.config.test_size, len(job.data.test))))
