@@ -280,8 +280,8 @@ def training_curves(history: list[dict], *, loss_label: str, metric_labels: dict
                                  showgrid=False),
                       yaxis=dict(title=esc(loss_label), rangemode="tozero", showgrid=True,
                                  gridcolor="#EEE"),
-                      yaxis2=dict(overlaying="y", side="right", range=[0, 1.02],
-                                  tickformat=".0%", showgrid=False),
+                      yaxis2=dict(overlaying="y", side="right", range=[0, 1.02], tickmode="linear",
+                                  tick0=0, dtick=0.25, tickformat=".0%", showgrid=False),
                       legend=dict(orientation="h", y=-0.2), hovermode="x unified")
     return _layout(fig, title, 340)
 
