@@ -486,6 +486,8 @@ def run(model_source: nn.Module, model_config: BertConfig, tok: Tokenizer, data:
     eval_feats, _ = encode(data.task, data.validation[:cfg.eval_size], tok, cfg.max_length)
     test_feats, _ = encode(data.task, data.test[:cfg.test_size], tok, cfg.max_length)
     if not (train_feats and eval_feats and test_feats):
+        if dropped:
+            raise tasks.DataError("answers_cut", max_length=cfg.max_length)
         raise tasks.DataError("too_few", n=len(train_feats), min=tasks.MIN_ROWS)
     collate = Collator(tok.pad_token_id)
     model = task_model(model_source, model_config, data.task, data.labels, cfg.seed)

@@ -122,6 +122,8 @@ class DataError(ValueError):
         "one_class": "every row has the label {label!r}: a classifier needs at least two classes",
         "too_many_classes": "{n} different labels; the limit is {limit} (is \"label\" a class?)",
         "not_squad": "not a SQuAD-style file: {reason}",
+        "answers_cut": "the answers lie beyond the first {max_length} tokens of their passages; "
+                       "allow more tokens",
         "answer_mismatch": "{n} answer(s) are not found at their answer_start in the context "
                            "(first: question {question!r})",
     }

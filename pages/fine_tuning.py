@@ -162,6 +162,9 @@ add({
     "ft.err.too_many_classes": {"en": "{n} different labels; the limit is {limit}.",
                                 "zh": "共有 {n} 种不同标签，上限是 {limit}。"},
     "ft.err.not_squad": {"en": "Not a SQuAD-style file: {reason}.", "zh": "不是 SQuAD 格式的文件：{reason}。"},
+    "ft.err.answers_cut": {"en": "The answers lie beyond the first {max_length} tokens of their "
+                                 "passages: allow more tokens (Max tokens).",
+                           "zh": "答案位于段落前 {max_length} 个词元之后：请调大“最大词元数”。"},
     "ft.err.answer_mismatch": {"en": "{n} answer(s) are not at their answer_start in the context "
                                      "(first: \"{question}\").",
                                "zh": "有 {n} 个答案不在 context 中 answer_start 指定的位置（第一个：\"{question}\"）。"},

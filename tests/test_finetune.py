@@ -309,3 +309,12 @@ def test_task_model_copies_the_encoder_and_adds_a_new_head(source):
     assert frozen and all(n.startswith(("bert.pooler.", "classifier.")) for n in frozen)
     assert isinstance(checkpoint.load_model(folder)[0], torch.nn.Module)
     assert tokenizer_from_folder(folder).vocab_size == config.vocab_size
+
+
+def test_answers_beyond_max_length_say_so(source):
+    model, config, tok, _ = source
+    far = [SpanExample("capital", "the " * 60 + "paris", "paris", 240) for _ in range(12)]
+    data = TaskData("qa", "far", "en", [], far[:8], far[8:10], far[10:])
+    with pytest.raises(DataError) as e:
+        finetune.run(model, config, tok, data, finetune.FinetuneConfig(max_steps=2, **FAST))
+    assert e.value.code == "answers_cut" and "32" in str(e.value)
