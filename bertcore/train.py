@@ -83,6 +83,15 @@ def param_groups(model: nn.Module, cfg: TrainConfig) -> list[dict[str, Any]]:
     return [{"params": ps, "lr": lr, "weight_decay": wd} for (lr, wd), ps in groups.items()]
 
 
+def adamw(groups: list[dict[str, Any]], lr: float) -> torch.optim.AdamW:
+    """AdamW with PyTorch's fused kernel (one pass over all tensors, CPU and GPU), as HF's Trainer
+    uses by default; the plain one where the kernel does not support the parameters."""
+    try:
+        return torch.optim.AdamW(groups, lr=lr, fused=True)
+    except (RuntimeError, ValueError):
+        return torch.optim.AdamW(groups, lr=lr)
+
+
 def warmup_linear(step: int, total: int, warmup: int) -> float:
     """Learning-rate multiplier: 0 → 1 over ``warmup`` steps, then linearly back to 0 at ``total``."""
     if step < warmup:
@@ -127,7 +136,7 @@ def train(model: nn.Module, dataset, collate: Callable, cfg: TrainConfig, *,
     else:
         loader = DataLoader(dataset, batch_size=cfg.batch_size, shuffle=True, collate_fn=collate,
                             generator=generator, drop_last=len(dataset) > cfg.batch_size)
-    optimizer = torch.optim.AdamW(param_groups(model, cfg), lr=cfg.learning_rate)
+    optimizer = adamw(param_groups(model, cfg), cfg.learning_rate)
     warmup = max(1, int(cfg.warmup_ratio * cfg.max_steps))
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda s: warmup_linear(s, cfg.max_steps, warmup))
