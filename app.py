@@ -76,15 +76,17 @@ def offline_label(name: str) -> str:
 
 
 def offline_caption(name: str) -> str | None:
-    """What an offline default is, from its manifest (description and measured quality)."""
+    """What an offline default is and how well it does, from its manifest (measured numbers)."""
     try:
         info = defaults.manifest(name)
     except CheckpointError:
         return None
-    parts = [str(info.get("description") or info.get("base") or "")]
-    quality = info.get("quality") or {}
-    parts += [f"{k}: {v}" for k, v in list(quality.items())[:3]]
-    return " · ".join(p for p in parts if p) or None
+    q = info.get("quality") or {}
+    try:
+        return t(f"side.about_{name}", steps=info["steps_done"], minutes=info["train_minutes"],
+                 top5=q["mlm_top5"], nsp=q["nsp_acc"], cloze=q["cloze_top5"])
+    except (KeyError, TypeError):  # a manifest from another version: say what it is, no numbers
+        return t(f"side.about_{name}_short")
 
 
 def model_label(name: str) -> str:
