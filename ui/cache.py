@@ -12,8 +12,13 @@
 
 from __future__ import annotations
 
+import io
+import os
 import re
+import tempfile
 import threading
+import time
+import zipfile
 from collections import OrderedDict
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
@@ -23,7 +28,7 @@ import numpy as np
 import streamlit as st
 
 import bertcore
-from bertcore import defaults, lab, toy
+from bertcore import defaults, finetune, lab, tasks, toy
 from bertcore.checkpoint import CheckpointError, OfflineError, progress_tqdm
 
 from . import state
@@ -310,15 +315,7 @@ def new_toy_run(language: str, n_docs: int, cloze: str) -> toy.ToyRun:
 # MAX_TRAININGS runs train at once across all sessions (BERTLAB_MAX_TRAININGS); a session that
 # finds every slot taken gets a message instead of a run, and the runs already going are untouched.
 
-import io as _io  # noqa: E402
-import os as _os  # noqa: E402
-import tempfile as _tempfile  # noqa: E402
-import time as _time  # noqa: E402
-import zipfile as _zipfile  # noqa: E402
-
-from bertcore import finetune, tasks  # noqa: E402
-
-MAX_TRAININGS = int(_os.environ.get("BERTLAB_MAX_TRAININGS", "2"))
+MAX_TRAININGS = int(os.environ.get("BERTLAB_MAX_TRAININGS", "2"))
 JOB_KEY = "_ft_job"
 
 
@@ -352,7 +349,7 @@ class TrainingJob:
         self.before: finetune.Snapshot | None = None
         self.outcome: finetune.Outcome | None = None
         self.error: Exception | None = None
-        self.started = _time.time()
+        self.started = time.time()
         self._zip: bytes | None = None
         self.thread: threading.Thread | None = None
 
@@ -392,15 +389,15 @@ class TrainingJob:
         with self.lock:
             return {"status": self.status, "history": list(self.history), "step": self.step,
                     "max_steps": self.max_steps, "eta_s": self.eta_s, "plan": self.plan,
-                    "elapsed": _time.time() - self.started, "stopping": self.stop_event.is_set()}
+                    "elapsed": time.time() - self.started, "stopping": self.stop_event.is_set()}
 
     def model_zip(self) -> bytes:
         """The fine-tuned model as a zip of its Hugging Face folder (made once)."""
         if self._zip is None and self.outcome is not None:
-            with _tempfile.TemporaryDirectory() as tmp:
+            with tempfile.TemporaryDirectory() as tmp:
                 folder = finetune.save(self.outcome, Path(tmp) / "model")
-                buf = _io.BytesIO()
-                with _zipfile.ZipFile(buf, "w", _zipfile.ZIP_DEFLATED) as z:
+                buf = io.BytesIO()
+                with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
                     for f in sorted(folder.iterdir()):
                         z.write(f, f"bertlab-finetuned/{f.name}")
                 self._zip = buf.getvalue()
