@@ -195,6 +195,8 @@ def error_text(e: Exception) -> str:
 def pick_data(task: str):
     """The chosen data set (or None with a message shown)."""
     options = TASK_DATA[task] + ([UPLOAD] if task in UPLOAD_TYPES else [])
+    if s.lang == "zh":  # a Chinese class (and model) starts on Chinese data
+        options.sort(key=lambda o: not o.endswith("-zh"))
     name = lambda o: t("ft.data.upload" if o == UPLOAD else f"ft.data.{o}")  # noqa: E731
     source = st.selectbox(t("ft.data"), options, key=f"ft_source_{task}", format_func=name)
     if source != UPLOAD:
