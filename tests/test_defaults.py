@@ -82,3 +82,20 @@ def test_shipped_defaults_load_offline_with_every_head(name):
     words = [w for w, _ in bert.fill_mask(sentence, top_k=10)[0]]
     assert any(w.isalpha() for w in words), words
     assert 0.0 <= bert.next_sentence("It rained.", "The street was wet.") <= 1.0
+
+
+def test_the_app_opens_on_the_english_default_and_says_what_it_is(monkeypatch):
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.delenv("BERTLAB_MODEL", raising=False)
+    at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "app.py"),
+                           default_timeout=180)
+    at.query_params["masks"] = "6"  # "mat" in the default sentence
+    at.switch_page("pages/masked_lm.py").run()
+    assert not at.exception and not at.error
+    info = defaults.manifest("offline-en")
+    caption = " ".join(c.value for c in at.sidebar.caption).replace("\\", "")  # markdown escapes
+    assert "all-MiniLM-L6-v2" in caption and f"{info['steps_done']} steps" in caption
+    assert at.get("plotly_chart")  # the guesses for the masked word were drawn
