@@ -36,6 +36,10 @@ add({
     "home.step4": {"en": "Hide words and watch BERT guess them.",
                    "zh": "遮住一些词，看 BERT 如何猜出它们。"},
     "home.step5": {"en": "Does sentence B follow sentence A?", "zh": "句子 B 是否紧接在句子 A 之后？"},
+    "home.step6": {"en": "Teach a copy of the model a new task, live.",
+                   "zh": "现场教模型的一个副本学会一个新任务。"},
+    "home.step7": {"en": "Watch a tiny BERT learn language from scratch.",
+                   "zh": "看一个微型 BERT 从零开始学习语言。"},
     "arch.input": {"en": "Input tokens", "zh": "输入词元"},
     "arch.embeddings": {"en": "Embeddings", "zh": "嵌入层"},
     "arch.layer": {"en": "Encoder layer", "zh": "编码器层"},
@@ -78,6 +82,7 @@ if not presenter:
 st.subheader(t("home.start"))
 for name, key in [("tokenization", "home.step1"), ("embeddings", "home.step2"),
                   ("attention", "home.step3"), ("masked_lm", "home.step4"),
-                  ("next_sentence", "home.step5")]:
+                  ("next_sentence", "home.step5"), ("fine_tuning", "home.step6"),
+                  ("pretraining", "home.step7")]:
     if (Path(__file__).parent / f"{name}.py").is_file():
         st.page_link(f"pages/{name}.py", label=f"{t('nav.' + name)} — {t(key)}")
