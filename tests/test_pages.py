@@ -194,7 +194,7 @@ def test_home_shows_the_live_model():
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Layers"] == "2" and metrics["Heads per layer"] == "4"
     assert metrics["Hidden size"] == "32"
-    assert len(at.get("page_link")) == 5
+    assert len(at.get("page_link")) == 7  # one per page after Start
 
 
 def test_tokenization_sentence_and_trace():
