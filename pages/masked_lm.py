@@ -3,7 +3,6 @@
 import numpy as np
 import streamlit as st
 
-from bertcore import MissingHeadError
 from ui import cache, charts, state
 from ui.i18n import add, md_escape, t
 

@@ -13,7 +13,7 @@ import transformers
 
 from bertcore.config import BertConfig
 from bertcore.heads import (
-    TASK_MODELS, BertForMaskedLM, BertForNextSentencePrediction, BertForPreTraining,
+    TASK_MODELS, BertForMaskedLM, BertForPreTraining,
     BertForQuestionAnswering, BertForSequenceClassification, BertForTokenClassification,
     BertPreTrainedModel, HeadsOutput,
 )
