@@ -137,7 +137,9 @@ def model_picker(bert) -> None:
         c = bert.config
         st.caption(t("side.model_facts", layers=c.num_hidden_layers, heads=c.num_attention_heads,
                      hidden=c.hidden_size, params=f"{sum(bert.num_parameters().values()):,}"))
-        st.caption(f"{t('side.device')}: {bert.describe_device()}")
+        where = (t("side.cpu", n=bert.cpu_threads) if bert.device.type == "cpu"
+                 else bert.describe_device())
+        st.caption(f"{t('side.device')}: {where}")
 
 
 # ----------------------------------------------------------------------------- sidebar

@@ -81,6 +81,11 @@ class Bert:
     def describe_device(self) -> str:
         return describe(self.device)
 
+    @property
+    def cpu_threads(self) -> int:
+        """Threads PyTorch uses for CPU work (the app shows it next to the device)."""
+        return torch.get_num_threads()
+
     def __repr__(self) -> str:
         c = self.config
         return (f"Bert({self.name!r}, {type(self.model).__name__}, L={c.num_hidden_layers}, "

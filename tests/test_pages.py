@@ -441,6 +441,7 @@ def test_chinese_interface(page):
     assert ZH_EXPECTED[page] in shown(at)
     assert at.text_area(key="w_sentence").label == "句子"
     assert at.text_area(key="w_sentence").value == "今天天气很好，我们去公园散步。"
+    assert re.search(r"运行设备: CPU（\d+ 个线程）", shown(at)), "device caption in Chinese"
     if page == "attention":
         for _section in attention_sections(at):
             _no_raw_keys(at)

@@ -131,6 +131,7 @@ add({
     "side.offline_missing": {"en": "{name} — not built in this copy",
                              "zh": "{name} — 本副本中尚未构建"},
     "side.device": {"en": "Runs on", "zh": "运行设备"},
+    "side.cpu": {"en": "CPU ({n} threads)", "zh": "CPU（{n} 个线程）"},
     "side.presenter": {"en": "Presenter mode", "zh": "演示模式"},
     "side.presenter_help": {"en": "Large type, one idea at a time: for projecting in class.",
                             "zh": "大字号、一次一个要点：适合课堂投影。"},
