@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import sys
 
 DEFAULT_MODEL = "offline-en"
@@ -172,8 +173,11 @@ def _finetune(argv: list[str]) -> int:
         freeze_encoder=args.freeze_encoder, eval_every=args.eval_every, patience=args.patience,
         seed=args.seed, time_budget_s=args.time_budget, cpu=args.cpu,
         mixed_precision=args.mixed_precision)
+    main_process = os.environ.get("RANK", "0") == "0"  # under torchrun/accelerate launch: rank 0 speaks
     say = (lambda m: print(m, file=sys.stderr, flush=True)) if args.json else \
         (lambda m: print(m, flush=True))
+    if not main_process:
+        say = lambda m: None  # noqa: E731
 
     def progress(pr) -> None:
         extra = "  " + " ".join(f"{k} {v:.4f}" for k, v in pr.metrics.items()) if pr.metrics else ""
@@ -190,10 +194,9 @@ def _finetune(argv: list[str]) -> int:
     except (tasks.DataError, CheckpointError, DownloadError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    from accelerate import PartialState
-
-    if PartialState().is_main_process:
-        finetune.save(out, args.out)
+    if not main_process:  # the main process saves and reports
+        return 0
+    finetune.save(out, args.out)
     result = {"out": str(args.out), "task": out.task, "steps": out.result.steps,
               "seconds": round(out.result.seconds, 1), "before": out.before.metrics,
               "after": out.after.metrics, "notes": out.plan.notes}

@@ -23,6 +23,8 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
+from .device import pick_device
+
 
 @dataclass
 class TrainConfig:
@@ -69,6 +71,20 @@ class TrainResult:
 def default_loss(model: nn.Module, batch: dict[str, torch.Tensor]) -> torch.Tensor:
     """The model's own loss, computed from the labels in the batch."""
     return model(**batch).loss
+
+
+class _Objective(nn.Module):
+    """The model and its loss as one module, so that everything ``loss_fn`` computes runs inside the
+    forward that DistributedDataParallel wraps (under ``accelerate launch``/``torchrun``), even a
+    loss that calls submodules such as ``model.bert`` directly."""
+
+    def __init__(self, model: nn.Module, loss_fn: Callable[[nn.Module, dict], torch.Tensor]):
+        super().__init__()
+        self.model = model
+        self.loss_fn = loss_fn
+
+    def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        return self.loss_fn(self.model, batch)
 
 
 def param_groups(model: nn.Module, cfg: TrainConfig) -> list[dict[str, Any]]:
@@ -126,10 +142,16 @@ def train(model: nn.Module, dataset, collate: Callable, cfg: TrainConfig, *,
             shuffled batches of ``cfg.batch_size``.
     """
     from accelerate import Accelerator
-    from accelerate.utils import set_seed
+    from accelerate.utils import DistributedDataParallelKwargs, set_seed
 
     set_seed(cfg.seed)
-    accelerator = Accelerator(mixed_precision=cfg.mixed_precision, cpu=cfg.cpu)
+    # a head that some batches leave unused (NSP without NSP labels, a pooler) must not stall DDP
+    # cpu=True also where there is no accelerator at all: that is what lets `torchrun` start
+    # several CPU processes (gloo); on a single process it changes nothing.
+    cpu = cfg.cpu or pick_device("auto").type == "cpu"
+    accelerator = Accelerator(mixed_precision=cfg.mixed_precision, cpu=cpu,
+                              kwargs_handlers=[DistributedDataParallelKwargs(find_unused_parameters=True)])
+    processes = accelerator.num_processes
     generator = torch.Generator().manual_seed(cfg.seed)
     if batch_sampler is not None:
         loader = DataLoader(dataset, batch_sampler=batch_sampler, collate_fn=collate)
@@ -140,7 +162,8 @@ def train(model: nn.Module, dataset, collate: Callable, cfg: TrainConfig, *,
     warmup = max(1, int(cfg.warmup_ratio * cfg.max_steps))
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda s: warmup_linear(s, cfg.max_steps, warmup))
-    model, optimizer, loader, scheduler = accelerator.prepare(model, optimizer, loader, scheduler)
+    objective, optimizer, loader, scheduler = accelerator.prepare(_Objective(model, loss_fn), optimizer,
+                                                                  loader, scheduler)
 
     history: list[dict[str, Any]] = []
     best: dict[str, float] | None = None
@@ -158,32 +181,41 @@ def train(model: nn.Module, dataset, collate: Callable, cfg: TrainConfig, *,
                "examples_per_s": rate, "seconds": elapsed, **(metrics or {})}
         history.append(row)
         run_loss, run_n = 0.0, 0
-        if callback:
+        if callback and accelerator.is_main_process:
             callback(Progress(step, cfg.max_steps, loss, row["lr"], rate, 0.0 if done else eta,
                               metrics, done))
 
     def run_eval() -> dict[str, float]:
-        model.eval()
+        objective.eval()
         with torch.no_grad():
-            metrics = evaluate(accelerator.unwrap_model(model))
-        model.train()
+            metrics = evaluate(model)  # every process evaluates the same weights on the same data
+        objective.train()
         return metrics
 
-    model.train()
+    def stop_now() -> bool:
+        stop = bool(should_stop and should_stop())
+        if processes > 1 and should_stop:  # all processes stop at the same step, or DDP would hang
+            stop = accelerator.reduce(torch.tensor([float(stop)], device=accelerator.device),
+                                      "max").item() > 0
+        return stop
+
+    objective.train()
     while step < cfg.max_steps and not (cancelled or stopped_early):
         for batch in loader:
-            if should_stop and should_stop():
+            if stop_now():
                 cancelled = True
                 break
-            loss = loss_fn(model, batch)
+            loss = objective(batch)
             accelerator.backward(loss)
             if cfg.max_grad_norm:
-                accelerator.clip_grad_norm_(model.parameters(), cfg.max_grad_norm)
+                accelerator.clip_grad_norm_(objective.parameters(), cfg.max_grad_norm)
             optimizer.step()
             scheduler.step()
             optimizer.zero_grad(set_to_none=True)
             step += 1
-            seen += len(next(iter(batch.values())))
+            seen += len(next(iter(batch.values()))) * processes
+            if processes > 1:  # report the mean over all processes' batches
+                loss = accelerator.reduce(loss.detach(), "mean")
             run_loss, run_n = run_loss + loss.item(), run_n + 1
             if evaluate and cfg.eval_every and step % cfg.eval_every == 0 and step < cfg.max_steps:
                 metrics = run_eval()
@@ -205,7 +237,6 @@ def train(model: nn.Module, dataset, collate: Callable, cfg: TrainConfig, *,
     if final and _better(cfg.metric, final[cfg.metric], best and best[cfg.metric]):
         best = {"step": step, **final}
     report(final, done=True)
-    model = accelerator.unwrap_model(model)
     model.eval()
     accelerator.free_memory()
     return TrainResult(history, step, cancelled, stopped_early, time.perf_counter() - t0, best)
