@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import time
 from dataclasses import asdict, dataclass, field
@@ -56,6 +57,9 @@ class Recipe:
     pass_seed: int = 0  # a continued run sets another: new NSP pairs, batch order and masks
     init: str | None = None  # continue from this earlier run's folder instead of the start
     eval_every: int = 200
+    # share of each source's training documents kept (the rest dropped, seeded); the held-out split
+    # is drawn before, so it stays the same. Less of the movie snippets = fewer "film"/"movie" guesses.
+    keep: dict = field(default_factory=dict)
     # zh only: the architecture trained from scratch
     model: dict = field(default_factory=dict)
 
@@ -207,7 +211,13 @@ def prepare(recipe: Recipe) -> tuple[BertForPreTraining, Tokenizer, list, list]:
     else:
         raise ValueError(f"unknown recipe language {recipe.lang!r}")
     train_docs, heldout_docs = split_documents(docs, recipe.heldout, recipe.seed)
-    return model, tok, train_docs, heldout_docs
+    return model, tok, subsample(train_docs, recipe.keep, recipe.seed), heldout_docs
+
+
+def subsample(docs: list, keep: dict[str, float], seed: int) -> list:
+    """Keeps a seeded share ``keep[source]`` of each source's documents (all of unnamed sources)."""
+    rng = random.Random(seed)
+    return [d for d in docs if rng.random() < keep.get(getattr(d, "source", ""), 1.0)]
 
 
 def freeze(model: BertForPreTraining, frozen_layers: int) -> list[str]:
@@ -229,6 +239,8 @@ def run(recipe: Recipe, out: Path, log=print) -> dict:
     """
     t0 = time.time()
     stop_file = out / "STOP"
+    if os.environ.get("RANK", "0") != "0":  # under torchrun/accelerate launch: one process speaks
+        log = lambda *_: None  # noqa: E731
     model, tok, train_docs, heldout_docs = prepare(recipe)
     encode = lambda s: tok.convert_tokens_to_ids(tok.tokenize(s))  # noqa: E731
     train_ids = data.tokenize_documents(train_docs, encode)
@@ -266,6 +278,8 @@ def run(recipe: Recipe, out: Path, log=print) -> dict:
                    batch_sampler=data.LengthGroupedBatches(lengths, recipe.batch_size, seed))
     final = evaluation(model)
     final_clozes = cloze_eval(model, tok, clozes)["clozes"] if clozes else []
+    if os.environ.get("RANK", "0") != "0":  # the main process saves
+        return {"final": final, "steps_done": result.steps}
     out.mkdir(parents=True, exist_ok=True)
     save_pretrained(model, out, tok)
     earlier = {}  # a continued run counts the runs before it too
@@ -293,6 +307,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--threads", type=int, help="CPU threads (default: all cores)")
     p.add_argument("--init", help="continue from an earlier run's --out folder")
     p.add_argument("--pass-seed", type=int, help="with --init: new pairs, order and masks")
+    p.add_argument("--keep", action="append", metavar="SOURCE=SHARE", default=[],
+                   help="keep this share of a source's training documents, e.g. movie=0.25")
     p.add_argument("--export", action="store_true", help="write the shipped files into bertcore/offline")
     args = p.parse_args(argv)
     set_threads(args.threads)
@@ -302,6 +318,9 @@ def main(argv: list[str] | None = None) -> int:
                       ("init", "init"), ("pass_seed", "pass_seed")):
         if getattr(args, arg) is not None:
             setattr(recipe, name, getattr(args, arg))
+    for item in args.keep:
+        source, _, share = item.partition("=")
+        recipe.keep[source] = float(share)
     run(recipe, args.out)
     if args.export:
         from .defaults import export

@@ -96,3 +96,25 @@ def test_a_continued_run_starts_from_the_earlier_model_and_vocabulary(tmp_path):
     # the held-out split depends on the seed only, never on the pass
     fresh = pretrain.prepare(pretrain.Recipe(**{**recipe.__dict__, "init": None, "pass_seed": 3}))
     assert [d.title for d in fresh[3]] == [d.title for d in heldout_docs]
+
+
+def test_keep_thins_one_source_and_leaves_the_held_out_split_alone(tmp_path):
+    from bertcore.checkpoint import save_pretrained
+    from bertcore.corpora import Document
+
+    docs = [Document(["a b ."], "movie", f"m{i}") for i in range(400)]
+    docs += [Document(["c d ."], "wiki", f"w{i}") for i in range(100)]
+    kept = pretrain.subsample(docs, {"movie": 0.25}, seed=0)
+    assert sum(d.source == "wiki" for d in kept) == 100
+    assert 70 <= sum(d.source == "movie" for d in kept) <= 130  # 100 expected, binomial sd ~ 9
+    assert kept == pretrain.subsample(docs, {"movie": 0.25}, seed=0)  # seeded
+
+    save_pretrained(tiny_model(), tmp_path, TOK)
+    recipe = pretrain.Recipe("zh", steps=1, batch_size=2, max_len=24, learning_rate=1e-3,
+                             head_lr=1e-3, frozen_layers=-1, init=str(tmp_path))
+    _, _, all_train, heldout = pretrain.prepare(recipe)
+    _, _, thinned, heldout_thinned = pretrain.prepare(
+        pretrain.Recipe(**{**recipe.__dict__, "keep": {"pd1998": 0.5}}))
+    assert [d.title for d in heldout_thinned] == [d.title for d in heldout]
+    assert 0.4 * len(all_train) < len(thinned) < 0.6 * len(all_train)
+    assert {d.title for d in thinned} <= {d.title for d in all_train}
