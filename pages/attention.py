@@ -282,8 +282,8 @@ section = st.segmented_control(t("attn.section"), SECTIONS, format_func=lambda k
                                key="attn_section", on_change=keep, args=("attn_section",),
                                required=True) or "head"
 c1, c2, _ = st.columns([1, 1, 4])
-c1.selectbox(t("common.layer"), list(range(L)), **state.bind("layer"))
-c2.selectbox(t("common.head"), list(range(H)), **state.bind("head"))
+c1.selectbox(t("common.layer"), list(range(L)), help=t("common.from_zero"), **state.bind("layer"))
+c2.selectbox(t("common.head"), list(range(H)), help=t("common.from_zero"), **state.bind("head"))
 s = state.current()
 layer, head = s.layer, s.head
 summary = summary_view(s.model, s.sentence, pair)

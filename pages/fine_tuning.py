@@ -355,9 +355,9 @@ def results(job) -> None:
     layers, heads = out.before.probe_attentions[i].shape[:2]
     state.clamp_layer_head(layers, heads)
     c1, c2 = st.columns(2)
-    c1.select_slider(t("common.layer"), list(range(layers)), format_func=lambda k: str(k + 1),
+    c1.select_slider(t("common.layer"), list(range(layers)), help=t("common.from_zero"),
                      **state.bind("layer"))
-    c2.select_slider(t("common.head"), list(range(heads)), format_func=lambda k: str(k + 1),
+    c2.select_slider(t("common.head"), list(range(heads)), help=t("common.from_zero"),
                      **state.bind("head"))
     cur = state.current()
     before_after(lambda w: st.plotly_chart(

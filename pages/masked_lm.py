@@ -161,7 +161,7 @@ else:
                          format_func=lambda j: f"#{positions[j]} · {tokens[positions[j]]}",
                          key="mlm_lens_mask")
     rows = [t("common.embeddings_layer")] + [t("mlm.after_layer", n=i)
-                                              for i in range(1, len(mv.lens_tokens))]
+                                              for i in range(len(mv.lens_tokens) - 1)]
     lens_tokens = [layer[m] for layer in mv.lens_tokens]
     lens_probs = np.asarray(mv.lens_probs)[:, m]
     st.plotly_chart(charts.heatmap(lens_probs, [t("mlm.rank", r=r + 1) for r in range(K)], rows,

@@ -114,7 +114,7 @@ st.subheader(t("nsp.cross"))
 layers, heads = bert.config.num_hidden_layers, bert.config.num_attention_heads
 state.clamp_layer_head(layers, heads)
 if layers > 1:
-    st.select_slider(t("common.layer"), list(range(layers)), format_func=lambda i: str(i + 1),
+    st.select_slider(t("common.layer"), list(range(layers)), help=t("common.from_zero"),
                      **state.bind("layer"))
 layer = state.current().layer
 if not s.presenter:
@@ -126,7 +126,7 @@ if view.cross.shape[1] and view.cross.shape[2]:
     # the fourth decimal into dark against white); never darker than 3/T for an even spread.
     zmax = min(1.0, max(float(view.cross[layer].max()), 3.0 / len(view.tokens)))
     st.plotly_chart(charts.heatmap(view.cross[layer], b_labels, a_labels,
-                                   t("nsp.cross_title", layer=layer + 1), zmin=0, zmax=zmax,
+                                   t("nsp.cross_title", layer=layer), zmin=0, zmax=zmax,
                                    value_label=t("common.attention")),
                     width="stretch", config={"displayModeBar": False})
 else:

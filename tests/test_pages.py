@@ -326,7 +326,8 @@ def test_next_sentence_buttons():
     assert texts(at, "text") == [pair, "The cat sat on the mat because it was tired."]
     assert at.text_area(key="w_sentence").value == pair
     run(at.select_slider(key="w_layer").set_value(1))
-    assert "Layer 2: A → B, mean over heads" in shown(at)
+    assert at.query_params["layer"] == "1"  # the same layer the attention page shows as 1
+    assert "Layer 1: A → B, mean over heads" in shown(at)
 
 
 # ----------------------------------------------------------------------------- awkward and hostile input

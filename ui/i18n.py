@@ -166,6 +166,9 @@ add({
     "head.no_nsp": {"en": "This model has no next-sentence head.",
                     "zh": "该模型没有下一句预测头。"},
     "common.layer": {"en": "Layer", "zh": "层"},
+    "common.from_zero": {"en": "Counted from 0, as in the code (encoder.layer.0 is the first layer) and in "
+                               "bertviz's menus.",
+                         "zh": "从 0 开始计数，与代码（encoder.layer.0 是第一层）和 bertviz 的菜单一致。"},
     "common.head": {"en": "Head", "zh": "注意力头"},
     "common.token": {"en": "Token", "zh": "词元"},
     "common.tokens": {"en": "Tokens", "zh": "词元"},
