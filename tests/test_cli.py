@@ -66,6 +66,20 @@ def test_finetune_writes_a_hugging_face_folder(capsys, tmp_path, tiny_ckpt):
     assert config["id2label"] == {"0": "neg", "1": "pos"}
     assert config["architectures"] == ["BertForSequenceClassification"]
     assert (out / "vocab.txt").is_file() and (out / "training_log.json").is_file()
+    # no --lr: the rate suggested for a small model (hidden 32); --lr wins when given
+    log = json.loads((out / "training_log.json").read_text())
+    assert log["config"]["learning_rate"] == 2e-4
+    _json(capsys, ["finetune", "--model", str(tiny_ckpt[0]), "--data", str(data), "--out", str(out),
+                   "--max-steps", "1", "--eval-every", "0", "--threads", "1", "--lr", "3e-5"])
+    assert json.loads((out / "training_log.json").read_text())["config"]["learning_rate"] == 3e-5
+
+
+def test_suggested_learning_rate_follows_model_size():
+    from bertcore.config import BertConfig
+    from bertcore.finetune import suggested_learning_rate
+
+    assert suggested_learning_rate(BertConfig(hidden_size=384)) == 2e-4
+    assert suggested_learning_rate(BertConfig(hidden_size=768)) == 5e-5
 
 
 def test_finetune_errors_are_one_line(capsys, tmp_path, tiny_ckpt):
