@@ -145,12 +145,12 @@ def train(model: nn.Module, dataset, collate: Callable, cfg: TrainConfig, *,
     from accelerate.utils import DistributedDataParallelKwargs, set_seed
 
     set_seed(cfg.seed)
-    # a head that some batches leave unused (NSP without NSP labels, a pooler) must not stall DDP
     # cpu=True also where there is no accelerator at all: that is what lets `torchrun` start
     # several CPU processes (gloo); on a single process it changes nothing.
     cpu = cfg.cpu or pick_device("auto").type == "cpu"
-    accelerator = Accelerator(mixed_precision=cfg.mixed_precision, cpu=cpu,
-                              kwargs_handlers=[DistributedDataParallelKwargs(find_unused_parameters=True)])
+    # a head that some batches leave unused (NSP without NSP labels, a pooler) must not stall DDP
+    unused_ok = DistributedDataParallelKwargs(find_unused_parameters=True)
+    accelerator = Accelerator(mixed_precision=cfg.mixed_precision, cpu=cpu, kwargs_handlers=[unused_ok])
     processes = accelerator.num_processes
     generator = torch.Generator().manual_seed(cfg.seed)
     if batch_sampler is not None:
