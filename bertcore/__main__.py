@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import os
 import sys
 
 DEFAULT_MODEL = "offline-en"
@@ -161,6 +160,7 @@ def _finetune(argv: list[str]) -> int:
     from .checkpoint import CheckpointError
     from .corpora import DownloadError
     from .device import set_threads
+    from .train import is_main_process
 
     p = argparse.ArgumentParser(prog="python -m bertcore finetune",
                                 description="Fine-tune a copy of a BERT on a task.")
@@ -175,7 +175,7 @@ def _finetune(argv: list[str]) -> int:
         freeze_encoder=args.freeze_encoder, eval_every=args.eval_every, patience=args.patience,
         seed=args.seed, time_budget_s=args.time_budget, cpu=args.cpu,
         mixed_precision=args.mixed_precision)
-    main_process = os.environ.get("RANK", "0") == "0"  # under torchrun/accelerate launch: rank 0 speaks
+    main_process = is_main_process()  # under torchrun/accelerate launch: rank 0 speaks and saves
     say = (lambda m: print(m, file=sys.stderr, flush=True)) if args.json else \
         (lambda m: print(m, flush=True))
     if not main_process:

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import time
 from dataclasses import asdict, dataclass, field
@@ -37,7 +36,7 @@ from .defaults import OFFLINE_DIR, minilm_folder
 from .device import set_threads
 from .heads import BertForPreTraining
 from .tokenizer import Tokenizer
-from .train import TrainConfig, train
+from .train import TrainConfig, is_main_process, train
 
 CLOZES = {"en": OFFLINE_DIR / "clozes-en.tsv", "zh": OFFLINE_DIR / "clozes-zh.tsv"}
 
@@ -239,7 +238,7 @@ def run(recipe: Recipe, out: Path, log=print) -> dict:
     """
     t0 = time.time()
     stop_file = out / "STOP"
-    if os.environ.get("RANK", "0") != "0":  # under torchrun/accelerate launch: one process speaks
+    if not is_main_process():  # under torchrun/accelerate launch: one process speaks
         log = lambda *_: None  # noqa: E731
     model, tok, train_docs, heldout_docs = prepare(recipe)
     encode = lambda s: tok.convert_tokens_to_ids(tok.tokenize(s))  # noqa: E731
@@ -278,7 +277,7 @@ def run(recipe: Recipe, out: Path, log=print) -> dict:
                    batch_sampler=data.LengthGroupedBatches(lengths, recipe.batch_size, seed))
     final = evaluation(model)
     final_clozes = cloze_eval(model, tok, clozes)["clozes"] if clozes else []
-    if os.environ.get("RANK", "0") != "0":  # the main process saves
+    if not is_main_process():  # the main process saves
         return {"final": final, "steps_done": result.steps}
     out.mkdir(parents=True, exist_ok=True)
     save_pretrained(model, out, tok)
@@ -320,9 +319,12 @@ def main(argv: list[str] | None = None) -> int:
             setattr(recipe, name, getattr(args, arg))
     for item in args.keep:
         source, _, share = item.partition("=")
-        recipe.keep[source] = float(share)
+        try:
+            recipe.keep[source] = float(share)
+        except ValueError:
+            p.error(f"--keep wants SOURCE=SHARE (e.g. movie=0.3), not {item!r}")
     run(recipe, args.out)
-    if args.export:
+    if args.export and is_main_process():
         from .defaults import export
 
         export(args.lang, args.out)

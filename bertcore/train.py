@@ -15,6 +15,7 @@ with early stopping, and is deterministic for a seed.
 from __future__ import annotations
 
 import math
+import os
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -66,6 +67,12 @@ class TrainResult:
     stopped_early: bool  # stopped by patience
     seconds: float
     best: dict[str, float] | None = None  # the best evaluation seen
+
+
+def is_main_process() -> bool:
+    """False in all but the first process under ``torchrun`` / ``accelerate launch`` (which set
+    RANK), so that one process prints and writes files; True in a plain single process."""
+    return os.environ.get("RANK", "0") == "0"
 
 
 def default_loss(model: nn.Module, batch: dict[str, torch.Tensor]) -> torch.Tensor:
