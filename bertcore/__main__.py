@@ -170,8 +170,7 @@ def _finetune(argv: list[str]) -> int:
     cfg = finetune.FinetuneConfig(
         train_size=args.train_size, eval_size=args.eval_size, test_size=args.test_size,
         epochs=args.epochs, max_steps=args.max_steps, batch_size=args.batch_size,
-        learning_rate=args.lr or finetune.FinetuneConfig.learning_rate, head_lr=args.head_lr,
-        max_length=args.max_length,
+        head_lr=args.head_lr, max_length=args.max_length,
         freeze_encoder=args.freeze_encoder, eval_every=args.eval_every, patience=args.patience,
         seed=args.seed, time_budget_s=args.time_budget, cpu=args.cpu,
         mixed_precision=args.mixed_precision)
@@ -190,8 +189,8 @@ def _finetune(argv: list[str]) -> int:
             raise ValueError("--batch-size and --train-size must be >= 1 and --max-length >= 8")
         data = tasks.load(args.data)
         model, config, tok = finetune.load_for_task(args.model)
-        if args.lr is None:
-            cfg = dataclasses.replace(cfg, learning_rate=finetune.suggested_learning_rate(config))
+        cfg = dataclasses.replace(cfg, learning_rate=args.lr if args.lr is not None
+                                  else finetune.suggested_learning_rate(config))
         say(f"{data.name}: {data.task}, {data.sizes}, labels {data.labels or '(span)'}")
         out = finetune.run(model, config, tok, data, cfg, callback=progress,
                            on_plan=lambda plan, _: [say(n) for n in plan.notes])
