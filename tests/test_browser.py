@@ -238,8 +238,9 @@ def test_shared_link_reopens_the_view(browser, server, page):
         wait_idle(pg)
         heading(pg, "第 1 层，第 3 个头：谁在看谁").wait_for(timeout=RUN_TIMEOUT)
         boxes = pg.locator('[data-testid="stSidebar"] textarea')
-        assert boxes.nth(0).input_value() == "the dog barked ."
-        assert boxes.nth(1).input_value() == "it rained ."
+        # the sidebar's text boxes may fill a moment after the page's heading: wait for the value
+        sync_api.expect(boxes.nth(0)).to_have_value("the dog barked .", timeout=RUN_TIMEOUT)
+        sync_api.expect(boxes.nth(1)).to_have_value("it rained .", timeout=RUN_TIMEOUT)
         pg.goto(f"{server}/masked_lm?text=the+dog+barked+.&masks=2")
         wait_idle(pg)
         heading(pg, "Top 5 guesses for each hidden spot").wait_for(timeout=RUN_TIMEOUT)
