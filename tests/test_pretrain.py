@@ -118,3 +118,26 @@ def test_keep_thins_one_source_and_leaves_the_held_out_split_alone(tmp_path):
     assert [d.title for d in heldout_thinned] == [d.title for d in heldout]
     assert 0.4 * len(all_train) < len(thinned) < 0.6 * len(all_train)
     assert {d.title for d in thinned} <= {d.title for d in all_train}
+
+
+def test_an_added_source_trains_without_moving_the_held_out_split(tmp_path, monkeypatch):
+    from bertcore import corpora
+    from bertcore.checkpoint import save_pretrained
+    from bertcore.corpora import Document
+
+    def english_documents(sources=corpora.ENGLISH_SOURCES):
+        if tuple(sources) == ("wordnet",):
+            return [Document(["e f ."], "wordnet", f"n{i}") for i in range(200)]
+        return [Document(["a b ."], "wiki", f"w{i}") for i in range(300)]
+
+    monkeypatch.setattr(corpora, "english_documents", english_documents)
+    save_pretrained(tiny_model(), tmp_path, TOK)
+    recipe = pretrain.Recipe("en", steps=1, batch_size=2, max_len=24, learning_rate=1e-3,
+                             head_lr=1e-3, frozen_layers=-1, init=str(tmp_path), heldout=0.1)
+    _, _, train_docs, heldout = pretrain.prepare(recipe)
+    _, _, with_wordnet, heldout_after = pretrain.prepare(
+        pretrain.Recipe(**{**recipe.__dict__, "add": ("wordnet",)}))
+    assert [d.title for d in heldout_after] == [d.title for d in heldout]
+    added = [d for d in with_wordnet if d.source == "wordnet"]
+    assert len(added) == 180  # its own 10 % held back, and not evaluated either
+    assert [d for d in with_wordnet if d.source == "wiki"] == train_docs
