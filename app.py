@@ -17,7 +17,7 @@ import streamlit as st
 
 from bertcore import defaults
 from bertcore.checkpoint import CheckpointError, OfflineError
-from ui import cache, state
+from ui import cache, charts, state
 from ui.i18n import LANG_NAMES, md_escape, t
 
 HERE = Path(__file__).parent
@@ -28,6 +28,7 @@ s = state.init()
 st.set_page_config(page_title="BERT Lab", page_icon="🔬", layout="wide",
                    initial_sidebar_state="collapsed" if s.presenter else "expanded")
 
+PRESENTER_CHART_SCALE = 1.5  # the charts' type, like the page's (21 px instead of 14-16)
 PRESENTER_CSS = """<style>
 html { font-size: 21px; }
 .stMainBlockContainer { max-width: 100%; padding-left: 3rem; padding-right: 3rem; }
@@ -39,6 +40,7 @@ CALM_CSS = """<style>
 .bl-chips { line-height: 2.6; }
 </style>"""
 st.html(CALM_CSS + (PRESENTER_CSS if s.presenter else ""))
+charts.set_font_scale(PRESENTER_CHART_SCALE if s.presenter else 1.0)
 
 
 # ----------------------------------------------------------------------------- the model

@@ -175,6 +175,18 @@ def test_presenter_mode(page):
     assert not at.expander or page == "attention"  # explanations folded away (CSS hides the rest)
 
 
+def chart_font_sizes(at) -> list[int]:
+    return [json.loads(c.proto.spec)["layout"]["font"]["size"] for c in at.get("plotly_chart")]
+
+
+@pytest.mark.parametrize("page", ["home", "next_sentence", "attention"])
+def test_presenter_mode_enlarges_the_charts_type(page):
+    normal = chart_font_sizes(open_app(page, pair="it rained ."))
+    projected = chart_font_sizes(open_app(page, presenter="1", pair="it rained ."))
+    assert normal and set(normal) == {12}
+    assert projected and set(projected) == {18}
+
+
 # ----------------------------------------------------------------------------- a widget that changes the view
 
 def test_home_language_switch():
@@ -527,3 +539,22 @@ def test_url_follows_interaction():
     again = open_app("attention", **dict(at.query_params))
     assert "Layer 1, head 0: who looks at whom" in texts(again, "subheader")
     assert again.text_area(key="w_pair").value == "it rained ."
+
+
+def test_chart_type_scale_stays_in_its_own_session_thread():
+    import threading
+
+    from ui import charts
+
+    seen = {}
+
+    def student():  # another session's script thread, running while a presenter's is
+        seen["size"] = charts.bars(["a"], [1.0]).layout.font.size
+
+    charts.set_font_scale(1.5)
+    try:
+        thread = threading.Thread(target=student)
+        thread.start(), thread.join()
+        assert charts.bars(["a"], [1.0]).layout.font.size == 18 and seen["size"] == 12
+    finally:
+        charts.set_font_scale(1.0)

@@ -4,6 +4,10 @@ One calm colour scheme for the whole app. Every label that may come from user te
 is HTML-escaped here, because plotly renders a small HTML subset in labels and the token chips are
 HTML: user text is always shown as text, never interpreted.
 
+Presenter mode enlarges every chart's type: ``app.py`` calls :func:`set_font_scale` at the top of each
+run. The scale lives in a context variable, so it is per session (Streamlit runs each session's script in
+its own thread) and never leaks from a projected session to a student's.
+
 Token axes are numeric with the tokens as tick text, so a token that occurs twice ("the … the")
 keeps two rows instead of being merged by plotly's categorical axis.
 """
@@ -11,6 +15,7 @@ keeps two rows instead of being merged by plotly's categorical axis.
 from __future__ import annotations
 
 import html
+from contextvars import ContextVar
 
 import numpy as np
 import plotly.graph_objects as go
@@ -27,6 +32,20 @@ FONT = dict(family="Inter, 'Noto Sans CJK SC', 'PingFang SC', 'Microsoft YaHei',
             color=INK)
 
 
+BASE_FONT_SIZE = 12  # plotly's default
+_FONT_SCALE: ContextVar[float] = ContextVar("bertlab_chart_font_scale", default=1.0)
+
+
+def set_font_scale(scale: float) -> None:
+    """Type size of the charts built next in this thread (session): 1.0 normal, ~1.5 for projecting."""
+    _FONT_SCALE.set(float(scale))
+
+
+def px(size: float) -> int:
+    """A font size in pixels at the current scale."""
+    return round(size * _FONT_SCALE.get())
+
+
 def esc(text) -> str:
     """Escapes text for plotly labels and HTML (``<b>`` in a sentence stays "<b>")."""
     return html.escape(str(text), quote=True)
@@ -37,8 +56,9 @@ def _layout(fig: go.Figure, title: str | None, height: int | None = None) -> go.
     # on top (heatmaps' token axes) never run into it.
     fig.update_layout(title=dict(text=esc(title) if title else None, x=0, xanchor="left",
                                  y=1, yref="container", yanchor="top", pad=dict(t=12),
-                                 font=dict(size=16)),
-                      font=FONT, margin=dict(l=10, r=10, t=48 if title else 10, b=10),
+                                 font=dict(size=px(16))),
+                      font=dict(FONT, size=px(BASE_FONT_SIZE)),
+                      margin=dict(l=10, r=10, t=px(48) if title else 10, b=10),
                       paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)",
                       height=height)
     return fig
@@ -75,7 +95,7 @@ def heatmap(matrix, x_labels=None, y_labels=None, title: str | None = None, *,
                        colorbar=dict(thickness=12, outlinewidth=0))
     if text is not None:
         trace.update(text=[[esc(v) for v in row] for row in text], texttemplate="%{text}",
-                     textfont=dict(size=text_size))
+                     textfont=dict(size=px(text_size)))
     fig = go.Figure(trace)
     fig.update_xaxes(tickvals=xs if x_labels is not None else None,
                      ticktext=hover_x if x_labels is not None else None,
@@ -84,12 +104,12 @@ def heatmap(matrix, x_labels=None, y_labels=None, title: str | None = None, *,
     fig.update_yaxes(tickvals=ys if y_labels is not None else None,
                      ticktext=hover_y if y_labels is not None else None,
                      title=esc(y_title) if y_title else None, autorange="reversed", showgrid=False)
-    auto_h = max(180, min(900, 48 + 28 * rows + (60 if x_labels is not None else 0)))
+    auto_h = max(180, min(px(900), 48 + px(28) * rows + (px(60) if x_labels is not None else 0)))
     fig = _layout(fig, title, height or auto_h)
     if title and x_labels is not None:  # room for the title above the token labels on top
         longest = max((len(str(v)) for v in x_labels), default=1)
-        label_h = 0.71 * 7.5 * longest + 16 if cols > 8 else 22
-        fig.update_layout(margin_t=48 + int(min(label_h, 140)))
+        label_h = px(0.71 * 7.5 * longest + 16 if cols > 8 else 22)
+        fig.update_layout(margin_t=px(48) + int(min(label_h, px(140))))
     return fig
 
 
@@ -107,7 +127,7 @@ def bars(labels, values, title: str | None = None, *, highlight: int | None = No
                      showgrid=False)
     fig.update_xaxes(range=[0, max(vals + [1e-9]) * 1.25], showgrid=False, showticklabels=False,
                      zeroline=False)
-    return _layout(fig, title, height or 60 + 32 * len(vals))
+    return _layout(fig, title, height or 60 + px(32) * len(vals))
 
 
 def gauge(p: float, title: str | None = None, *, left: str = "", right: str = "") -> go.Figure:
@@ -134,7 +154,7 @@ def vectors(rows, row_labels, title: str | None = None, *, dims=None) -> go.Figu
     dims = list(dims) if dims is not None else list(range(m.shape[1]))
     lim = float(np.abs(m).max()) or 1.0
     fig = heatmap(m, [str(d) for d in dims], row_labels, title, colorscale=DIVERGING,
-                  zmin=-lim, zmax=lim, zmid=0, height=70 + 40 * len(m))
+                  zmin=-lim, zmax=lim, zmid=0, height=70 + px(40) * len(m))
     fig.update_xaxes(tickangle=0, nticks=min(len(dims), 16), tickvals=None, ticktext=None,
                      side="bottom")
     return fig
@@ -156,9 +176,9 @@ def architecture(config, counts: dict[str, int], text: dict[str, str]) -> go.Fig
     def box(x0, x1, y0, y1, fill, label, sub="", line=INK):
         fig.add_shape(type="rect", x0=x0, x1=x1, y0=y0, y1=y1, fillcolor=fill, opacity=1,
                       line=dict(color=line, width=1), layer="below")
-        body = f"<b>{esc(label)}</b>" + (f"<br><span style='font-size:12px'>{esc(sub)}</span>" if sub else "")
+        body = f"<b>{esc(label)}</b>" + (f"<br><span style='font-size:{px(12)}px'>{esc(sub)}</span>" if sub else "")
         fig.add_annotation(x=(x0 + x1) / 2, y=(y0 + y1) / 2, text=body, showarrow=False,
-                           font=dict(size=14, color=INK))
+                           font=dict(size=px(14), color=INK))
 
     def arrow(y0, y1, x=5):
         fig.add_annotation(x=x, y=y1, ax=x, ay=y0, xref="x", yref="y", axref="x", ayref="y",
@@ -182,7 +202,7 @@ def architecture(config, counts: dict[str, int], text: dict[str, str]) -> go.Fig
                       fillcolor="#DDE6F0", line=dict(color="#9DB3CC", width=1), layer="below")
     box(1, 9, y0, y1, "#F7F9FC", "", "", line=PALETTE[0])
     fig.add_annotation(x=5, y=6.05, text=f"<b>{esc(text['layer'])} × {L}</b> · "
-                       f"{esc(n('encoder'))}", showarrow=False, font=dict(size=15, color=INK))
+                       f"{esc(n('encoder'))}", showarrow=False, font=dict(size=px(15), color=INK))
     box(1.5, 8.5, 3.3, 4.5, "#FFFFFF", text["attention"], f"{H} × {c.head_dim} = {D}")
     arrow(4.5, 4.7)
     box(1.5, 8.5, 4.7, 5.7, "#FFFFFF", text["ffn"], f"{D} → {I} → {D}")
@@ -221,7 +241,7 @@ def curves(rows, series, title: str | None = None, *, x_title: str = "", y_title
     for label, y in (hlines or {}).items():
         fig.add_hline(y=y, line=dict(color=SPECIAL_COLOR, width=1, dash="dash"),
                       annotation_text=esc(label), annotation_position="top right",
-                      annotation_font=dict(size=11, color=SPECIAL_COLOR))
+                      annotation_font=dict(size=px(11), color=SPECIAL_COLOR))
     fig.update_xaxes(title=esc(x_title), rangemode="tozero", showgrid=False)
     fig.update_yaxes(title=esc(y_title), rangemode="tozero", gridcolor="#EEEEEE")
     fig.update_layout(legend=dict(orientation="h", y=-0.2), hovermode="x unified")
@@ -292,7 +312,7 @@ def confusion(matrix, labels, title: str | None = None, *, true_label: str = "",
     m = np.asarray(matrix)
     fig = heatmap(m, list(labels), list(labels), title, zmin=0, text=m.astype(int).tolist(),
                   x_title=pred_label, y_title=true_label, show_scale=False,
-                  height=max(260, 90 + 40 * len(m)))
+                  height=max(260, 90 + px(40) * len(m)))
     return fig
 
 
