@@ -3,6 +3,7 @@
 #
 #   chromium          the real browser the browser tests drive (tests/test_browser.py, playwright)
 #   fonts-wqy-zenhei  a Chinese font, so the Chinese interface renders in that browser (not tofu)
+#   fonts-noto-color-emoji  the pages' icons (emoji) in that browser's screenshots, not empty boxes
 #   npm               fetches the bertviz views' JavaScript (scripts/vendor_js.sh)
 #
 # Idempotent and quick when everything is there (no apt call at all). Installs only as root on a
@@ -16,6 +17,9 @@ if command -v fc-list >/dev/null 2>&1 && [[ -n "$(fc-list :lang=zh 2>/dev/null |
   :
 else
   need+=(fonts-wqy-zenhei)
+fi
+if ! command -v fc-list >/dev/null 2>&1 || [[ -z "$(fc-list :charset=1f4dd 2>/dev/null | head -n 1)" ]]; then
+  need+=(fonts-noto-color-emoji)
 fi
 command -v npm >/dev/null 2>&1 || need+=(npm)
 
