@@ -57,6 +57,7 @@ class Progress:
     eta_s: float
     metrics: dict[str, float] | None = None  # the evaluation just made, if any
     done: bool = False
+    train_s: float = 0.0  # seconds spent training so far, evaluations left out
 
 
 @dataclass
@@ -176,27 +177,32 @@ def train(model: nn.Module, dataset, collate: Callable, cfg: TrainConfig, *,
     best: dict[str, float] | None = None
     bad_evals, step, seen, cancelled, stopped_early = 0, 0, 0, False, False
     run_loss, run_n = 0.0, 0
-    t0 = time.perf_counter()
+    t0, eval_s = time.perf_counter(), 0.0
 
     def report(metrics: dict[str, float] | None = None, done: bool = False) -> None:
         nonlocal run_loss, run_n
         elapsed = time.perf_counter() - t0
-        rate = seen / elapsed if elapsed > 0 else 0.0
+        training = elapsed - eval_s
+        rate = seen / training if training > 0 else 0.0  # training speed, evaluations left out
         eta = (cfg.max_steps - step) * elapsed / step if step else math.inf
         loss = run_loss / run_n if run_n else (history[-1]["loss"] if history else math.nan)
         row = {"step": step, "loss": loss, "lr": scheduler.get_last_lr()[0],
-               "examples_per_s": rate, "seconds": elapsed, **(metrics or {})}
+               "examples_per_s": rate, "seconds": elapsed, "train_seconds": training,
+               **(metrics or {})}
         history.append(row)
         run_loss, run_n = 0.0, 0
         if callback and accelerator.is_main_process:
             callback(Progress(step, cfg.max_steps, loss, row["lr"], rate, 0.0 if done else eta,
-                              metrics, done))
+                              metrics, done, training))
 
     def run_eval() -> dict[str, float]:
+        nonlocal eval_s
+        started = time.perf_counter()
         objective.eval()
         with torch.no_grad():
             metrics = evaluate(model)  # every process evaluates the same weights on the same data
         objective.train()
+        eval_s += time.perf_counter() - started
         return metrics
 
     def stop_now() -> bool:

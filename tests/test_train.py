@@ -57,6 +57,25 @@ def test_loss_falls_and_accuracy_beats_chance():
     assert not model.training
 
 
+def test_training_time_leaves_the_evaluations_out():
+    import time
+
+    def slow_eval(m):
+        time.sleep(0.2)
+        return {"loss": 0.0}
+
+    seen = []
+    result = train(fresh_model(), separable(64), collate,
+                   TrainConfig(max_steps=8, batch_size=8, eval_every=2, log_every=1),
+                   evaluate=slow_eval, callback=seen.append)
+    last = result.history[-1]
+    # four evaluations (steps 2, 4, 6 and the final one) of 0.2 s each are not training time
+    assert last["seconds"] - last["train_seconds"] >= 4 * 0.2
+    assert last["train_seconds"] > 0 and seen[-1].train_s == last["train_seconds"]
+    assert last["examples_per_s"] == 8 * 8 / last["train_seconds"]
+    assert [p.train_s for p in seen] == sorted(p.train_s for p in seen)
+
+
 def test_cancel_between_steps_keeps_the_partial_model():
     model = fresh_model()
     before = [p.detach().clone() for p in model.parameters()]
