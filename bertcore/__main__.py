@@ -131,7 +131,8 @@ def _finetune_parser(p: argparse.ArgumentParser) -> None:
     d = FinetuneConfig()
     p.add_argument("--model", default=DEFAULT_MODEL, help="folder, hub id or offline default")
     p.add_argument("--data", required=True,
-                   help="sentiment-en, sentiment-zh, ner-zh, qa-zh, or a .csv/.jsonl/.json file")
+                   help="sentiment-en, sentiment-zh, ner-zh, qa-zh, a .csv/.jsonl/.json file, "
+                        "or hub:NAME[:CONFIG] for a Hugging Face data set (e.g. hub:nyu-mll/glue:sst2)")
     p.add_argument("--out", required=True, help="folder for the fine-tuned model")
     p.add_argument("--max-steps", type=int, default=d.max_steps, help="0: from --epochs")
     p.add_argument("--epochs", type=float, default=d.epochs)

@@ -23,8 +23,11 @@ example type here, and sets that work with no network:
 =================  ==========================================================================
 
 Uploads: a CSV or JSONL file with ``text`` and ``label`` (classification), or a SQuAD-style JSON
-file (``data[].paragraphs[].context/qas[].question/answers[].text/answer_start``). Problems raise
-``DataError`` with a ``code`` (the app translates it) and an English message.
+file (``data[].paragraphs[].context/qas[].question/answers[].text/answer_start``). With a network,
+any data set on the Hugging Face hub by name (``from_hub("imdb")``, ``"nyu-mll/glue:sst2"``,
+``"squad"``, ``"eriktks/conll2003"``), through the ``datasets`` library and its cache; the task is
+read from the columns. Problems raise ``DataError`` with a ``code`` (the app translates it) and an
+English message.
 
 Splits are fixed: every set is shuffled with ``SPLIT_SEED`` and cut 80/10/10 into train,
 validation and test, whatever the training seed, so test numbers compare across runs.
@@ -109,7 +112,8 @@ class DataError(ValueError):
     """Input that cannot be trained on; ``code`` and ``params`` let a UI say it in its language."""
 
     MESSAGES = {
-        "unknown": "unknown data set {name!r}: use one of {choices}, or a .csv/.jsonl/.json file",
+        "unknown": "unknown data set {name!r}: use one of {choices}, a .csv/.jsonl/.json file, "
+                   "or hub:NAME for a Hugging Face data set",
         "too_large": "the file is {size} large; the limit is {limit}",
         "not_text": "the file is not UTF-8 text (expected CSV, JSONL or SQuAD-style JSON)",
         "bad_csv": "the CSV file cannot be read: {reason}",
@@ -126,6 +130,13 @@ class DataError(ValueError):
                        "allow more tokens",
         "answer_mismatch": "{n} answer(s) are not found at their answer_start in the context "
                            "(first: question {question!r})",
+        "hub_offline": "{name!r} is not on this machine and the Hugging Face hub cannot be "
+                       "reached: a hub data set needs a network once (then it is cached)",
+        "hub_not_found": "there is no data set {name!r} on the Hugging Face hub (or it is private)",
+        "hub_error": "cannot load {name!r} from the Hugging Face hub: {reason}",
+        "hub_columns": "cannot tell the task from the columns of {name!r} ({found}): it needs "
+                       "text + label (classification), tokens + ner_tags (NER), or question + "
+                       "context + answers (QA)",
     }
 
     def __init__(self, code: str, **params):
@@ -378,12 +389,78 @@ def read_upload(name: str, data: bytes) -> TaskData:
     return classification_from_rows(rows, name)
 
 
+# ----------------------------------------------------------------------------- the hub
+
+HUB_PREFIX = "hub:"  # the CLI's --data hub:NAME[:CONFIG]
+TEXT_COLUMNS = ("text", "sentence", "content", "review", "document", "tweet", "comment")
+LABEL_COLUMNS = ("label", "labels", "coarse_label", "sentiment", "category")
+
+
+def from_hub(spec: str, max_rows: int = MAX_ROWS) -> TaskData:
+    """A data set from the Hugging Face hub, or a local data set folder, by ``NAME[:CONFIG]``.
+
+    Rows come from its ``train`` split (shuffled with ``SPLIT_SEED``, at most ``max_rows``) and are
+    cut 80/10/10 like every other set (hub test splits often hide their labels). The task follows
+    from the columns: ``question``/``context``/``answers`` is QA (SQuAD), ``tokens`` with
+    ``*ner_tags`` is NER (one tag per word), a text column with a label column is classification.
+    Class names come from the ``ClassLabel`` feature where there is one.
+
+    Raises:
+        DataError: no network and not cached, no such set, or columns that fit no task.
+    """
+    name, _, config = spec.strip().partition(":")
+    import datasets
+    from datasets.exceptions import DatasetNotFoundError
+
+    try:
+        ds = datasets.load_dataset(name, config or None, split="train")
+    except ConnectionError:
+        raise DataError("hub_offline", name=spec) from None
+    except (DatasetNotFoundError, FileNotFoundError):
+        raise DataError("hub_not_found", name=spec) from None
+    except Exception as e:  # a missing config, no train split, a script-based set, ...
+        raise DataError("hub_error", name=spec, reason=" ".join(str(e).split())[:300]) from None
+    notes = [f"{spec}: the train split's {len(ds):,} rows"]
+    if len(ds) > max_rows:
+        ds = ds.shuffle(seed=SPLIT_SEED).select(range(max_rows))
+        notes.append(f"a random {max_rows:,} of them kept (the limit)")
+    cols, feats = set(ds.column_names), ds.features
+    if {"question", "context", "answers"} <= cols:
+        paragraphs = [{"context": r["context"], "qas": [{"question": r["question"], "answers": [
+            {"text": t, "answer_start": a} for t, a in zip(r["answers"]["text"],
+                                                           r["answers"]["answer_start"])]}]}
+            for r in ds]
+        data = squad_from_json({"data": [{"paragraphs": paragraphs}]}, spec)
+    elif (tags := next((c for c in sorted(cols) if c.endswith("ner_tags")), None)) and (
+            words := next((c for c in ("tokens", "words") if c in cols), None)):
+        names = getattr(feats[tags], "feature", None)
+        labels = list(getattr(names, "names", [])) or [str(i) for i in range(
+            max(max(r, default=0) for r in ds[tags]) + 1)]
+        examples = [TagExample(list(w), list(t)) for w, t in zip(ds[words], ds[tags]) if w]
+        data = _dataset("ner", spec, "", labels, examples)
+    elif (text := next((c for c in TEXT_COLUMNS if c in cols), None)) and (
+            label := next((c for c in LABEL_COLUMNS if c in cols), None)):
+        names = getattr(feats[label], "names", None)
+        rows = [(i, {"text": x, "label": names[y] if names else y})
+                for i, (x, y) in enumerate(zip(ds[text], ds[label]), 1)
+                if _cell(x) and _cell(y) and y != -1]  # -1: a hidden label
+        if len(rows) < len(ds):
+            notes.append(f"{len(ds) - len(rows):,} rows without a text or label dropped")
+        data = classification_from_rows(rows, spec)
+    else:
+        raise DataError("hub_columns", name=spec, found=", ".join(ds.column_names))
+    data.notes = notes + data.notes
+    return data
+
+
 def load(name_or_path: str) -> TaskData:
-    """A built-in set by name, or a .csv/.jsonl/.json file path (for the CLI)."""
+    """A built-in set by name, ``hub:NAME[:CONFIG]``, or a .csv/.jsonl/.json file (for the CLI)."""
     from pathlib import Path
 
     if name_or_path in BUILTIN:
         return builtin(name_or_path)
+    if name_or_path.startswith(HUB_PREFIX):
+        return from_hub(name_or_path[len(HUB_PREFIX):])
     path = Path(name_or_path)
     if path.is_file() and path.suffix.lower() in (".csv", ".jsonl", ".ndjson", ".json"):
         return read_upload(path.name, path.read_bytes())

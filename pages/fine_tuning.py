@@ -35,6 +35,25 @@ add({
     "ft.data.qa-zh": {"en": "Questions generated from People's Daily names (Chinese)",
                       "zh": "由《人民日报》人名地名生成的问题（中文）"},
     "ft.data.upload": {"en": "Upload my own file…", "zh": "上传自己的文件…"},
+    "ft.data.hub": {"en": "A Hugging Face data set…", "zh": "Hugging Face 上的数据集…"},
+    "ft.hub": {"en": "Data set name (NAME or NAME:CONFIG)", "zh": "数据集名称（NAME 或 NAME:CONFIG）"},
+    "ft.hub_help.classification": {
+        "en": "For example `imdb`, `nyu-mll/glue:sst2` or `fancyzhx/ag_news`: a text column and a "
+              "label column. Needs a network the first time; then it is cached.",
+        "zh": "例如 `imdb`、`nyu-mll/glue:sst2`、`fancyzhx/ag_news`：需要一个文本列和一个标签列。"
+              "第一次需要联网，之后会缓存。"},
+    "ft.hub_help.ner": {
+        "en": "For example `eriktks/conll2003`: `tokens` and `ner_tags` columns. Needs a network "
+              "the first time; then it is cached.",
+        "zh": "例如 `eriktks/conll2003`：需要 `tokens` 和 `ner_tags` 两列。第一次需要联网，之后会缓存。"},
+    "ft.hub_help.qa": {
+        "en": "For example `rajpurkar/squad`: `question`, `context` and `answers` columns. Needs a "
+              "network the first time; then it is cached.",
+        "zh": "例如 `rajpurkar/squad`：需要 `question`、`context` 和 `answers` 三列。第一次需要联网，之后会缓存。"},
+    "ft.hub_loading": {"en": "Fetching {name} from the Hugging Face hub…",
+                       "zh": "正在从 Hugging Face 获取 {name}…"},
+    "ft.hub_wrong_task": {"en": "{name} is a {found} data set; pick that task above to use it.",
+                          "zh": "{name} 是{found}数据集；请在上方选择该任务后再使用。"},
     "ft.about.sentiment-en": {
         "en": "Rotten Tomatoes snippets rated by people (vaderSentiment data); positive when the "
               "mean rating is above 0, snippets rated exactly 0 left out.",
@@ -140,6 +159,20 @@ add({
         "zh": "这是 Hugging Face 格式的文件夹：`transformers.pipeline(\"text-classification\", "
               "model=folder)` 或 `bertcore.load(folder)` 都能读取。"},
     "ft.err.unknown": {"en": "Unknown data set.", "zh": "未知的数据集。"},
+    "ft.err.hub_offline": {
+        "en": "{name} is not on this machine and the Hugging Face hub cannot be reached. A hub "
+              "data set needs a network once; after that it is cached.",
+        "zh": "本机没有 {name}，且无法连接 Hugging Face。hub 上的数据集需要联网下载一次，之后会缓存。"},
+    "ft.err.hub_not_found": {"en": "There is no data set {name} on the Hugging Face hub (or it is "
+                                   "private). Check the spelling, e.g. `nyu-mll/glue:sst2`.",
+                             "zh": "Hugging Face 上没有名为 {name} 的数据集（或它是私有的）。请检查拼写，例如 `nyu-mll/glue:sst2`。"},
+    "ft.err.hub_error": {"en": "Cannot load {name} from the Hugging Face hub: {reason}",
+                         "zh": "无法从 Hugging Face 加载 {name}：{reason}"},
+    "ft.err.hub_columns": {
+        "en": "Cannot tell the task from the columns of {name} ({found}). It needs text + label "
+              "(classification), tokens + ner_tags (NER), or question + context + answers (QA).",
+        "zh": "无法从 {name} 的列（{found}）判断任务类型。需要 text + label（分类）、tokens + ner_tags（NER）"
+              "或 question + context + answers（问答）。"},
     "ft.err.too_large": {"en": "The file is {size}; the limit is {limit}.",
                          "zh": "文件大小为 {size}，上限是 {limit}。"},
     "ft.err.not_text": {"en": "This file is not text: upload a UTF-8 CSV, JSONL or JSON file.",
@@ -172,6 +205,7 @@ add({
 
 TASK_DATA = {"classification": ["sentiment-en", "sentiment-zh"], "ner": ["ner-zh"], "qa": ["qa-zh"]}
 UPLOAD = "__upload__"
+HUB = "__hub__"
 UPLOAD_TYPES = {"classification": ["csv", "jsonl"], "qa": ["json"]}
 METRIC_NAMES = {"classification": {"accuracy": "ft.accuracy"},
                 "ner": {"f1": "ft.f1", "accuracy": "ft.accuracy"},
@@ -194,11 +228,13 @@ def error_text(e: Exception) -> str:
 
 def pick_data(task: str):
     """The chosen data set (or None with a message shown)."""
-    options = TASK_DATA[task] + ([UPLOAD] if task in UPLOAD_TYPES else [])
+    options = TASK_DATA[task] + ([UPLOAD] if task in UPLOAD_TYPES else []) + [HUB]
     if s.lang == "zh":  # a Chinese class (and model) starts on Chinese data
         options.sort(key=lambda o: not o.endswith("-zh"))
-    name = lambda o: t("ft.data.upload" if o == UPLOAD else f"ft.data.{o}")  # noqa: E731
+    name = lambda o: t({UPLOAD: "ft.data.upload", HUB: "ft.data.hub"}.get(o, f"ft.data.{o}"))  # noqa: E731
     source = st.selectbox(t("ft.data"), options, key=f"ft_source_{task}", format_func=name)
+    if source == HUB:
+        return pick_hub_data(task)
     if source != UPLOAD:
         if not s.presenter:
             st.caption(t(f"ft.about.{source}"))
@@ -224,6 +260,26 @@ def pick_data(task: str):
     if data.task != task:
         st.error(t("ft.no_upload_ner"))
         return None
+    return data
+
+
+def pick_hub_data(task: str):
+    """A data set from the Hugging Face hub by name (or None with a message shown)."""
+    spec = st.text_input(t("ft.hub"), key=f"ft_hub_{task}", help=t(f"ft.hub_help.{task}")).strip()
+    st.caption(t(f"ft.hub_help.{task}"))
+    if not spec:
+        return None
+    try:
+        with st.spinner(t("ft.hub_loading", name=md_escape(spec))):
+            data = cache.hub_data(spec)
+    except tasks.DataError as e:
+        st.error(error_text(e), icon="⚠️")
+        return None
+    if data.task != task:
+        st.error(t("ft.hub_wrong_task", name=md_escape(spec), found=t(f"ft.task.{data.task}")))
+        return None
+    for note in data.notes:
+        st.caption(md_escape(note))
     return data
 
 

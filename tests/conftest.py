@@ -58,3 +58,22 @@ def tiny_ckpt(tmp_path_factory) -> tuple[Path, object]:
     """(folder, transformers model) of a tiny BertForPreTraining checkpoint (MLM + NSP heads)."""
     folder = tmp_path_factory.mktemp("tiny-bert")
     return folder, write_checkpoint(folder)
+
+
+def write_dataset_folder(folder: Path, rows: dict, features) -> str:
+    """A local data set folder as a hub repo holds one (parquet with the ``datasets`` features in
+    its metadata), which ``datasets.load_dataset(folder)`` reads the way it reads a hub id."""
+    from datasets import Dataset
+
+    (folder / "data").mkdir(parents=True)
+    Dataset.from_dict(rows, features=features).to_parquet(str(folder / "data" / "train-0.parquet"))
+    return str(folder)
+
+
+@pytest.fixture
+def hub_offline(monkeypatch):
+    """The hub unreachable at once (as here), instead of after the client's retries."""
+    import datasets
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(datasets.config, "HF_HUB_OFFLINE", True)

@@ -140,6 +140,31 @@ def test_chinese_strings_and_other_tasks_render(tiny_model):
     assert all(v["zh"] for k, v in STRINGS.items() if k.startswith("ft."))
 
 
+def test_a_hub_data_set_by_name(tiny_model, tmp_path, hub_offline):
+    from datasets import ClassLabel, Features, Value
+
+    from conftest import write_dataset_folder
+
+    rows = {"sentence": toy_csv().decode().splitlines()[1:], "label": [0, 1] * 60}
+    folder = write_dataset_folder(tmp_path / "hubset", rows, Features(
+        {"sentence": Value("string"), "label": ClassLabel(names=["neg", "pos"])}))
+    at = open_page(tiny_model)
+    at.selectbox(key="ft_source_classification").set_value("__hub__").run()
+    at.text_input(key="ft_hub_classification").set_value(folder).run()
+    assert not at.exception and not at.error, (at.exception, [e.value for e in at.error])
+    assert any("96 training" in c.value for c in at.caption)
+    assert any("Labels: neg, pos" in c.value for c in at.caption)
+    assert find(at, "button", "ft_start") is not None
+    at.text_input(key="ft_hub_classification").set_value("someone/no-such-set").run()
+    assert any("network once" in e.value for e in at.error), [e.value for e in at.error]
+    assert find(at, "button", "ft_start") is None
+    at.segmented_control(key="ft_task").set_value("ner").run()
+    at.selectbox(key="ft_source_ner").set_value("__hub__").run()
+    at.text_input(key="ft_hub_ner").set_value(folder).run()
+    assert any("is a Sentence classification data set" in e.value for e in at.error)
+    assert not at.exception and find(at, "button", "ft_start") is None
+
+
 def test_two_sessions_train_at_once(tiny_model):
     """A second session's run does not disturb the first: both finish with their own results."""
     sessions = []

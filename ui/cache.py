@@ -330,6 +330,12 @@ def task_data(name: str) -> tasks.TaskData:
     return tasks.builtin(name)
 
 
+@st.cache_resource(max_entries=4, show_spinner=False)
+def hub_data(spec: str) -> tasks.TaskData:
+    """A Hugging Face data set by ``NAME[:CONFIG]`` (read-only, shared; failures are not cached)."""
+    return tasks.from_hub(spec)
+
+
 def upload_data(name: str, data: bytes) -> tasks.TaskData:
     """An uploaded file as a task set; raises tasks.DataError with a code the page translates."""
     return tasks.read_upload(name, data)
