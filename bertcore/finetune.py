@@ -75,8 +75,9 @@ def suggested_learning_rate(config: BertConfig) -> float:
 
     BERT-base and -large fine-tune with 5e-5 .. 2e-5 (Devlin et al., 2019, appendix A.3); small
     models take more (the MiniLM and TinyBERT papers use 1e-4 and above). Measured here on
-    sentiment-en with offline-en (hidden 384): 2e-4 reached 85 % validation accuracy in 160 steps,
-    1e-4 in 200.
+    sentiment-en with offline-en (hidden 384, batch 32, the whole 1,057-snippet validation split):
+    2e-4 first reached 85 % validation accuracy after 400 steps (1.5 epochs), and so did 1e-4 with
+    dropout off; one epoch (264 steps) falls just short (84.7 % at step 280).
     """
     return 2e-4 if config.hidden_size <= 384 else 5e-5
 
