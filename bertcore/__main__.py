@@ -145,6 +145,9 @@ def _finetune_parser(p: argparse.ArgumentParser) -> None:
     p.add_argument("--head-lr", type=float, default=d.head_lr, help="new head's learning rate")
     p.add_argument("--max-length", type=int, default=d.max_length)
     p.add_argument("--freeze-encoder", action="store_true")
+    p.add_argument("--dropout", type=float, default=None,
+                   help="dropout while training (default: the model's own, 0.1 for BERT; "
+                        "0 is about a quarter faster on a CPU)")
     p.add_argument("--eval-every", type=int, default=d.eval_every)
     p.add_argument("--patience", type=int, default=None)
     p.add_argument("--seed", type=int, default=d.seed)
@@ -172,7 +175,8 @@ def _finetune(argv: list[str]) -> int:
         train_size=args.train_size, eval_size=args.eval_size, test_size=args.test_size,
         epochs=args.epochs, max_steps=args.max_steps, batch_size=args.batch_size,
         head_lr=args.head_lr, max_length=args.max_length,
-        freeze_encoder=args.freeze_encoder, eval_every=args.eval_every, patience=args.patience,
+        freeze_encoder=args.freeze_encoder, dropout=args.dropout, eval_every=args.eval_every,
+        patience=args.patience,
         seed=args.seed, time_budget_s=args.time_budget, cpu=args.cpu,
         mixed_precision=args.mixed_precision)
     main_process = is_main_process()  # under torchrun/accelerate launch: rank 0 speaks and saves

@@ -62,6 +62,9 @@ class FinetuneConfig:
     head_lr: float = 1e-3  # peak learning rate of the new head (and the pooler)
     max_length: int = 64  # tokens per example, [CLS] and [SEP] included
     freeze_encoder: bool = False  # train only the pooler and the head
+    # dropout while training (hidden and attention); None: the checkpoint's own (BERT: 0.1). 0 makes
+    # a step about a quarter faster on a CPU; the saved model's config keeps the checkpoint's value
+    dropout: float | None = None
     eval_every: int = 20  # steps between validation evaluations (0: only at the end)
     patience: int | None = None  # early stop after this many evaluations without improvement
     seed: int = 0  # seeds the new head's initialisation and the data order
@@ -156,7 +159,7 @@ class Collator:
 # ----------------------------------------------------------------------------- the model
 
 def task_model(source: nn.Module, config: BertConfig, task: str, labels: list[str],
-               seed: int = 0) -> nn.Module:
+               seed: int = 0, dropout: float | None = None) -> nn.Module:
     """A new task model whose encoder is a copy of ``source``'s weights; ``source`` is untouched.
 
     Args:
@@ -165,6 +168,8 @@ def task_model(source: nn.Module, config: BertConfig, task: str, labels: list[st
         task: "classification", "ner" or "qa".
         labels: class or tag names (ignored for qa).
         seed: seeds the new head's initialisation.
+        dropout: the dropout its modules train with (None: the config's); the returned model's
+            config still records the config's own values.
 
     Returns:
         the task model in train mode on the CPU (what a head of another shape had stays new).
@@ -174,7 +179,12 @@ def task_model(source: nn.Module, config: BertConfig, task: str, labels: list[st
     cfg.architectures = [ARCHITECTURES[task]]
     cfg.extra.pop("problem_type", None)
     torch.manual_seed(seed)
-    model = TASK_MODELS[ARCHITECTURES[task]](cfg)
+    built = copy.deepcopy(cfg)
+    if dropout is not None:
+        built.hidden_dropout_prob = built.attention_probs_dropout_prob = float(dropout)
+        built.extra.pop("classifier_dropout", None)
+    model = TASK_MODELS[ARCHITECTURES[task]](built)
+    model.config = cfg  # what a saved folder records: the checkpoint's dropout, not the run's
     state = {k: v.detach().to("cpu", torch.float32) for k, v in source.state_dict().items()}
     checkpoint.copy_weights(model, state, "shared model", ignore_mismatched=True)
     return model.train()
@@ -502,7 +512,7 @@ def run(model_source: nn.Module, model_config: BertConfig, tok: Tokenizer, data:
             raise tasks.DataError("answers_cut", max_length=cfg.max_length)
         raise tasks.DataError("too_few", n=len(train_feats), min=tasks.MIN_ROWS)
     collate = Collator(tok.pad_token_id)
-    model = task_model(model_source, model_config, data.task, data.labels, cfg.seed)
+    model = task_model(model_source, model_config, data.task, data.labels, cfg.seed, cfg.dropout)
     if cfg.freeze_encoder:
         freeze_encoder(model)
     on_cpu = cfg.cpu or available_devices()[0] == "cpu"

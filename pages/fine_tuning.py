@@ -95,6 +95,13 @@ add({
     "ft.max_len": {"en": "Max tokens", "zh": "最大词元数"},
     "ft.freeze": {"en": "Freeze the encoder (train only the new layer)",
                   "zh": "冻结编码器（只训练新层）"},
+    "ft.no_dropout": {"en": "Dropout off (faster)", "zh": "关闭 dropout（更快）"},
+    "ft.no_dropout_help": {
+        "en": "BERT trains with dropout 0.1: a random tenth of the numbers are zeroed at each step, "
+              "against over-fitting. For one short run on a CPU, training without it takes about a "
+              "quarter less time and learns about as well.",
+        "zh": "BERT 训练时使用 0.1 的 dropout：每一步随机把十分之一的数值置零，以防过拟合。"
+              "在 CPU 上只训练一小会儿时，关掉它能省约四分之一的时间，效果相近。"},
     "ft.guard": {"en": "Keep it to about a minute (CPU)", "zh": "控制在约一分钟内（CPU）"},
     "ft.guard_help": {"en": "Times one step on this machine and shortens the run to fit.",
                       "zh": "在本机测一步的耗时，并缩短训练以按时完成。"},
@@ -305,6 +312,7 @@ def hyperparameters(data, on_cpu: bool) -> None:
                      format_func=lambda v: f"{v:.0e}", key="ft_lr")
     c3.select_slider(t("ft.max_len"), [32, 64, 128, 256], value=d.max_length, key="ft_max_len")
     c3.toggle(t("ft.freeze"), value=False, key="ft_freeze")
+    c3.toggle(t("ft.no_dropout"), value=False, key="ft_no_dropout", help=t("ft.no_dropout_help"))
     if on_cpu:
         c3.toggle(t("ft.guard"), value=True, key="ft_guard", help=t("ft.guard_help"))
 
@@ -316,7 +324,7 @@ def chosen_config(data, on_cpu: bool) -> finetune.FinetuneConfig:
     return finetune.FinetuneConfig(
         train_size=ss[f"ft_train_size_{data.name}"], epochs=ss["ft_epochs"],
         batch_size=ss["ft_batch"], learning_rate=ss["ft_lr"], max_length=ss["ft_max_len"],
-        freeze_encoder=ss["ft_freeze"],
+        freeze_encoder=ss["ft_freeze"], dropout=0.0 if ss.get("ft_no_dropout") else None,
         eval_every=10, eval_size=128 if guard else 200, test_size=200 if guard else 300,
         time_budget_s=60.0 if guard else None)
 

@@ -311,6 +311,29 @@ def test_task_model_copies_the_encoder_and_adds_a_new_head(source):
     assert tokenizer_from_folder(folder).vocab_size == config.vocab_size
 
 
+def test_dropout_off_trains_without_dropout_and_saves_the_checkpoints_value(tmp_path):
+    write_checkpoint(tmp_path / "src", hidden_dropout_prob=0.1, attention_probs_dropout_prob=0.1)
+    model, config, tok = finetune.load_for_task(str(tmp_path / "src"))
+    m = finetune.task_model(model, config, "classification", ["a", "b"], dropout=0.0)
+    rates = {mod.p for mod in m.modules() if isinstance(mod, torch.nn.Dropout)}
+    assert rates == {0.0}
+    assert m.config.hidden_dropout_prob == config.hidden_dropout_prob > 0
+    ids = torch.tensor([[2, 5, 6, 3]])
+    m.train()  # no dropout: training mode gives the same logits twice
+    assert torch.equal(m(ids).logits, m(ids).logits)
+    default = finetune.task_model(model, config, "classification", ["a", "b"])
+    assert {mod.p for mod in default.modules() if isinstance(mod, torch.nn.Dropout)} == {
+        config.hidden_dropout_prob, config.attention_probs_dropout_prob}
+    data = TaskData("classification", "toy", "en", ["a", "b"],
+                    *[[TextExample(f"w{i} x", i % 2) for i in range(20)]] * 3)
+    out = finetune.run(model, config, tok, data, finetune.FinetuneConfig(
+        train_size=20, max_steps=2, batch_size=4, eval_every=0, eval_size=4, test_size=4,
+        dropout=0.0, cpu=True))
+    saved = finetune.save(out, tmp_path / "ft")
+    assert json.loads((saved / "config.json").read_text())["hidden_dropout_prob"] == \
+        config.hidden_dropout_prob
+
+
 def test_answers_beyond_max_length_say_so(source):
     model, config, tok, _ = source
     far = [SpanExample("capital", "the " * 60 + "paris", "paris", 240) for _ in range(12)]

@@ -81,12 +81,14 @@ def test_trains_live_and_shows_before_and_after(tiny_model):
     at.select_slider(key="ft_lr").set_value(1e-3)
     at.select_slider(key="ft_epochs").set_value(3.0)
     at.select_slider(key="ft_batch").set_value(16)
+    at.toggle(key="ft_no_dropout").set_value(True)
     if find(at, "toggle", "ft_guard") is not None:
         at.toggle(key="ft_guard").set_value(False)
     at.button(key="ft_start").click().run()
     assert not at.exception, at.exception
     wait_until_done(at)
     assert [s.value for s in at.success][0].startswith("Trained 18 steps")
+    assert at.session_state["_ft_job"].cfg.dropout == 0.0
     labels = [m.label for m in at.metric]
     assert "Accuracy" in labels and "Loss" in labels
     charts = at.get("plotly_chart")
