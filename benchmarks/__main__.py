@@ -2,8 +2,9 @@
 
 Each ``benchmarks/bench_*.py`` module has ``run() -> list[dict]`` returning rows
 ``{"name", "ours_s", "ref_s", "ratio", "unit"}`` (ratio = ours / reference, lower is better for
-times; rows may add "goal"). ``python -m benchmarks [NAME ...]`` runs all (or the named) modules,
-prints the table and writes it to ``benchmarks/latest.json``.
+times; rows may add "goal"; a goal never reached has ``ours_s`` and ``ratio`` None).
+``python -m benchmarks [NAME ...]`` runs all (or the named) modules, prints the table and writes
+it to ``benchmarks/latest.json``.
 """
 
 from __future__ import annotations
@@ -34,9 +35,10 @@ def main(argv: list[str]) -> int:
     print()
     width = max(len(r["name"]) for r in rows) if rows else 10
     print(f"{'comparison':<{width}}  {'ours':>10}  {'reference':>10}  {'ratio':>6}  goal")
-    for r in rows:
-        print(f"{r['name']:<{width}}  {r['ours_s']:>10.4g}  {r['ref_s']:>10.4g}  "
-              f"{r['ratio']:>5.2f}x  {r.get('goal', '')}")
+    for r in rows:  # a goal never reached has no time and no ratio (None)
+        ours = "never" if r["ours_s"] is None else f"{r['ours_s']:.4g}"
+        ratio = "-" if r["ratio"] is None else f"{r['ratio']:.2f}x"
+        print(f"{r['name']:<{width}}  {ours:>10}  {r['ref_s']:>10.4g}  {ratio:>6}  {r.get('goal', '')}")
     meta = {"python": platform.python_version(), "torch": torch.__version__,
             "threads": torch.get_num_threads(), "machine": platform.machine(),
             "when": time.strftime("%Y-%m-%d %H:%M:%S")}
