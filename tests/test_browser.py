@@ -258,12 +258,15 @@ def test_html_sentence_is_shown_as_text(page):
         no_errors(page)
         assert pwned(page) == []
         # The sentence box holds it verbatim; no <b>x</b> became bold text on the page.
-        assert page.locator('[data-testid="stSidebar"] textarea').first.input_value() == HTML_TEXT
+        # (the sidebar's box may fill a moment after the page: wait for the value, don't sample it)
+        sync_api.expect(page.locator('[data-testid="stSidebar"] textarea').first).to_have_value(
+            HTML_TEXT, timeout=RUN_TIMEOUT)
         assert page.locator('[data-testid="stMain"] b').filter(
             has_text=re.compile(r"^x$")).count() == 0
     # Next sentence prints both sentences as plain text.
     open_view(page, f"next_sentence?text={quoted}&pair={quoted}")
-    assert HTML_TEXT in main_text(page)
+    sync_api.expect(page.locator('[data-testid="stMain"]')).to_contain_text(HTML_TEXT,
+                                                                             timeout=RUN_TIMEOUT)
     # The bertviz views put the tokens inside a <script>: still no script of ours runs.
     open_view(page, f"attention?text={quoted}")
     choose(page, "bertviz views")
