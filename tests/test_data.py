@@ -1,9 +1,11 @@
 """Pre-training data: NSP pairs, the 80/10/10 masking rule, collation, and the corpus readers."""
 
 import importlib.util
+import io
 import math
 import random
 import re
+import tarfile
 from pathlib import Path
 
 import pytest
@@ -386,3 +388,69 @@ def test_wordnet_from_npm():
     assert 5_000 < len(docs) < 6_500 and 80_000 < len(sentences) < 110_000
     assert "to bark is to speak in an unfriendly tone." in sentences
     assert not any('"' in s or "(p)" in s or "_" in s for s in sentences)
+
+
+# BSD fortune(6)'s quotations (Debian's fortunes package), the everyday source a later stage adds.
+def fake_fortunes_deb(files: dict[str, str]) -> bytes:
+    """A Debian package (ar: debian-binary, control.tar.xz, data.tar.xz) holding ``files``."""
+    def tar_xz(members: dict[str, bytes]) -> bytes:
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode="w:xz") as tar:
+            for name, body in members.items():
+                info = tarfile.TarInfo(name)
+                info.size = len(body)
+                tar.addfile(info, io.BytesIO(body))
+        return buf.getvalue()
+
+    data_tar = tar_xz({f"./usr/share/games/fortunes/{k}": v.encode() for k, v in files.items()})
+    out = b"!<arch>\n"
+    for name, body in (("debian-binary", b"2.0\n"), ("control.tar.xz", tar_xz({"./control": b"x"})),
+                       ("data.tar.xz", data_tar)):
+        out += f"{name:<16}{0:<12}{0:<6}{0:<6}{100644:<8}{len(body):<10}`\n".encode() + body
+        out += b"\n" * (len(body) % 2)
+    return out
+
+
+def test_fortunes_reads_each_quotation_as_a_document_without_its_attribution(tmp_path, monkeypatch):
+    monkeypatch.setenv("BERTLAB_CACHE", str(tmp_path))
+    files = {name: "Nothing here.\n%\n" for name in corpora.FORTUNE_FILES}
+    files["kids"] = ("A baby is God's opinion that the world should go on.\n\t\t-- Carl Sandburg\n%\n"
+                     "\tThe child never spoke.  One morning he said, \"My cereal's cold.\"\n%\n")
+    files["startrek"] = "Beam me up.\n%\n"  # not an everyday file: never read
+    deb = fake_fortunes_deb(files)
+    monkeypatch.setattr(corpora, "_fetch_archive", lambda cmd, *a: deb)
+    docs = corpora.fortune_documents()
+    kids = [d for d in docs if d.title.startswith("fortunes-kids-")]
+    assert kids == [["A baby is God's opinion that the world should go on."],
+                    ["The child never spoke.", "One morning he said, \"My cereal's cold.\""]]
+    assert {d.source for d in docs} == {"fortunes"}
+    assert len(docs) == len(corpora.FORTUNE_FILES) + 1 and not any("Beam" in s for d in docs for s in d)
+    assert (tmp_path / "fortunes-1.99.1" / "kids").is_file()  # cached: the next call fetches nothing
+    monkeypatch.setattr(corpora, "_fetch_archive", lambda *a: pytest.fail("fetched again"))
+    assert corpora.fortune_documents() == docs
+
+
+def test_a_deb_without_data_is_refused_with_a_message():
+    with pytest.raises(DownloadError, match="not a Debian package"):
+        corpora._deb_data_tar(b"PK\x03\x04 a zip file")
+    with pytest.raises(DownloadError, match="no data.tar"):
+        corpora._deb_data_tar(b"!<arch>\n" + f"{'debian-binary':<16}{'':<32}{4:<10}`\n".encode() + b"2.0\n")
+
+
+def test_fortunes_without_apt_says_how_to_get_them(tmp_path, monkeypatch):
+    monkeypatch.setenv("BERTLAB_CACHE", str(tmp_path))
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    with pytest.raises(DownloadError, match="apt-get download") as e:
+        corpora.fortunes_folder()
+    assert str(tmp_path / "fortunes-1.99.1") in str(e.value)
+
+
+def test_fortunes_from_debian():
+    try:
+        docs = corpora.fortune_documents()
+    except DownloadError as e:
+        pytest.skip(f"the fortunes package could not be fetched (no Debian archive?): {str(e)[:200]}")
+    sentences = [s for d in docs for s in d]
+    assert 9_000 < len(docs) < 11_000 and 15_000 < len(sentences) < 25_000
+    assert ["A baby is God's opinion that the world should go on."] in docs
+    assert not any(s.startswith("--") for s in sentences)
