@@ -176,6 +176,7 @@ def mask_tokens(
     generator: torch.Generator,
     mlm_prob: float = 0.15,
     first_non_special_id: int = 0,
+    low_priority: torch.BoolTensor | None = None,
 ) -> tuple[torch.LongTensor, torch.LongTensor]:
     """BERT's masking rule, applied to a batch of token ids (not in place).
 
@@ -184,6 +185,11 @@ def mask_tokens(
     script, so every row has something to predict. Each chosen position independently becomes [MASK] with
     probability 0.8, a random token with probability 0.1 (uniform over ids ``first_non_special_id ..
     vocab_size - 1``; it may happen to equal the original), and stays unchanged with probability 0.1.
+
+    With ``low_priority`` (a variant, not BERT's rule) the same number of positions is chosen, but those
+    positions are taken only when a row has too few others: used with the most frequent tokens (the,
+    of, commas) it spends the predictions on content words, like the entity masking of ERNIE (Sun et
+    al., 2019) and the salient spans of REALM (Guu et al., 2020).
 
     Args:
         input_ids: (B, T) token ids.
@@ -195,6 +201,7 @@ def mask_tokens(
         first_non_special_id: random replacements are drawn from this id upward; pass the first id after
             the special and ``[unusedN]`` tokens (999 for bert-base-uncased's vocab, 5 for
             :func:`build_char_vocab`'s). 0 draws from the whole vocabulary, as Google's script and HF do.
+        low_priority: (B, T) True where a position is chosen only after every other eligible one.
 
     Returns:
         ``(masked_ids, labels)``: the ids to feed the model, and the original id at each chosen position
@@ -206,7 +213,10 @@ def mask_tokens(
     if mlm_prob > 0:
         k = torch.where(n > 0, k.clamp(min=1), 0)
     # Rank eligible positions by a random score; the k lowest ranks in each row are chosen.
-    scores = torch.rand(input_ids.shape, generator=generator).masked_fill(~eligible, 2.0)
+    scores = torch.rand(input_ids.shape, generator=generator)
+    if low_priority is not None:
+        scores = scores + low_priority.float()  # in [1, 2): after every other eligible position
+    scores = scores.masked_fill(~eligible, 3.0)
     ranks = scores.argsort(dim=1).argsort(dim=1)
     chosen = eligible & (ranks < k)
     labels = torch.where(chosen, input_ids, IGNORE_INDEX)
@@ -246,10 +256,14 @@ class PretrainingCollator:
         first_non_special_id: int = 0,
         max_len: int | None = None,
         generator: torch.Generator | None = None,
+        low_priority_ids: Sequence[int] = (),
     ):
         self.cls_id, self.sep_id, self.pad_id, self.mask_id = cls_id, sep_id, pad_id, mask_id
         self.vocab_size, self.mlm_prob, self.max_len = vocab_size, mlm_prob, max_len
         self.first_non_special_id = first_non_special_id
+        # ids masked only when a row has too few other tokens (see mask_tokens); none: BERT's rule
+        self.low_priority = torch.zeros(vocab_size, dtype=torch.bool)
+        self.low_priority[list(low_priority_ids)] = True
         self.generator = generator if generator is not None else torch.Generator().manual_seed(seed)
 
     def __call__(self, examples: Sequence[PretrainingExample]) -> dict[str, torch.Tensor]:
@@ -276,8 +290,9 @@ class PretrainingCollator:
             attention_mask[r, : len(ids)] = 1
             special[r, 1 : len(ids) - 1] = False
             special[r, list(seps[r])] = True
+        low = self.low_priority[input_ids] if self.low_priority.any() else None
         masked, labels = mask_tokens(input_ids, special, self.vocab_size, self.mask_id, self.generator,
-                                     self.mlm_prob, self.first_non_special_id)
+                                     self.mlm_prob, self.first_non_special_id, low)
         nsp = [IGNORE_INDEX if ex.is_next == IGNORE_INDEX else 1 - ex.is_next for ex in examples]
         return {
             "input_ids": masked,

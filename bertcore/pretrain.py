@@ -24,6 +24,7 @@ import argparse
 import json
 import random
 import time
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -63,6 +64,10 @@ class Recipe:
     # en: sources added to the first six (corpora.EXTRA_ENGLISH_SOURCES), each split into train/held-out
     # on its own so that the first sources' held-out split, and so the reported numbers, stay comparable
     add: tuple = ()
+    # a variant of the masking rule for later stages: the N most frequent tokens of the training text
+    # (the, of, commas...) are masked only when a sequence has too few other tokens, so the
+    # predictions go to content words (0: BERT's uniform rule). Evaluation always uses BERT's rule.
+    content_masking: int = 0
     # zh only: the architecture trained from scratch
     model: dict = field(default_factory=dict)
 
@@ -120,12 +125,20 @@ def build_examples(docs_ids: list, max_len: int, dupe_factor: int, seed: int) ->
     return examples
 
 
-def collator_for(tok: Tokenizer, max_len: int, seed: int) -> data.PretrainingCollator:
+def collator_for(tok: Tokenizer, max_len: int, seed: int,
+                 low_priority_ids: tuple = ()) -> data.PretrainingCollator:
     first_word = next((i for t, i in sorted(tok.vocab.items(), key=lambda kv: kv[1])
                        if not (t.startswith("[") and t.endswith("]"))), 0)
     return data.PretrainingCollator(tok.cls_token_id, tok.sep_token_id, tok.pad_token_id,
                                     tok.mask_token_id, tok.vocab_size, seed=seed,
-                                    first_non_special_id=first_word, max_len=max_len)
+                                    first_non_special_id=first_word, max_len=max_len,
+                                    low_priority_ids=low_priority_ids)
+
+
+def most_frequent_ids(examples: list, n: int) -> tuple[int, ...]:
+    """The ``n`` token ids that occur most often in the examples' segments."""
+    counts = Counter(t for e in examples for t in (*e.tokens_a, *e.tokens_b))
+    return tuple(t for t, _ in counts.most_common(n))
 
 
 # ----------------------------------------------------------------------------- evaluation
@@ -257,6 +270,9 @@ def run(recipe: Recipe, out: Path, log=print) -> dict:
         f"examples, {sum(len(e.tokens_a) + len(e.tokens_b) for e in examples):,} tokens "
         f"({time.time() - t0:.0f} s)")
     trained = freeze(model, recipe.frozen_layers)
+    low_priority = most_frequent_ids(examples, recipe.content_masking) if recipe.content_masking else ()
+    if low_priority:
+        log(f"content masking: {' '.join(tok.convert_ids_to_tokens(list(low_priority)))} masked last")
     eval_collate = collator_for(tok, recipe.max_len, seed=1234)
     clozes = read_clozes(CLOZES[recipe.lang]) if CLOZES[recipe.lang].exists() else []
 
@@ -277,7 +293,7 @@ def run(recipe: Recipe, out: Path, log=print) -> dict:
                       lr_overrides={"cls.": recipe.head_lr, "bert.pooler.": recipe.head_lr},
                       eval_every=recipe.eval_every, metric="mlm_loss", log_every=20, seed=seed)
     lengths = [len(e.tokens_a) + len(e.tokens_b) for e in examples]
-    result = train(model, examples, collator_for(tok, recipe.max_len, seed), cfg,
+    result = train(model, examples, collator_for(tok, recipe.max_len, seed, low_priority), cfg,
                    loss_fn=pretraining_loss, evaluate=evaluation, callback=progress,
                    should_stop=stop_file.exists,
                    batch_sampler=data.LengthGroupedBatches(lengths, recipe.batch_size, seed))
@@ -316,13 +332,16 @@ def main(argv: list[str] | None = None) -> int:
                    help="keep this share of a source's training documents, e.g. movie=0.25")
     p.add_argument("--add", action="append", choices=corpora.EXTRA_ENGLISH_SOURCES, default=[],
                    help="en: train on this source too (its own held-out split)")
+    p.add_argument("--content-masking", type=int, metavar="N",
+                   help="mask the N most frequent tokens only when a sequence has too few others")
     p.add_argument("--export", action="store_true", help="write the shipped files into bertcore/offline")
     args = p.parse_args(argv)
     set_threads(args.threads)
     recipe = RECIPES[args.lang]
     for arg, name in (("steps", "steps"), ("batch_size", "batch_size"), ("max_len", "max_len"),
                       ("seed", "seed"), ("frozen_layers", "frozen_layers"), ("lr", "learning_rate"),
-                      ("init", "init"), ("pass_seed", "pass_seed")):
+                      ("init", "init"), ("pass_seed", "pass_seed"),
+                      ("content_masking", "content_masking")):
         if getattr(args, arg) is not None:
             setattr(recipe, name, getattr(args, arg))
     for item in args.keep:

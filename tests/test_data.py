@@ -182,6 +182,25 @@ def test_masking_handles_rows_with_nothing_to_mask():
     assert labels.tolist() == [[-100, -100, -100], [-100, 7, -100]]
 
 
+def test_low_priority_tokens_are_masked_only_when_a_row_has_too_few_others():
+    ids, special = masking_batch(200, 40)
+    low = ids % 2 == 0  # half the tokens are "frequent"
+    gen = lambda: torch.Generator().manual_seed(3)  # noqa: E731
+    _, plain = mask_tokens(ids, special, 30522, 103, gen())
+    _, content = mask_tokens(ids, special, 30522, 103, gen(), low_priority=low)
+    chosen, plain_chosen = content != -100, plain != -100
+    assert torch.equal(chosen.sum(1), plain_chosen.sum(1)), "as many predictions as BERT's rule"
+    enough = (~special & ~low).sum(1) >= chosen.sum(1)  # rows with enough other tokens
+    assert enough.float().mean() > 0.9
+    assert (plain_chosen & low).any() and not (chosen & low)[enough].any()
+    # a row with fewer other tokens than predictions takes low-priority ones for the rest
+    ids = torch.tensor([[101, 5, 6, 8, 10, 102]])
+    few = torch.tensor([[False, True, True, True, False, False]])
+    special = torch.tensor([[True, False, False, False, False, True]])
+    _, labels = mask_tokens(ids, special, 200, 103, gen(), mlm_prob=0.5, low_priority=few)
+    assert (labels != -100).sum() == 2 and labels[0, 4] == 10  # round(0.5 * 4) = 2: 10, then one more
+
+
 # ------------------------------------------------------------------------------------------ collation
 
 EXAMPLES = [
@@ -225,6 +244,15 @@ def test_collator_masks_only_real_tokens_and_draws_fresh_masks():
     assert torch.equal(again["input_ids"], first["input_ids"])
     with pytest.raises(ValueError):
         PretrainingCollator(101, 102, 0, 103, 200, max_len=8)(EXAMPLES)
+
+
+def test_collator_with_low_priority_ids_predicts_the_other_tokens():
+    collate = PretrainingCollator(101, 102, 0, 103, vocab_size=200, mlm_prob=0.2, seed=1,
+                                  low_priority_ids=(11, 12, 13, 14, 31, 32))
+    for _ in range(20):
+        labels = collate(EXAMPLES)["labels"]
+        assert (labels != IGNORE_INDEX).sum(1).tolist() == [1, 1, 1]
+        assert labels[0].max() == 15 and labels[1].max() in (21, 33, 34, 35)
 
 
 # ------------------------------------------------------------------------------------------ corpora

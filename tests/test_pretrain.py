@@ -141,3 +141,14 @@ def test_an_added_source_trains_without_moving_the_held_out_split(tmp_path, monk
     added = [d for d in with_wordnet if d.source == "wordnet"]
     assert len(added) == 180  # its own 10 % held back, and not evaluated either
     assert [d for d in with_wordnet if d.source == "wiki"] == train_docs
+
+
+def test_content_masking_leaves_the_most_frequent_tokens_for_last():
+    from bertcore.data import PretrainingExample
+
+    examples = [PretrainingExample([1, 1, 1, 2, 2, 9], [3, 1], 1, 0, 0),
+                PretrainingExample([2, 1, 7], [], -100, 1, -1)]
+    assert pretrain.most_frequent_ids(examples, 2) == (1, 2)
+    collate = pretrain.collator_for(TOK, 24, seed=0, low_priority_ids=(1, 2))
+    assert collate.low_priority[[1, 2]].all() and collate.low_priority.sum() == 2
+    assert not pretrain.collator_for(TOK, 24, seed=0).low_priority.any()  # BERT's rule by default
