@@ -126,7 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _finetune_parser(p: argparse.ArgumentParser) -> None:
-    from .finetune import FinetuneConfig
+    from .finetune import EMA_DECAY, FinetuneConfig
 
     d = FinetuneConfig()
     p.add_argument("--model", default=DEFAULT_MODEL, help="folder, hub id or offline default")
@@ -148,6 +148,9 @@ def _finetune_parser(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dropout", type=float, default=None,
                    help="dropout while training (default: the model's own, 0.1 for BERT; "
                         "0 is about a quarter faster on a CPU)")
+    p.add_argument("--ema", type=float, nargs="?", const=EMA_DECAY, default=0.0, metavar="DECAY",
+                   help=f"evaluate and keep a moving average of the weights (the flag alone: "
+                        f"decay {EMA_DECAY}, about the last 50 steps)")
     p.add_argument("--eval-every", type=int, default=d.eval_every)
     p.add_argument("--patience", type=int, default=None)
     p.add_argument("--seed", type=int, default=d.seed)
@@ -175,7 +178,8 @@ def _finetune(argv: list[str]) -> int:
         train_size=args.train_size, eval_size=args.eval_size, test_size=args.test_size,
         epochs=args.epochs, max_steps=args.max_steps, batch_size=args.batch_size,
         head_lr=args.head_lr, max_length=args.max_length,
-        freeze_encoder=args.freeze_encoder, dropout=args.dropout, eval_every=args.eval_every,
+        freeze_encoder=args.freeze_encoder, dropout=args.dropout, ema=args.ema,
+        eval_every=args.eval_every,
         patience=args.patience,
         seed=args.seed, time_budget_s=args.time_budget, cpu=args.cpu,
         mixed_precision=args.mixed_precision)

@@ -42,6 +42,7 @@ from .tokenizer import Tokenizer
 from .train import Progress, TrainConfig, TrainResult, train
 
 IGNORE_INDEX = -100
+EMA_DECAY = 0.98  # weight averaging's decay when it is on: about the last 1 / (1 - 0.98) = 50 steps
 ARCHITECTURES = {"classification": "BertForSequenceClassification",
                  "ner": "BertForTokenClassification", "qa": "BertForQuestionAnswering"}
 HEADLINE = {"classification": "accuracy", "ner": "f1", "qa": "f1"}  # what early stopping watches
@@ -65,6 +66,9 @@ class FinetuneConfig:
     # dropout while training (hidden and attention); None: the checkpoint's own (BERT: 0.1). 0 makes
     # a step about a quarter faster on a CPU; the saved model's config keeps the checkpoint's value
     dropout: float | None = None
+    # evaluate and keep an exponential moving average of the weights (TrainConfig.ema; EMA_DECAY
+    # averages about the last 50 steps); 0: off
+    ema: float = 0.0
     eval_every: int = 20  # steps between validation evaluations (0: only at the end)
     patience: int | None = None  # early stop after this many evaluations without improvement
     seed: int = 0  # seeds the new head's initialisation and the data order
@@ -547,7 +551,7 @@ def run(model_source: nn.Module, model_config: BertConfig, tok: Tokenizer, data:
                                      "bert.pooler.": cfg.head_lr},
                        eval_every=plan.eval_every, patience=cfg.patience, metric=metric,
                        log_every=max(1, min(10, plan.steps // 20)), seed=cfg.seed,
-                       mixed_precision=cfg.mixed_precision, cpu=cfg.cpu)
+                       mixed_precision=cfg.mixed_precision, cpu=cfg.cpu, ema=cfg.ema)
     lengths = [len(f["input_ids"]) for f in train_feats]  # batches of similar length: less padding
     result = train(model, train_feats, collate, tcfg,
                    evaluate=lambda m: evaluate(m, data.task, eval_feats, data.labels, collate),

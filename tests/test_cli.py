@@ -69,9 +69,12 @@ def test_finetune_writes_a_hugging_face_folder(capsys, tmp_path, tiny_ckpt):
     # no --lr: the rate suggested for a small model (hidden 32); --lr wins when given
     log = json.loads((out / "training_log.json").read_text())
     assert log["config"]["learning_rate"] == 2e-4
+    assert log["config"]["ema"] == 0.0  # BERT's recipe: no weight averaging unless asked
     _json(capsys, ["finetune", "--model", str(tiny_ckpt[0]), "--data", str(data), "--out", str(out),
-                   "--max-steps", "1", "--eval-every", "0", "--threads", "1", "--lr", "3e-5"])
-    assert json.loads((out / "training_log.json").read_text())["config"]["learning_rate"] == 3e-5
+                   "--max-steps", "1", "--eval-every", "0", "--threads", "1", "--lr", "3e-5",
+                   "--ema"])
+    log = json.loads((out / "training_log.json").read_text())
+    assert log["config"]["learning_rate"] == 3e-5 and log["config"]["ema"] == 0.98
 
 
 def test_suggested_learning_rate_follows_model_size():

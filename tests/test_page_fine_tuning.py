@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from bertcore import finetune
+
 from conftest import write_checkpoint
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
@@ -82,6 +84,7 @@ def test_trains_live_and_shows_before_and_after(tiny_model):
     at.select_slider(key="ft_epochs").set_value(3.0)
     at.select_slider(key="ft_batch").set_value(16)
     at.toggle(key="ft_no_dropout").set_value(True)
+    at.toggle(key="ft_ema").set_value(True)
     if find(at, "toggle", "ft_guard") is not None:
         at.toggle(key="ft_guard").set_value(False)
     at.button(key="ft_start").click().run()
@@ -89,6 +92,7 @@ def test_trains_live_and_shows_before_and_after(tiny_model):
     wait_until_done(at)
     assert [s.value for s in at.success][0].startswith("Trained 18 steps")
     assert at.session_state["_ft_job"].cfg.dropout == 0.0
+    assert at.session_state["_ft_job"].cfg.ema == finetune.EMA_DECAY
     labels = [m.label for m in at.metric]
     assert "Accuracy" in labels and "Loss" in labels
     charts = at.get("plotly_chart")

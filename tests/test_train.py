@@ -129,3 +129,32 @@ def test_frozen_parameters_stay_and_groups_skip_decay_on_bias_and_layernorm():
 def test_warmup_then_linear_decay():
     assert [round(warmup_linear(s, 10, 2), 2) for s in range(10)] == \
         [0.5, 1.0, 1.0, 0.88, 0.75, 0.62, 0.5, 0.38, 0.25, 0.12]
+
+
+def test_weight_averaging_follows_the_trained_weights_and_the_model_ends_as_the_average():
+    data, heldout = separable(128), separable(64, seed=1)
+    cfg = dict(max_steps=12, batch_size=16, learning_rate=3e-3, eval_every=4, log_every=1, seed=0)
+    weights = []  # the trained weights after every step of a plain run
+    plain = fresh_model()
+    start = [p.detach().clone() for p in plain.parameters()]
+    train(plain, data, collate, TrainConfig(**cfg),
+          callback=lambda p: weights.append([w.detach().clone() for w in plain.parameters()]))
+    expected, after = [w.clone() for w in start], {}
+    for step, ws in enumerate(weights[:12]):
+        decay = min(0.9, (1 + step) / (10 + step))
+        expected = [e + (1 - decay) * (w - e) for e, w in zip(expected, ws)]
+        after[step + 1] = expected
+
+    evaluated = []
+    averaged = fresh_model()
+    result = train(averaged, data, collate, TrainConfig(**cfg, ema=0.9),
+                   evaluate=lambda m: evaluated.append(next(m.parameters()).detach().clone())
+                   or {"loss": 0.0})
+    for got, want in zip(averaged.parameters(), expected):
+        torch.testing.assert_close(got.detach(), want, rtol=1e-4, atol=1e-6)
+    assert not torch.allclose(next(averaged.parameters()), next(plain.parameters()))
+    # every evaluation (steps 4 and 8, then the end) sees the average, not the trained weights
+    assert result.steps == 12 and len(evaluated) == 3
+    for got, step in zip(evaluated, (4, 8, 12)):
+        torch.testing.assert_close(got, after[step][0], rtol=1e-4, atol=1e-6)
+        assert not torch.allclose(got, weights[step - 1][0])
