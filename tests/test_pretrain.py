@@ -166,3 +166,15 @@ def test_training_text_never_contains_a_cloze_sentence():
     assert kept == [["And yours?"], ["My favorite color is blueish.", "The sun rises in the west."]]
     assert [(d.source, d.title) for d in kept] == [("chitchat", "c1"), ("wiki", "w1")]
     assert pretrain.drop_cloze_sentences(docs, []) == (docs, 0)
+
+
+def test_the_cloze_sets_are_one_mask_and_one_known_word_piece_each():
+    from bertcore.defaults import minilm_folder
+
+    vocabs = {"en": Tokenizer.from_pretrained(minilm_folder()).vocab,
+              "zh": Tokenizer.from_pretrained(pretrain.OFFLINE_DIR / "offline-zh").vocab}
+    for lang, path in pretrain.CLOZES.items():
+        clozes = pretrain.read_clozes(path)
+        assert len(clozes) >= 30 and len(set(clozes)) == len(clozes), lang
+        for sentence, answer in clozes:
+            assert sentence.count("[MASK]") == 1 and answer in vocabs[lang], (lang, sentence, answer)
