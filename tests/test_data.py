@@ -484,13 +484,15 @@ def test_fortunes_from_debian():
 
 def test_chitchat_joins_each_turn_and_keeps_a_conversation_in_order(tmp_path, monkeypatch):
     chats = {"c1": {"prompt": "What did you eat?", "messages": [
-        [{"text": "Hi!"}, {"text": "I had pizza for"}, {"text": "dinner. It was cold -"}, {"text": "but good."}],
+        [{"text": "Hi!"}, {"text": "I had pizza for"}, {"text": "dinner. It was cold -"},
+         {"text": "but good - really."}],
         [{"text": "Nice. I cooked rice"}]]},
         "c2": {"prompt": "?", "messages": [[{"text": "   "}]]}}  # nothing said: no document
     (tmp_path / "dataset.json").write_text(json.dumps(chats), encoding="utf-8")
     monkeypatch.setattr(corpora, "package_file", lambda package, *parts: tmp_path.joinpath(*parts))
     docs = corpora.chitchat_documents()
-    assert docs == [["Hi!", "I had pizza for dinner.", "It was cold but good.", "Nice.", "I cooked rice"]]
+    assert docs == [["Hi!", "I had pizza for dinner.", "It was cold but good - really.", "Nice.",
+                    "I cooked rice"]]
     assert (docs[0].source, docs[0].title) == ("chitchat", "chitchat-c1")
 
 
@@ -499,4 +501,4 @@ def test_chitchat_from_its_package():
     sentences = [s for d in docs for s in d]
     assert len(docs) == 7168 and 200_000 < len(sentences) < 260_000
     assert {d.source for d in docs} == {"chitchat"}
-    assert not any(" - " in s or s.endswith(" -") for s in sentences[:5000])
+    assert not any(s.endswith(" -") for s in sentences)
