@@ -183,6 +183,11 @@ def read_clozes(path: Path) -> list[tuple[str, str]]:
     return rows
 
 
+def language_clozes(lang: str) -> list[tuple[str, str]]:
+    """The project's cloze set for a language (empty where there is none)."""
+    return read_clozes(CLOZES[lang]) if CLOZES[lang].exists() else []
+
+
 def _words(text: str) -> str:
     return " ".join(re.findall(r"\w+", text.lower()))
 
@@ -255,8 +260,7 @@ def prepare(recipe: Recipe) -> tuple[BertForPreTraining, Tokenizer, list, list]:
     train_docs, heldout_docs = split_documents(docs, recipe.heldout, recipe.seed)
     for source in recipe.add:  # its held-out documents are left out of training, not evaluated
         train_docs += split_documents(corpora.english_documents((source,)), recipe.heldout, recipe.seed)[0]
-    clozes = read_clozes(CLOZES[recipe.lang]) if CLOZES[recipe.lang].exists() else []
-    train_docs, _ = drop_cloze_sentences(train_docs, clozes)
+    train_docs, _ = drop_cloze_sentences(train_docs, language_clozes(recipe.lang))
     return model, tok, subsample(train_docs, recipe.keep, recipe.seed), heldout_docs
 
 
@@ -302,7 +306,7 @@ def run(recipe: Recipe, out: Path, log=print) -> dict:
     if low_priority:
         log(f"content masking: {' '.join(tok.convert_ids_to_tokens(list(low_priority)))} masked last")
     eval_collate = collator_for(tok, recipe.max_len, seed=1234)
-    clozes = read_clozes(CLOZES[recipe.lang]) if CLOZES[recipe.lang].exists() else []
+    clozes = language_clozes(recipe.lang)
 
     def evaluation(m):
         eval_collate.generator.manual_seed(1234)  # the same masks at every evaluation
