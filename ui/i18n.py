@@ -102,18 +102,21 @@ add({
     "side.about_offline-en_short": {
         "en": "The real all-MiniLM-L6-v2 encoder (6 layers, from PyPI) with all its layers "
               "retrained and new masked-word and next-sentence heads, trained here on English "
-              "Wikipedia, news, reviews, tweets and a dictionary (WordNet).",
+              "Wikipedia, news, reviews, tweets, a dictionary (WordNet), jokes and quotations, "
+              "and students' everyday chats.",
         "zh": "真实的 all-MiniLM-L6-v2 编码器（6 层，来自 PyPI），其各层重新训练，新的掩码预测和下一句预测头在这里用"
-              "英文维基百科、新闻、评论、推文和一部词典（WordNet）训练。"},
+              "英文维基百科、新闻、评论、推文、一部词典（WordNet）、笑话和名言以及学生的日常聊天训练。"},
     "side.about_offline-en": {
         "en": "The real all-MiniLM-L6-v2 encoder (6 layers, from PyPI) with all its layers "
               "retrained and new masked-word and next-sentence heads, trained here for {steps} "
-              "steps ({minutes} min on a laptop CPU) on English Wikipedia, news, reviews, tweets "
-              "and a dictionary (WordNet). Held-out text: the hidden word is in its top 5 {top5:.0%} "
-              "of the time, next sentence right {nsp:.0%}; everyday fill-in-the-blank sentences: "
-              "{cloze:.0%} in the top 5. A full bert-base does much better.",
+              "steps ({minutes} min on a laptop CPU) on English Wikipedia, news, reviews, tweets, "
+              "a dictionary (WordNet), jokes and quotations, and students' everyday chats. "
+              "Held-out text: the hidden word is in its top 5 {top5:.0%} of the time, next "
+              "sentence right {nsp:.0%}; everyday fill-in-the-blank sentences: {cloze:.0%} in the "
+              "top 5. A full bert-base does much better.",
         "zh": "真实的 all-MiniLM-L6-v2 编码器（6 层，来自 PyPI），其各层重新训练，新的掩码预测和下一句预测头在这里用"
-              "英文维基百科、新闻、评论、推文和一部词典（WordNet）训练了 {steps} 步（笔记本 CPU 上 {minutes} 分钟）。"
+              "英文维基百科、新闻、评论、推文、一部词典（WordNet）、笑话和名言以及学生的日常聊天"
+              "训练了 {steps} 步（笔记本 CPU 上 {minutes} 分钟）。"
               "留出文本上：被遮住的词有 {top5:.0%} 出现在前 5 名中，下一句判断正确率 {nsp:.0%}；日常填空句：前 5 名命中 "
               "{cloze:.0%}。完整的 bert-base 会好得多。"},
     "side.about_offline-zh_short": {
