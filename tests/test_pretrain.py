@@ -168,13 +168,41 @@ def test_training_text_never_contains_a_cloze_sentence():
     assert pretrain.drop_cloze_sentences(docs, []) == (docs, 0)
 
 
+def test_the_recipe_trains_on_neither_the_test_nor_the_dev_clozes(tmp_path, monkeypatch):
+    from bertcore import corpora
+    from bertcore.checkpoint import save_pretrained
+    from bertcore.corpora import Document
+
+    (tmp_path / "test.tsv").write_text("the dog [MASK] at the cat.\tbarked\n", encoding="utf-8")
+    (tmp_path / "dev.tsv").write_text("# dev\nthe cow gives us [MASK].\tmilk\n", encoding="utf-8")
+    monkeypatch.setitem(pretrain.CLOZES, "en", tmp_path / "test.tsv")
+    monkeypatch.setitem(pretrain.DEV_CLOZES, "en", tmp_path / "dev.tsv")
+    assert pretrain.language_clozes("en", dev=True) == [("the cow gives us [MASK].", "milk")]
+    assert pretrain.language_clozes("zh", dev=True) == []  # no dev set: nothing to choose with
+    monkeypatch.setattr(corpora, "english_documents", lambda sources=(): [
+        Document(["The dog barked at the cat.", "The cow gives us milk!", "It rained."], "wiki", f"w{i}")
+        for i in range(50)])
+    save_pretrained(tiny_model(), tmp_path / "init", TOK)
+    recipe = pretrain.Recipe("en", steps=1, batch_size=2, max_len=24, learning_rate=1e-3,
+                             head_lr=1e-3, frozen_layers=-1, init=str(tmp_path / "init"), heldout=0.1)
+    _, _, train_docs, _ = pretrain.prepare(recipe)
+    assert train_docs and all(d == ["It rained."] for d in train_docs)
+    # both are measured; only the test set's rows go to the README table
+    metrics = pretrain.run(recipe, tmp_path / "out", log=lambda *_: None)
+    assert {"cloze_top5", "dev_cloze_top5", "dev_cloze_top1"} <= set(metrics["final"])
+    assert [r["answer"] for r in metrics["clozes"]] == ["barked"]
+
+
 def test_the_cloze_sets_are_one_mask_and_one_known_word_piece_each():
     from bertcore.defaults import minilm_folder
 
     vocabs = {"en": Tokenizer.from_pretrained(minilm_folder()).vocab,
               "zh": Tokenizer.from_pretrained(pretrain.OFFLINE_DIR / "offline-zh").vocab}
-    for lang, path in pretrain.CLOZES.items():
+    for lang, path in [*pretrain.CLOZES.items(), *pretrain.DEV_CLOZES.items()]:
         clozes = pretrain.read_clozes(path)
         assert len(clozes) >= 30 and len(set(clozes)) == len(clozes), lang
         for sentence, answer in clozes:
             assert sentence.count("[MASK]") == 1 and answer in vocabs[lang], (lang, sentence, answer)
+    # the dev set chooses checkpoints and the test set is reported: they share no sentence
+    filled = lambda clozes: {pretrain._words(s.replace("[MASK]", a)) for s, a in clozes}  # noqa: E731
+    assert not filled(pretrain.language_clozes("en")) & filled(pretrain.language_clozes("en", dev=True))
