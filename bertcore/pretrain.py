@@ -318,10 +318,9 @@ def run(recipe: Recipe, out: Path, log=print) -> dict:
     def evaluation(m):
         eval_collate.generator.manual_seed(1234)  # the same masks at every evaluation
         metrics = evaluate(m, heldout, eval_collate)
-        if clozes:
-            metrics.update({k: v for k, v in cloze_eval(m, tok, clozes).items() if k != "clozes"})
-        if dev_clozes:
-            metrics.update({"dev_" + k: v for k, v in cloze_eval(m, tok, dev_clozes).items() if k != "clozes"})
+        for prefix, rows in (("", clozes), ("dev_", dev_clozes)):
+            if rows:
+                metrics.update({prefix + k: v for k, v in cloze_eval(m, tok, rows).items() if k != "clozes"})
         return metrics
 
     def progress(p):
