@@ -186,9 +186,12 @@ def pwned(pg) -> list[str]:
 def test_deep_link_on_a_fresh_server(page):
     open_view(page, "attention?layer=1&head=2")
     heading(page, "Layer 1, head 2: who looks at whom").wait_for()
-    assert page.locator('[data-testid="stSidebar"] textarea').count() == 2
-    nav = page.locator('[data-testid="stSidebarNav"]').inner_text()
-    assert "3 · Attention" in nav and "masked_lm" not in nav
+    # (the sidebar may draw a moment after the page's heading: wait for it, don't sample it)
+    sync_api.expect(page.locator('[data-testid="stSidebar"] textarea')).to_have_count(
+        2, timeout=RUN_TIMEOUT)
+    nav = page.locator('[data-testid="stSidebarNav"]')
+    sync_api.expect(nav).to_contain_text("3 · Attention", timeout=RUN_TIMEOUT)
+    assert "masked_lm" not in nav.inner_text()
     no_errors(page)
 
 
@@ -212,10 +215,9 @@ def test_mask_a_word_and_see_guesses(page):
     choose(page, "dog")
     heading(page, "Top 5 guesses for each hidden spot").wait_for(timeout=RUN_TIMEOUT)
     wait_idle(page)
-    assert "masks=2" in page.url
+    sync_api.expect(page).to_have_url(re.compile(r"[?&]masks=2(&|$)"), timeout=RUN_TIMEOUT)
     charts = page.locator('[data-testid="stMain"] [data-testid="stPlotlyChart"]')
-    charts.first.wait_for()
-    assert charts.count() >= 2  # the guesses and the logit lens
+    charts.nth(1).wait_for(timeout=RUN_TIMEOUT)  # the guesses and the logit lens
     page.locator("svg text").filter(has_text="#2 (was “dog”)").first.wait_for()
     chips = page.locator(".bl-chips").first.inner_text()
     assert "[MASK]" in chips and "dog" not in chips.split("[MASK]")[0][-5:]
@@ -287,8 +289,8 @@ def test_bertviz_views_render_offline(page):
     choose(page, "bertviz views")
     heading(page, "Head view").wait_for(timeout=RUN_TIMEOUT)
     wait_idle(page)
-    frames = page.locator('[data-testid="stMain"] iframe')
-    assert frames.count() == 2
+    sync_api.expect(page.locator('[data-testid="stMain"] iframe')).to_have_count(
+        2, timeout=RUN_TIMEOUT)
     # bertviz draws with d3 once require.js has handed it jQuery and d3 (all inlined): the head
     # view writes the tokens as SVG text, the model view one thumbnail of lines per head.
     head_view = page.frame_locator('[data-testid="stMain"] iframe').nth(0)
