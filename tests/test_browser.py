@@ -318,11 +318,6 @@ def test_chinese_presenter_mode(page):
     assert page.locator("h1").first.inner_text().strip() == "注意力"
     # The style-only st.html is drawn in Streamlit's event container, which may come after the
     # heading on a loaded machine: wait for it rather than read the size once.
-    try:
-        page.wait_for_function(
-            "() => getComputedStyle(document.documentElement).fontSize === '21px'", timeout=15_000)
-    except sync_api.TimeoutError:
-        size = page.evaluate("() => getComputedStyle(document.documentElement).fontSize")
-        pytest.fail(f"presenter mode left the root font size at {size}, not 21px")
+    sync_api.expect(page.locator("html")).to_have_css("font-size", "21px", timeout=RUN_TIMEOUT)
     no_errors(page)
     screenshot(page, "zh-attention-presenter")
