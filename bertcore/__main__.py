@@ -6,14 +6,14 @@
     python -m bertcore explain "The dog barked." [--layer 0 --head 0]
     python -m bertcore info
     python -m bertcore finetune --data sentiment-en --out DIR [--max-steps N] [--epochs E] ...
-    python -m bertcore pretrain {en,zh} --out DIR ...   (see python -m bertcore.pretrain -h)
 
 ``finetune`` trains a copy of ``--model`` on a built-in set (sentiment-en, sentiment-zh, ner-zh,
 qa-zh) or a .csv/.jsonl (text,label) or SQuAD-style .json file, and writes a Hugging Face folder
 (config with id2label, weights, tokenizer, training_log.json). It runs under ``accelerate launch``
 unchanged. Every command takes ``--model`` (a folder, a hub id, or an offline default; default "offline-en"),
 ``--device`` and ``--json`` (machine-readable output on stdout). Errors are one line on stderr and
-exit status 2.
+exit status 2. Pre-training the offline models is a recipe outside the package:
+``python -m recipes.pretrain {en,zh} --out DIR`` (see ``recipes/``).
 """
 
 from __future__ import annotations
@@ -121,7 +121,6 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--layer", type=int, default=0), s.add_argument("--head", type=int, default=0)
     sub.add_parser("info", parents=[common], help="architecture and parameter counts")
     _finetune_parser(sub.add_parser("finetune", help="fine-tune a copy on a task (see -h)"))
-    sub.add_parser("pretrain", help="MLM + NSP pretraining (python -m bertcore pretrain en -h)")
     return p
 
 
@@ -223,10 +222,6 @@ def _finetune(argv: list[str]) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
-    if argv[:1] == ["pretrain"]:
-        from .pretrain import main as pretrain_main
-
-        return pretrain_main(argv[1:])
     if argv[:1] == ["finetune"]:
         return _finetune(argv[1:])
     args = build_parser().parse_args(argv)

@@ -15,8 +15,8 @@ google-research/bert ``create_pretraining_data.py``:
   time a batch is collated ("dynamic masking", as in RoBERTa), not fixed once as in Google's script.
 
 The pieces are small and deterministic given a seed, so the same code builds a few hundred examples for a
-live demo on a page and the full pre-training sets of ``python -m bertcore.pretrain``. The corpus readers
-live in :mod:`bertcore.corpora` and are re-exported here.
+live demo on a page and the full pre-training sets of the offline models' recipes. The text comes from
+:mod:`bertcore.corpora`; the loss and evaluation are in :mod:`bertcore.pretraining`.
 """
 
 from __future__ import annotations
@@ -26,18 +26,6 @@ from dataclasses import dataclass
 from typing import Callable, Iterable, Sequence
 
 import torch
-
-from .corpora import (  # noqa: F401  (re-exported: the pre-training recipe imports everything from here)
-    ENGLISH_SOURCES,
-    SPECIAL_TOKENS,
-    Document,
-    DownloadError,
-    build_char_vocab,
-    cache_dir,
-    chinese_documents,
-    english_documents,
-    split_sentences,
-)
 
 IGNORE_INDEX = -100  # label of positions (and NSP rows) that take no part in the loss, as in PyTorch / HF
 
@@ -168,6 +156,13 @@ def make_nsp_examples(
     return examples
 
 
+def first_word_id(tokenizer) -> int:
+    """The first id after the special and ``[unusedN]`` tokens: where random replacements start
+    (999 in bert-base-uncased's vocabulary, 5 in :func:`~bertcore.corpora.build_char_vocab`'s)."""
+    return next((i for t, i in sorted(tokenizer.vocab.items(), key=lambda kv: kv[1])
+                 if not (t.startswith("[") and t.endswith("]"))), 0)
+
+
 def mask_tokens(
     input_ids: torch.LongTensor,
     special_mask: torch.BoolTensor,
@@ -176,20 +171,15 @@ def mask_tokens(
     generator: torch.Generator,
     mlm_prob: float = 0.15,
     first_non_special_id: int = 0,
-    low_priority: torch.BoolTensor | None = None,
 ) -> tuple[torch.LongTensor, torch.LongTensor]:
     """BERT's masking rule, applied to a batch of token ids (not in place).
 
     In each row, ``round(mlm_prob * n)`` (half to even) of the ``n`` positions where ``special_mask`` is
     False are chosen uniformly at random -- at least one when ``n > 0`` and ``mlm_prob > 0``, as in Google's
-    script, so every row has something to predict. Each chosen position independently becomes [MASK] with
-    probability 0.8, a random token with probability 0.1 (uniform over ids ``first_non_special_id ..
-    vocab_size - 1``; it may happen to equal the original), and stays unchanged with probability 0.1.
-
-    With ``low_priority`` (a variant, not BERT's rule) the same number of positions is chosen, but those
-    positions are taken only when a row has too few others: used with the most frequent tokens (the,
-    of, commas) it spends the predictions on content words, like the entity masking of ERNIE (Sun et
-    al., 2019) and the salient spans of REALM (Guu et al., 2020).
+    script, so every row has something to predict (:func:`choose_positions`). Each chosen position
+    independently becomes [MASK] with probability 0.8, a random token with probability 0.1 (uniform over
+    ids ``first_non_special_id .. vocab_size - 1``; it may happen to equal the original), and stays
+    unchanged with probability 0.1 (:func:`replace_chosen`).
 
     Args:
         input_ids: (B, T) token ids.
@@ -198,27 +188,47 @@ def mask_tokens(
         mask_id: the id of [MASK].
         generator: all randomness comes from it, so a seeded generator gives the same masks.
         mlm_prob: fraction of positions to predict.
-        first_non_special_id: random replacements are drawn from this id upward; pass the first id after
-            the special and ``[unusedN]`` tokens (999 for bert-base-uncased's vocab, 5 for
-            :func:`build_char_vocab`'s). 0 draws from the whole vocabulary, as Google's script and HF do.
-        low_priority: (B, T) True where a position is chosen only after every other eligible one.
+        first_non_special_id: random replacements are drawn from this id upward (see
+            :func:`first_word_id`). 0 draws from the whole vocabulary, as Google's script and HF do.
 
     Returns:
         ``(masked_ids, labels)``: the ids to feed the model, and the original id at each chosen position
         with ``IGNORE_INDEX`` (-100) everywhere else.
     """
-    eligible = ~special_mask.bool()
+    scores = torch.rand(input_ids.shape, generator=generator)
+    chosen = choose_positions(~special_mask.bool(), mlm_prob, scores)
+    return replace_chosen(input_ids, chosen, vocab_size, mask_id, generator, first_non_special_id)
+
+
+def choose_positions(eligible: torch.BoolTensor, mlm_prob: float,
+                     scores: torch.Tensor) -> torch.BoolTensor:
+    """The positions to predict: in each row the ``round(mlm_prob * n)`` eligible positions (at
+    least one) with the lowest ``scores``; uniform random scores make it BERT's random choice.
+
+    Args:
+        eligible: (B, T) True where a position may be chosen.
+        scores: (B, T) the order of choice, lowest first.
+
+    Returns:
+        (B, T) True at the chosen positions.
+    """
     n = eligible.sum(dim=1, keepdim=True)
     k = (n.double() * mlm_prob).round().long()
     if mlm_prob > 0:
         k = torch.where(n > 0, k.clamp(min=1), 0)
-    # Rank eligible positions by a random score; the k lowest ranks in each row are chosen.
-    scores = torch.rand(input_ids.shape, generator=generator)
-    if low_priority is not None:
-        scores = scores + low_priority.float()  # in [1, 2): after every other eligible position
-    scores = scores.masked_fill(~eligible, 3.0)
-    ranks = scores.argsort(dim=1).argsort(dim=1)
-    chosen = eligible & (ranks < k)
+    # Rank eligible positions by their score; the k lowest ranks in each row are chosen.
+    ranks = scores.masked_fill(~eligible, float("inf")).argsort(dim=1).argsort(dim=1)
+    return eligible & (ranks < k)
+
+
+def replace_chosen(input_ids: torch.LongTensor, chosen: torch.BoolTensor, vocab_size: int,
+                   mask_id: int, generator: torch.Generator,
+                   first_non_special_id: int = 0) -> tuple[torch.LongTensor, torch.LongTensor]:
+    """The 80/10/10 rule at the ``chosen`` positions: [MASK], a random token, or unchanged.
+
+    Returns:
+        ``(masked_ids, labels)`` as :func:`mask_tokens` does.
+    """
     labels = torch.where(chosen, input_ids, IGNORE_INDEX)
     action = torch.rand(input_ids.shape, generator=generator)
     random_ids = torch.randint(first_non_special_id, vocab_size, input_ids.shape, generator=generator)
@@ -256,15 +266,17 @@ class PretrainingCollator:
         first_non_special_id: int = 0,
         max_len: int | None = None,
         generator: torch.Generator | None = None,
-        low_priority_ids: Sequence[int] = (),
     ):
         self.cls_id, self.sep_id, self.pad_id, self.mask_id = cls_id, sep_id, pad_id, mask_id
         self.vocab_size, self.mlm_prob, self.max_len = vocab_size, mlm_prob, max_len
         self.first_non_special_id = first_non_special_id
-        # ids masked only when a row has too few other tokens (see mask_tokens); none: BERT's rule
-        self.low_priority = torch.zeros(vocab_size, dtype=torch.bool)
-        self.low_priority[list(low_priority_ids)] = True
         self.generator = generator if generator is not None else torch.Generator().manual_seed(seed)
+
+    def mask(self, input_ids: torch.LongTensor,
+             special: torch.BoolTensor) -> tuple[torch.LongTensor, torch.LongTensor]:
+        """(masked ids, labels) of a (B, T) batch: BERT's rule, :func:`mask_tokens`."""
+        return mask_tokens(input_ids, special, self.vocab_size, self.mask_id, self.generator,
+                           self.mlm_prob, self.first_non_special_id)
 
     def __call__(self, examples: Sequence[PretrainingExample]) -> dict[str, torch.Tensor]:
         rows, types, seps = [], [], []
@@ -290,9 +302,7 @@ class PretrainingCollator:
             attention_mask[r, : len(ids)] = 1
             special[r, 1 : len(ids) - 1] = False
             special[r, list(seps[r])] = True
-        low = self.low_priority[input_ids] if self.low_priority.any() else None
-        masked, labels = mask_tokens(input_ids, special, self.vocab_size, self.mask_id, self.generator,
-                                     self.mlm_prob, self.first_non_special_id, low)
+        masked, labels = self.mask(input_ids, special)
         nsp = [IGNORE_INDEX if ex.is_next == IGNORE_INDEX else 1 - ex.is_next for ex in examples]
         return {
             "input_ids": masked,

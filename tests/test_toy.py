@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from bertcore import pretrain, toy
+from bertcore import data, toy
 from bertcore.tokenizer import Tokenizer
 from bertcore.defaults import minilm_folder
 
@@ -39,7 +39,7 @@ def test_setup_is_a_random_model_over_held_out_documents(zh_setup):
 
 
 def test_unigram_loss_is_the_cross_entropy_of_word_frequencies():
-    ex = [pretrain.data.PretrainingExample([5, 5, 5], [6], 1, 0, 0)]
+    ex = [data.PretrainingExample([5, 5, 5], [6], 1, 0, 0)]
     # counts with add-one over a vocabulary of 8: id 5 -> 4, id 6 -> 2, others 1 => total 12
     assert toy.unigram_loss(ex, ex, 8) == pytest.approx(
         -(3 * torch.log(torch.tensor(4 / 12)) + torch.log(torch.tensor(2 / 12))).item() / 4, rel=1e-6)

