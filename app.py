@@ -17,7 +17,7 @@ import streamlit as st
 
 from bertcore import defaults
 from bertcore.checkpoint import CheckpointError, OfflineError
-from ui import cache, charts, state
+from ui import charts, models, state
 from ui.i18n import LANG_NAMES, md_escape, t
 
 HERE = Path(__file__).parent
@@ -49,7 +49,7 @@ def load_model():
     """The chosen model; on failure a message and the default; None if even that fails."""
     name, fallback = s.model, state.default_model(s.lang)
     try:
-        return cache.get_bert(name)
+        return models.get_bert(name)
     except CheckpointError as e:
         if name == fallback:
             st.error(t("model.default_missing", name=md_escape(name), reason=md_escape(e)))
@@ -61,7 +61,7 @@ def load_model():
                       + t("model.fell_back", fallback=md_escape(fallback)))
     state.update(model=fallback)
     try:
-        bert = cache.get_bert(fallback)
+        bert = models.get_bert(fallback)
     except CheckpointError as e:
         st.error(t("model.default_missing", name=md_escape(fallback), reason=md_escape(e)))
         return None

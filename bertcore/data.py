@@ -237,6 +237,21 @@ def replace_chosen(input_ids: torch.LongTensor, chosen: torch.BoolTensor, vocab_
     return masked.long(), labels.long()
 
 
+def mask_actions(ids, masked_ids, labels, mask_id: int) -> list[str]:
+    """Per token, what the masking rule did: "" (not chosen), "mask", "random" or "keep"."""
+    actions = []
+    for orig, new, label in zip(ids, masked_ids, labels):
+        if label < 0:
+            actions.append("")
+        elif new == mask_id and orig != mask_id:
+            actions.append("mask")
+        elif new != orig:
+            actions.append("random")
+        else:
+            actions.append("keep")
+    return actions
+
+
 class PretrainingCollator:
     """Turns a list of :class:`PretrainingExample` into a padded, masked batch for BERT pre-training.
 

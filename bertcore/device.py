@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 
+import numpy as np
 import torch
 
 DTYPES = {"float32": torch.float32, "fp32": torch.float32, "float16": torch.float16,
@@ -71,3 +72,11 @@ def describe(device: torch.device) -> str:
     if device.type == "mps":
         return "Apple GPU (MPS)"
     return f"CPU ({torch.get_num_threads()} threads)"
+
+
+def to_numpy(x, dtype=np.float32) -> np.ndarray:
+    """A tensor (any device, any dtype, with or without grad) or array as a numpy array on the
+    CPU: what the app draws and caches. Float64 where numbers are recomputed by hand and compared."""
+    if isinstance(x, torch.Tensor):
+        return x.detach().to("cpu", torch.float64 if dtype == np.float64 else torch.float32).numpy()
+    return np.asarray(x, dtype=dtype)

@@ -13,6 +13,7 @@ Each learner trains a :class:`ToyRun` of their own (a deep copy of the shared st
 from __future__ import annotations
 
 import copy
+import re
 import time
 from dataclasses import dataclass, field
 
@@ -107,6 +108,34 @@ def toy_setup(lang: str, n_docs: int = 100, max_len: int = 48, seed: int = 0,
     cfg = BertConfig(vocab_size=tok.vocab_size, **(model or TOY_MODEL))
     return ToySetup(BertForPreTraining(cfg), tok, train_docs, examples, heldout, max_len,
                     unigram_loss(examples, heldout, tok.vocab_size))
+
+
+@dataclass
+class CorpusView:
+    """What the pretraining page shows of a setup's text."""
+
+    n_docs: int
+    n_sentences: int
+    vocab_size: int
+    n_examples: int
+    first_document: list[str]
+    pairs: list[tuple[str, str, bool]]  # (A, B, is_next) of the first examples, as text
+
+
+_CJK_SPACE = re.compile(r"(?<=[^\x00-\x7f]) (?=[^\x00-\x7f])")  # a space between two non-ASCII
+
+
+def corpus_view(setup: ToySetup, n_pairs: int = 6) -> CorpusView:
+    """The setup's size, its first document and its first NSP pairs as text."""
+    tok = setup.tokenizer
+
+    def text(ids) -> str:  # decode() spaces every token; Chinese is written without spaces
+        return _CJK_SPACE.sub("", tok.decode(ids))
+
+    pairs = [(text(ex.tokens_a), text(ex.tokens_b), bool(ex.is_next))
+             for ex in setup.examples[:n_pairs]]
+    return CorpusView(len(setup.documents), sum(len(d) for d in setup.documents), tok.vocab_size,
+                      len(setup.examples), list(setup.documents[0]), pairs)
 
 
 def toy_train(model: BertForPreTraining, setup: ToySetup, *, steps: int, on_report,
@@ -210,15 +239,13 @@ def masked_example(setup: ToySetup, index: int, seed: int) -> dict:
         tokens (as fed), original tokens, per-token action ("", "mask", "random", "keep") and
         segment ids.
     """
-    from .lab import mask_actions
-
     tok = setup.tokenizer
     batch = collator_for(tok, setup.max_len, seed)([setup.examples[index]])
     masked, labels = batch["input_ids"][0].tolist(), batch["labels"][0].tolist()
     original = [lab if lab >= 0 else m for m, lab in zip(masked, labels)]
     return {"tokens": tok.convert_ids_to_tokens(masked),
             "original": tok.convert_ids_to_tokens(original),
-            "actions": mask_actions(original, masked, labels, tok.mask_token_id),
+            "actions": data.mask_actions(original, masked, labels, tok.mask_token_id),
             "segments": batch["token_type_ids"][0].tolist()}
 
 

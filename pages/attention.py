@@ -1,7 +1,7 @@
 """3 · Attention: any head of any layer, the arithmetic of one attention row, bertviz's views,
 switching heads off, and what each head tends to look at (Clark et al. 2019; Vig 2019).
 
-Everything numeric comes from ``bertcore.analysis`` (and ``ui.bertviz_view`` for the bertviz HTML);
+Everything numeric comes from ``bertcore.attention`` (and ``ui.bertviz_view`` for the bertviz HTML);
 this page only lays it out.
 """
 
@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from bertcore import MissingHeadError, analysis
-from ui import bertviz_view, cache, charts, state
+from bertcore import MissingHeadError, attention
+from ui import bertviz_view, charts, models, state
 from ui.i18n import add, md_escape, t
 
 add({
@@ -196,7 +196,7 @@ SECTIONS = ("head", "example", "bertviz", "off", "summary")
 TOP_K = 5
 MODEL_VIEW_MAX = 1_500_000  # attention numbers (L·H·T²) above which the model view shows one layer
 PLOT = {"displayModeBar": False}
-# One light colour per head label (analysis.HEAD_LABELS order), as a stepwise plotly colour scale.
+# One light colour per head label (attention.HEAD_LABELS order), as a stepwise plotly colour scale.
 LABEL_COLORS = ["#C9D7E8", "#F6D3B0", "#C8E2C4", "#F3C4C5", "#CFE6E4", "#F6ECB5", "#E3D2E0", "#E6E6E6"]
 LABEL_SCALE = [[i / (len(LABEL_COLORS) - 1), c] for i, c in enumerate(LABEL_COLORS)]
 
@@ -222,28 +222,29 @@ def keep(key: str) -> None:
 
 @st.cache_data(max_entries=32, show_spinner=False)
 def summary_view(name: str, sentence: str, pair: str | None) -> dict:
-    return analysis.head_summary(cache.explain(name, sentence, pair))
+    return attention.head_summary(models.explain(name, sentence, pair))
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def layer_view(name: str, sentence: str, pair: str | None, layer: int) -> np.ndarray:
-    return analysis.layer_attention(cache.explain(name, sentence, pair), layer)
+    return attention.layer_attention(models.explain(name, sentence, pair), layer)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def walk_view(name: str, sentence: str, pair: str | None, layer: int, head: int, pos: int) -> dict:
-    return analysis.walkthrough(cache.explain(name, sentence, pair), layer, head, pos)
+    return attention.walkthrough(models.explain(name, sentence, pair), layer, head, pos)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def off_view(name: str, sentence: str, pair: str | None, off: tuple, masks: tuple, _bert) -> dict:
-    return analysis.head_mask_effect(_bert, sentence, list(off), TOP_K, pair, list(masks))
+def off_view(name: str, sentence: str, pair: str | None, off: tuple, masks: tuple) -> dict:
+    return attention.head_mask_effect(models.loaded(name), sentence, list(off), TOP_K, pair,
+                                      list(masks))
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
 def bertviz_html(kind: str, name: str, sentence: str, pair: str | None, layer: int,
                  labels: tuple, include: tuple | None) -> str:
-    x = cache.explain(name, sentence, pair)
+    x = models.explain(name, sentence, pair)
     lab = dict(labels)
     if kind == "head":
         return bertviz_view.head_view_html(x, layer=layer, labels=lab,
@@ -254,7 +255,7 @@ def bertviz_html(kind: str, name: str, sentence: str, pair: str | None, layer: i
 # ----------------------------------------------------------------------------- page
 
 s = state.current()
-bert = cache.current_bert()
+bert = models.current_bert()
 cfg = bert.config
 L, H = cfg.num_hidden_layers, cfg.num_attention_heads
 
@@ -268,7 +269,7 @@ if not s.sentence.strip():
 
 s = state.clamp_layer_head(L, H)
 pair = s.pair or None
-x = cache.explain(s.model, s.sentence, pair)
+x = models.explain(s.model, s.sentence, pair)
 tokens = list(x.tokens)
 T = len(tokens)
 cut = x.encoding.truncation
@@ -457,7 +458,7 @@ def section_off() -> None:
               disabled=not off)
 
     try:
-        eff = off_view(s.model, s.sentence, pair, tuple(sorted(map(tuple, off))), tuple(masks), bert)
+        eff = off_view(s.model, s.sentence, pair, tuple(sorted(map(tuple, off))), tuple(masks))
     except MissingHeadError:
         st.warning(t("head.no_mlm"))
         return
@@ -505,7 +506,7 @@ def section_summary() -> None:
             fig.update_xaxes(tickangle=0)
             col.plotly_chart(fig, width="stretch", config=PLOT, key=f"attn_sum_{key}")
     st.subheader(t("attn.sum_labels"))
-    names = list(analysis.HEAD_LABELS)
+    names = list(attention.HEAD_LABELS)
     codes = np.vectorize(names.index)(summary["label"]).astype(float)
     text = [[head_label(v) for v in row] for row in summary["label"]]
     fig = charts.heatmap(codes, heads_axis, layers_axis, None, colorscale=LABEL_SCALE, zmin=0,
@@ -515,7 +516,7 @@ def section_summary() -> None:
     fig.update_traces(hovertemplate="%{text}<extra></extra>")
     fig.update_xaxes(tickangle=0)
     st.plotly_chart(fig, width="stretch", config=PLOT, key="attn_sum_labels")
-    st.caption(t("attn.sum_rule", dom=analysis.DOMINANT_SHARE, broad=analysis.BROAD_ENTROPY))
+    st.caption(t("attn.sum_rule", dom=attention.DOMINANT_SHARE, broad=attention.BROAD_ENTROPY))
 
 
 {"head": section_head, "example": section_example, "bertviz": section_bertviz, "off": section_off,

@@ -4,7 +4,8 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from ui import cache, charts, state
+from bertcore import embeddings
+from ui import charts, models, state
 from ui.i18n import add, md_escape, t
 
 add({
@@ -57,8 +58,20 @@ add({
 
 FIRST_DIMS = 8
 
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def parts_view(name: str, sentence: str, pair: str | None) -> embeddings.EmbeddingParts:
+    """Word, position and segment vectors, their sum and LayerNorm, checked against the model."""
+    return embeddings.embedding_parts(models.loaded(name), models.encode(name, sentence, pair))
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def position_view(name: str, n: int) -> np.ndarray:
+    return embeddings.position_similarity(models.loaded(name), n)
+
+
 s = state.current()
-bert = cache.current_bert()
+bert = models.current_bert()
 dim = bert.config.hidden_size
 
 st.title(t("emb.title"))
@@ -68,14 +81,14 @@ if not s.sentence.strip():
     st.info(t("input.empty"), icon="✍️")
     st.stop()
 
-view = cache.token_view(s.model, s.sentence, s.pair or None)
-parts = cache.embedding_view(s.model, s.sentence, s.pair or None)
-if view.removed_a or view.removed_b:
-    st.warning(t("input.truncated", max=view.max_length,
-                 n=len(view.removed_a) + len(view.removed_b)), icon="✂️")
+enc = models.encode(s.model, s.sentence, s.pair or None)
+parts = parts_view(s.model, s.sentence, s.pair or None)
+if cut := enc.truncation:
+    st.warning(t("input.truncated", max=bert.max_length,
+                 n=len(cut.removed_a) + len(cut.removed_b)), icon="✂️")
 
 # ----------------------------------------------------------------------------- one token
-tokens = view.tokens
+tokens = enc.tokens
 label = lambda i: f"{i} · {md_escape(tokens[i])}"  # noqa: E731
 default = 1 if len(tokens) > 2 else 0
 if len(tokens) <= 24:
@@ -86,10 +99,10 @@ else:
     pos = st.selectbox(t("emb.pick"), range(len(tokens)), index=default,
                        format_func=lambda i: f"{i} · {tokens[i]}")
 pos = default if pos is None else pos
-tok, seg = tokens[pos], view.type_ids[pos]
+tok, seg = tokens[pos], enc.type_ids[pos]
 
 st.subheader(t("emb.parts", token=md_escape(tok), pos=pos))
-rows = [t("emb.row_word", token=tok, id=view.ids[pos]), t("emb.row_position", pos=pos),
+rows = [t("emb.row_word", token=tok, id=enc.ids[pos]), t("emb.row_position", pos=pos),
         t("emb.row_segment", seg=seg), t("emb.row_sum"), t("emb.row_ln")]
 matrix = np.stack([parts.word[pos], parts.position[pos], parts.segment[pos], parts.sum[pos],
                    parts.layernorm[pos]])
@@ -125,7 +138,7 @@ else:
 st.subheader(t("emb.positions"))
 max_pos = bert.config.max_position_embeddings
 n = st.slider(t("emb.positions_n"), 2, min(max_pos, 512), min(64, max_pos), key="emb_pos_n")
-sim = cache.position_similarity(s.model, n)
+sim = position_view(s.model, n)
 if not s.presenter:
     st.caption(t("emb.positions_caption", n=n - 1))
 fig = charts.heatmap(sim, title=t("emb.positions_title"), colorscale=charts.DIVERGING, zmid=0,

@@ -1,13 +1,13 @@
 """6 · Fine-tuning: pick a task and data, train a copy of the model live, compare before and after.
 
-The run trains in a background thread owned by this session (ui.cache.TrainingJob); the live
+The run trains in a background thread owned by this session (ui.jobs.TrainingJob); the live
 panel polls it with st.fragment(run_every=…). Stop keeps what was trained so far.
 """
 
 import streamlit as st
 
 from bertcore import finetune, tasks
-from ui import cache, charts, state
+from ui import charts, jobs, models, state
 from ui.i18n import add, md_escape, t
 
 add({
@@ -234,6 +234,18 @@ QA_DEFAULT = ("文中提到的人是谁？", "国务委员陈俊生作了会议�
 NO_BAR = {"displayModeBar": False}
 
 
+@st.cache_resource(max_entries=4, show_spinner=False)
+def task_data(name: str) -> tasks.TaskData:
+    """A built-in fine-tuning set (read-only, shared by all sessions)."""
+    return tasks.builtin(name)
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def hub_data(spec: str) -> tasks.TaskData:
+    """A Hugging Face data set by ``NAME[:CONFIG]`` (read-only, shared; failures are not cached)."""
+    return tasks.from_hub(spec)
+
+
 def error_text(e: Exception) -> str:
     """A user-facing message: DataError codes translated, anything else as one line."""
     if isinstance(e, tasks.DataError):
@@ -255,7 +267,7 @@ def pick_data(task: str):
             st.caption(t(f"ft.about.{source}"))
         try:
             with st.spinner(t("model.loading", name=source)):
-                return cache.task_data(source)
+                return task_data(source)
         except Exception as e:  # the vaderSentiment download may fail offline
             st.error(error_text(e))
             return None
@@ -268,7 +280,7 @@ def pick_data(task: str):
     if up is None:
         return None
     try:
-        data = cache.upload_data(up.name, up.getvalue())
+        data = tasks.read_upload(up.name, up.getvalue())
     except tasks.DataError as e:
         st.error(error_text(e), icon="⚠️")
         return None
@@ -286,7 +298,7 @@ def pick_hub_data(task: str):
         return None
     try:
         with st.spinner(t("ft.hub_loading", name=md_escape(spec))):
-            data = cache.hub_data(spec)
+            data = hub_data(spec)
     except tasks.DataError as e:
         st.error(error_text(e), icon="⚠️")
         return None
@@ -340,13 +352,13 @@ def chosen_config(data, on_cpu: bool) -> finetune.FinetuneConfig:
 
 
 def start(data, on_cpu: bool) -> None:
-    if cache.start_training(bert, s.model, data, chosen_config(data, on_cpu)) is None:
+    if jobs.start_training(bert, s.model, data, chosen_config(data, on_cpu)) is None:
         st.session_state["_ft_busy"] = True
 
 
 def live_panel(task: str, live: bool = False) -> None:
     """Progress bar and curves, redrawn from the job while it trains."""
-    job = cache.training_job()
+    job = jobs.training_job()
     if job is None:
         return
     v = job.view()
@@ -462,7 +474,7 @@ def try_it(job) -> None:
         q = st.text_input(t("ft.try_question"), QA_DEFAULT[0], key="ft_try_q", max_chars=300)
         text = st.text_area(t("ft.try_passage"), QA_DEFAULT[1], key="ft_try_p", max_chars=3000)
         if q.strip() and text.strip():
-            pred = cache.try_finetuned(job, text, q)
+            pred = jobs.try_finetuned(job, text, q)
             st.markdown(t("ft.answer", answer=md_escape(pred["answer"])) if pred["answer"].strip()
                         else t("ft.no_answer"))
         return
@@ -472,7 +484,7 @@ def try_it(job) -> None:
     if not text.strip():
         st.info(t("ft.try_empty"), icon="✍️")
         return
-    pred = cache.try_finetuned(job, text)
+    pred = jobs.try_finetuned(job, text)
     if out.task == "classification":
         probs = pred["probs"]
         best = max(range(len(probs)), key=probs.__getitem__)
@@ -487,7 +499,7 @@ def try_it(job) -> None:
 
 # ----------------------------------------------------------------------------- the page
 s = state.current()
-bert = cache.current_bert()
+bert = models.current_bert()
 
 st.title(t("ft.title"))
 st.markdown(t("ft.intro"))
@@ -495,7 +507,7 @@ st.markdown(t("ft.intro"))
 task = st.segmented_control(t("ft.task"), list(TASK_DATA), format_func=lambda k: t(f"ft.task.{k}"),
                             default="classification", key="ft_task") or "classification"
 data = pick_data(task)
-job = cache.training_job()
+job = jobs.training_job()
 running = job is not None and job.running
 
 if data is not None:

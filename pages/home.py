@@ -4,7 +4,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from ui import cache, charts, state
+from ui import charts, models, state
 from ui.i18n import add, t
 
 add({
@@ -54,7 +54,7 @@ add({
     "arch.segment": {"en": "segment", "zh": "句段"},
 })
 
-bert = cache.current_bert()
+bert = models.current_bert()
 c = bert.config
 counts = bert.num_parameters()
 presenter = state.current().presenter

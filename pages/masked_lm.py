@@ -3,7 +3,8 @@
 import numpy as np
 import streamlit as st
 
-from ui import cache, charts, state
+from bertcore import masked_lm
+from ui import charts, models, state
 from ui.i18n import add, md_escape, t
 
 add({
@@ -67,8 +68,24 @@ add({
 
 K = 5
 
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def mask_view(name: str, sentence: str, pair: str | None, positions: tuple[int, ...],
+              k: int = K) -> masked_lm.MaskView:
+    """Predictions for the masked positions: independent, greedy, and per layer (logit lens)."""
+    return masked_lm.predict_masks(models.loaded(name), models.encode(name, sentence, pair),
+                                   positions, k)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def rule_view(name: str, sentence: str, pair: str | None, seed: int) -> masked_lm.PretrainingMask:
+    """BERT's 15 % rule on this input, with masks drawn by ``seed``."""
+    return masked_lm.pretraining_mask(models.loaded(name), models.encode(name, sentence, pair),
+                                      seed)
+
+
 s = state.current()
-bert = cache.current_bert()
+bert = models.current_bert()
 
 st.title(t("mlm.title"))
 st.markdown(t("mlm.intro"))
@@ -80,14 +97,15 @@ if not bert.has_mlm:
     st.warning(t("head.no_mlm"))
     st.stop()
 
-view = cache.token_view(s.model, s.sentence, s.pair or None)
-if view.removed_a or view.removed_b:
-    st.warning(t("input.truncated", max=view.max_length,
-                 n=len(view.removed_a) + len(view.removed_b)), icon="✂️")
-tokens = view.tokens
+enc = models.encode(s.model, s.sentence, s.pair or None)
+if cut := enc.truncation:
+    st.warning(t("input.truncated", max=bert.max_length,
+                 n=len(cut.removed_a) + len(cut.removed_b)), icon="✂️")
+tokens = enc.tokens
+special = enc.special_tokens_mask
 mask_token = bert.tokenizer.mask_token
 typed = [i for i, tok in enumerate(tokens) if tok == mask_token]
-choosable = [i for i, sp in enumerate(view.special) if not sp and i not in typed]
+choosable = [i for i, sp in enumerate(special) if not sp and i not in typed]
 if any(m not in choosable for m in s.masks):  # a URL or an edited sentence: keep what still fits
     state.update(masks=[m for m in s.masks if m in choosable])
 
@@ -102,10 +120,10 @@ positions = tuple(sorted(set(state.current().masks) | set(typed)))
 if not positions:
     st.info(t("mlm.none"), icon="👆")
 else:
-    mv = cache.mask_view(s.model, s.sentence, s.pair or None, positions, K)
+    mv = mask_view(s.model, s.sentence, s.pair or None, positions, K)
     st.subheader(t("mlm.input"))
     st.html(charts.chips_html(mv.tokens, [charts.PALETTE[1] if i in positions else
-                                          (charts.SPECIAL_COLOR if view.special[i] else charts.PALETTE[0])
+                                          (charts.SPECIAL_COLOR if special[i] else charts.PALETTE[0])
                                           for i in range(len(mv.tokens))]))
 
     st.subheader(t("mlm.predictions", k=K))
@@ -135,7 +153,7 @@ else:
             st.html(charts.chips_html(
                 [at_once.get(i, tok) for i, tok in enumerate(tokens)],
                 [charts.PALETTE[1] if i in at_once else charts.SPECIAL_COLOR
-                 if view.special[i] else charts.PALETTE[0] for i in range(len(tokens))],
+                 if special[i] else charts.PALETTE[0] for i in range(len(tokens))],
                 outline=[charts.PALETTE[3] if i in at_once and at_once[i] != greedy[i] else None
                          for i in range(len(tokens))]))
         with c2:
@@ -143,7 +161,7 @@ else:
             st.html(charts.chips_html(
                 [greedy.get(i, tok) for i, tok in enumerate(tokens)],
                 [charts.PALETTE[2] if i in greedy else charts.SPECIAL_COLOR
-                 if view.special[i] else charts.PALETTE[0] for i in range(len(tokens))],
+                 if special[i] else charts.PALETTE[0] for i in range(len(tokens))],
                 outline=[charts.PALETTE[3] if i in greedy and at_once[i] != greedy[i] else None
                          for i in range(len(tokens))]))
             for n, (pos, tok, p) in enumerate(mv.greedy, 1):
@@ -178,14 +196,14 @@ def reroll() -> None:
     st.session_state["mlm_seed"] += 1
 
 
-pm = cache.pretraining_view(s.model, s.sentence, s.pair or None, seed)
-eligible = len(tokens) - sum(view.special)
+pm = rule_view(s.model, s.sentence, s.pair or None, seed)
+eligible = len(tokens) - sum(special)
 st.markdown(t("mlm.rule_caption", k=len(pm.chosen), n=eligible))
 ACTION_COLORS = {"mask": charts.PALETTE[1], "random": charts.PALETTE[3], "keep": charts.PALETTE[2]}
 shown = [bert.tokenizer.ids_to_tokens.get(i, "[UNK]") for i in pm.masked_ids]
 st.html(charts.chips_html(
     shown,
-    [ACTION_COLORS.get(a) or (charts.SPECIAL_COLOR if view.special[i] else "#C9D3DF")
+    [ACTION_COLORS.get(a) or (charts.SPECIAL_COLOR if special[i] else "#C9D3DF")
      for i, a in enumerate(pm.actions)],
     [t(f"mlm.act_{a}") + (f" ({tokens[i]})" if a == "random" else "") if a else ""
      for i, a in enumerate(pm.actions)],

@@ -2,7 +2,8 @@
 
 import streamlit as st
 
-from ui import cache, charts, state
+from bertcore import next_sentence
+from ui import charts, models, state
 from ui.i18n import add, lang, t
 
 add({
@@ -64,8 +65,14 @@ def random_b() -> None:
     state.update(pair=pool[(n * 7) % len(pool)])
 
 
+@st.cache_data(max_entries=64, show_spinner=False)
+def pair_view(name: str, a: str, b: str) -> next_sentence.PairView:
+    """P(IsNext), the segments, and the attention from A's tokens to B's in every layer."""
+    return next_sentence.pair_view(models.explain(name, a, b))
+
+
 s = state.current()
-bert = cache.current_bert()
+bert = models.current_bert()
 
 st.title(t("nsp.title"))
 st.markdown(t("nsp.intro"))
@@ -85,7 +92,7 @@ if not s.pair.strip():
     st.info(t("nsp.need_b"), icon="✍️")
     st.stop()
 
-view = cache.pair_view(s.model, s.sentence, s.pair)
+view = pair_view(s.model, s.sentence, s.pair)
 if view.removed:
     st.warning(t("input.truncated", max=bert.max_length, n=view.removed), icon="✂️")
 

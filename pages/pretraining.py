@@ -2,7 +2,8 @@
 
 import streamlit as st
 
-from ui import cache, charts
+from bertcore import toy
+from ui import charts
 from ui.i18n import add, lang, md_escape, t
 
 add({
@@ -106,6 +107,24 @@ add({
 CLOZES = {"en": "the prime [MASK] said the government would act .", "zh": "中华人民[MASK]和国成立以来"}
 KEY = "pretraining_run"  # st.session_state: this session's own model, never a shared one
 
+
+@st.cache_resource(max_entries=6, show_spinner=False)
+def setup(language: str, n_docs: int, cloze: str) -> toy.ToySetup:
+    """The shared starting point of the page (read-only: each run trains its own deep copy)."""
+    return toy.toy_setup(language, n_docs, extra_texts=(cloze,))
+
+
+@st.cache_data(max_entries=12, show_spinner=False)
+def corpus_view(language: str, n_docs: int, cloze: str) -> toy.CorpusView:
+    return toy.corpus_view(setup(language, n_docs, cloze))
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def masked_view(language: str, n_docs: int, cloze: str, seed: int) -> dict:
+    """The first training example with masks drawn by ``seed``."""
+    return toy.masked_example(setup(language, n_docs, cloze), 0, seed)
+
+
 ss = st.session_state
 language = lang()
 
@@ -116,7 +135,7 @@ st.markdown(t("pt.intro"))
 st.subheader(t("pt.text"))
 n_docs = st.select_slider(t("pt.docs"), [30, 60, 100, 150, 200, 300], value=100, key="pt_docs")
 try:
-    view = cache.toy_corpus(language, n_docs, CLOZES[language])
+    view = corpus_view(language, n_docs, CLOZES[language])
 except (OSError, ValueError) as e:
     st.error(t("pt.corpus_failed", reason=md_escape(e)))
     st.stop()
@@ -138,7 +157,7 @@ st.subheader(t("pt.masked"))
 st.markdown(t("pt.masked_caption"))
 st.button(t("pt.reroll"), icon=":material/casino:", key="pt_reroll",
           on_click=lambda: ss.update(pt_mask_seed=ss.get("pt_mask_seed", 0) + 1))
-ex = cache.toy_masked_example(language, n_docs, CLOZES[language], ss.get("pt_mask_seed", 0))
+ex = masked_view(language, n_docs, CLOZES[language], ss.get("pt_mask_seed", 0))
 ACTION_COLORS = {"mask": charts.PALETTE[1], "random": charts.PALETTE[3], "keep": charts.PALETTE[2]}
 st.html(charts.chips_html(
     ex["tokens"], [ACTION_COLORS.get(a, charts.SEGMENT_COLORS[s])
@@ -160,7 +179,7 @@ n_masks = cloze.count("[MASK]")
 if n_masks != 1:
     st.warning(t("pt.cloze_bad", n=n_masks), icon="⚠️")
     cloze = None
-elif unknown := cache.toy_unknown_words(language, n_docs, CLOZES[language], cloze):
+elif unknown := toy.unknown_words(setup(language, n_docs, CLOZES[language]).tokenizer, cloze):
     st.caption(t("pt.cloze_unk", words=", ".join(md_escape(w) for w in unknown)))
 
 corpus_key = (language, n_docs)
@@ -180,7 +199,7 @@ b3.button(t("pt.stop"), help=t("pt.stop_help"), icon=":material/stop:", key="pt_
 # ends a run: it reruns the page, which stops training at its next redraw
 
 if start:
-    run = cache.new_toy_run(language, n_docs, CLOZES[language])
+    run = toy.ToyRun.start(setup(language, n_docs, CLOZES[language]))
     ss[KEY] = (corpus_key, run)
 if run is None:
     st.info(t("pt.not_yet", start=t("pt.start"), steps=steps), icon="🎓")

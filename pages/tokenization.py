@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from ui import cache, charts, state
+from ui import charts, models, state
 from ui.i18n import add, t
 
 add({
@@ -75,13 +75,24 @@ add({
 
 
 
+MAX_TRACED_WORDS = 60
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def trace_view(name: str, sentence: str, pair: str | None) -> list:
+    """The WordPiece trace (every candidate tried) of the first words of A, then of B."""
+    tokenizer = models.loaded(name).tokenizer
+    return (tokenizer.trace(sentence)[:MAX_TRACED_WORDS]
+            + (tokenizer.trace(pair)[:MAX_TRACED_WORDS] if pair else []))
+
+
 def code_span(text: str) -> str:
     """Markdown inline code (shows any text literally, backticks included)."""
     return f"`` {text} ``" if "`" in text else f"`{text}`"
 
 
 s = state.current()
-bert = cache.current_bert()
+bert = models.current_bert()
 
 st.title(t("tok.title"))
 st.markdown(t("tok.intro", vocab=bert.tokenizer.vocab_size))
@@ -90,11 +101,12 @@ if not s.sentence.strip():
     st.info(t("input.empty"), icon="✍️")
     st.stop()
 
-view = cache.token_view(s.model, s.sentence, s.pair or None)
-special = view.special
-n_cut = len(view.removed_a) + len(view.removed_b)
-if n_cut:
-    st.warning(t("input.truncated", max=view.max_length, n=n_cut), icon="✂️")
+enc = models.encode(s.model, s.sentence, s.pair or None)
+special = enc.special_tokens_mask
+cut = enc.truncation
+if cut:
+    st.warning(t("input.truncated", max=bert.max_length,
+                 n=len(cut.removed_a) + len(cut.removed_b)), icon="✂️")
 
 # ----------------------------------------------------------------------------- the tokens
 st.subheader(t("tok.tokens"))
@@ -103,38 +115,38 @@ if s.pair:
     by = st.segmented_control(t("tok.color_by"), ["word", "segment"], default="segment",
                               format_func=lambda k: t(f"tok.by_{k}"), key="tok_color_by") or "word"
 if by == "segment":
-    colors = [charts.SEGMENT_COLORS[seg] for seg in view.type_ids]
+    colors = [charts.SEGMENT_COLORS[seg] for seg in enc.type_ids]
     colors = [charts.SPECIAL_COLOR if sp else c for c, sp in zip(colors, special)]
-    subs = [f"{i} · {seg}" for i, seg in zip(view.ids, view.type_ids)]
+    subs = [f"{i} · {seg}" for i, seg in zip(enc.ids, enc.type_ids)]
 else:
-    colors, subs = charts.word_colors(view.word_ids, special), [str(i) for i in view.ids]
-st.html(charts.chips_html(view.tokens, colors, subs))
-n_words = len({w for w in view.word_ids if w is not None})
-st.caption(t("tok.count", words=n_words, tokens=len(view.tokens), special=sum(special)))
+    colors, subs = charts.word_colors(enc.word_ids, special), [str(i) for i in enc.ids]
+st.html(charts.chips_html(enc.tokens, colors, subs))
+n_words = len({w for w in enc.word_ids if w is not None})
+st.caption(t("tok.count", words=n_words, tokens=len(enc.tokens), special=sum(special)))
 if not s.presenter:
     st.markdown(t("tok.tokens_caption"))
 if any("\u4e00" <= ch <= "\u9fff" for ch in s.sentence + s.pair):
     st.info(t("tok.chinese"), icon="🀄")
-if view.lowercase and not s.presenter:
+if bert.tokenizer.do_lower_case and not s.presenter:
     st.caption(t("tok.lower"))
 
-if n_cut:
+if cut:
     with st.expander(t("tok.cut")):
-        if view.removed_a:
-            st.write(t("tok.cut_a", n=len(view.removed_a)))
-            st.code(" ".join(view.removed_a[:300]), language=None, wrap_lines=True)
-        if view.removed_b:
-            st.write(t("tok.cut_b", n=len(view.removed_b)))
-            st.code(" ".join(view.removed_b[:300]), language=None, wrap_lines=True)
+        if cut.removed_a:
+            st.write(t("tok.cut_a", n=len(cut.removed_a)))
+            st.code(" ".join(cut.removed_a[:300]), language=None, wrap_lines=True)
+        if cut.removed_b:
+            st.write(t("tok.cut_b", n=len(cut.removed_b)))
+            st.code(" ".join(cut.removed_b[:300]), language=None, wrap_lines=True)
 
 # ----------------------------------------------------------------------------- a pair
 table = pd.DataFrame({
-    t("tok.col_pos"): range(len(view.tokens)),
-    t("tok.col_token"): view.tokens,
-    t("tok.col_id"): view.ids,
-    t("tok.col_word"): ["" if w is None else view.words[w] for w in view.word_ids],
-    t("tok.col_segment"): view.type_ids,
-    t("tok.col_mask"): view.attention_mask,
+    t("tok.col_pos"): range(len(enc.tokens)),
+    t("tok.col_token"): enc.tokens,
+    t("tok.col_id"): enc.ids,
+    t("tok.col_word"): ["" if w is None else enc.words[w] for w in enc.word_ids],
+    t("tok.col_segment"): enc.type_ids,
+    t("tok.col_mask"): enc.attention_mask,
 })
 if s.pair:
     st.subheader(t("tok.pair_title"))
@@ -148,7 +160,7 @@ elif not s.presenter:
 st.subheader(t("tok.trace"))
 if not s.presenter:
     st.caption(t("tok.trace_caption"))
-traces = view.traces_a + view.traces_b
+traces = trace_view(s.model, s.sentence, s.pair or None)
 if traces:
     interesting = next((i for i, tr in enumerate(traces) if len(tr.pieces) > 1 or tr.unk_reason), 0)
     pick = st.selectbox(t("tok.word"), range(len(traces)), index=interesting,
@@ -173,5 +185,5 @@ if traces:
             st.dataframe(pd.DataFrame({t("tok.word"): [x.word for x in traces],
                                        t("tok.tokens"): [" ".join(x.pieces) for x in traces]}),
                          hide_index=True, width="stretch")
-            if len(traces) >= cache.MAX_TRACED_WORDS:
-                st.caption(t("tok.traced_only", n=cache.MAX_TRACED_WORDS))
+            if len(traces) >= MAX_TRACED_WORDS:
+                st.caption(t("tok.traced_only", n=MAX_TRACED_WORDS))

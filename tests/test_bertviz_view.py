@@ -14,7 +14,7 @@ import pytest
 import torch
 
 import bertcore
-from bertcore import analysis
+from bertcore import attention
 from ui import bertviz_view as V
 
 REPO = Path(__file__).resolve().parent.parent
@@ -177,7 +177,7 @@ def test_view_height_grows_with_tokens():
 
 def test_neuron_figure(bert):
     x = bert.explain("the cat sat on the mat")
-    w = analysis.walkthrough(x, 1, 2, 3)
+    w = attention.walkthrough(x, 1, 2, 3)
     tokens = list(x.tokens)
     tokens[1] = "<b>x</b>"
     fig = V.neuron_figure(w, tokens, 3, titles={"query": "query: {token}"})

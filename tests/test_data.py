@@ -308,3 +308,6 @@ def test_length_grouped_batches_cover_everything_once_with_less_padding():
     assert list(sampler) != batches  # a new order every epoch
 
 
+def test_mask_actions_names_what_happened():
+    assert data.mask_actions([7, 8, 9, 10], [4, 8, 3, 10], [7, 8, 9, -100], mask_id=4) == \
+        ["mask", "keep", "random", ""]

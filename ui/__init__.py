@@ -3,8 +3,11 @@
 * ``i18n``  every string a user reads, in English and Chinese (``t("key")``);
 * ``state`` the view (sentence, pair, model, layer, head, masks, presenter mode) kept in the session
   and mirrored in the URL, so a link reopens exactly the same view;
-* ``cache`` loaded models (``st.cache_resource``) and per-sentence results (``st.cache_data``);
-* ``charts`` plotly figures and small HTML builders, pure functions of arrays and labels.
+* ``models`` the model registry: loaded models (``st.cache_resource``), shared by every session,
+  and the encodings and explanations several pages draw;
+* ``jobs`` the training-job runner: a session's fine-tuning run in a background thread;
+* ``charts`` plotly figures and small HTML builders, pure functions of arrays and labels;
+* ``bertviz_view`` bertviz's head and model views with their JavaScript served locally.
 
-Nothing here does tensor math: that lives in ``bertcore`` (``bertcore.lab`` for the app's helpers).
+Each page keeps its own cached views. Nothing here does tensor math: that lives in ``bertcore``.
 """

@@ -23,7 +23,7 @@ a URL or path is embedded as the iframe's HTML; ``st.components.v1.html`` is dep
 from :func:`view_height`, which follows bertviz's own layout constants.
 
 bertviz's neuron view needs its own patched model classes; :func:`neuron_figure` draws the same idea
-from our model's real query and key vectors instead (``bertcore.analysis.walkthrough``): the
+from our model's real query and key vectors instead (``bertcore.attention.walkthrough``): the
 elementwise products q ⊙ k, whose row sums are the attention scores, beside the softmax row.
 """
 
@@ -218,14 +218,14 @@ def view_height(kind: str, n_tokens: int, n_layers: int, n_heads: int, pair: boo
 
 
 def neuron_figure(walk: dict, tokens: list[str], query_pos: int, titles: dict[str, str] | None = None):
-    """A neuron-style view of one head for one query token, from ``analysis.walkthrough``.
+    """A neuron-style view of one head for one query token, from ``attention.walkthrough``.
 
     Left: the heatmap of q ⊙ k (one row per key token, one column per head dimension); a row's sum is
     q·k, so one sees which dimensions make a token match. Right: the softmax probabilities (the
     model's own attention row), one bar per key token on the same rows.
 
     Args:
-        walk: ``bertcore.analysis.walkthrough(...)``.
+        walk: ``bertcore.attention.walkthrough(...)``.
         tokens: the tokens (row labels); shown escaped, each with its position.
         titles: "products", "probs", "dim", "query" (the caption "query: {token}").
 

@@ -1,4 +1,4 @@
-"""bertcore.analysis: the attention walkthrough, head statistics and head switching, on a tiny BERT."""
+"""bertcore.attention: the attention walkthrough, head statistics and head switching, on a tiny BERT."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 import torch
 
 import bertcore
-from bertcore import analysis as A
+from bertcore import attention as A
 
 
 @pytest.fixture(scope="module")

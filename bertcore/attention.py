@@ -1,5 +1,8 @@
 """What the attention heads do, computed from a real forward pass (no Streamlit here: pure math).
 
+The attention itself, ``softmax(Q Kᵀ/√dh + mask) V`` per head, is computed inside the model
+(:func:`bertcore.model.attention`); this module reads what it computed.
+
 Three questions a student asks of BERT's attention, answered from an :class:`~bertcore.api.Explained`:
 
 * :func:`walkthrough` - *how* one head turns one token's query into its attention row and its
@@ -27,12 +30,14 @@ Shapes: L layers, H heads, T tokens, dh head size. All results are numpy arrays 
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from typing import Sequence
 
 import numpy as np
 import torch
+
+from .device import to_numpy
+from .masked_lm import mask_encoding
 
 __all__ = [
     "layer_attention", "walkthrough", "head_summary", "attention_summary", "label_head", "head_mask_effect",
@@ -64,13 +69,6 @@ _PATTERNS = (("cls", "[CLS]"), ("sep", "[SEP]"), ("prev", "previous token"), ("n
              ("self", "self"))
 
 
-def _np(t) -> np.ndarray:
-    """A tensor (any device/dtype) or array as a float64 numpy array."""
-    if isinstance(t, torch.Tensor):
-        return t.detach().to("cpu", torch.float64).numpy()
-    return np.asarray(t, dtype=np.float64)
-
-
 # ------------------------------------------------------------------------------------------------
 # One query token through one head.
 
@@ -79,7 +77,7 @@ def layer_attention(x, layer: int) -> np.ndarray:
     """(H, T, T) attention probabilities of one layer (rows: queries, columns: keys), float64."""
     if not 0 <= layer < len(x.layers):
         raise IndexError(f"layer {layer} out of range (0..{len(x.layers) - 1})")
-    return _np(x.layers[layer].probs[0])
+    return to_numpy(x.layers[layer].probs[0], np.float64)
 
 
 def walkthrough(x, layer: int, head: int, query_pos: int, head_mask=None) -> dict[str, np.ndarray]:
@@ -127,9 +125,9 @@ def walkthrough(x, layer: int, head: int, query_pos: int, head_mask=None) -> dic
     if not 0 <= query_pos < n_tok:
         raise IndexError(f"token position {query_pos} out of range (0..{n_tok - 1})")
 
-    q = _np(lx.query[0, head, query_pos])  # (dh,)
-    k = _np(lx.key[0, head])  # (T, dh)
-    v = _np(lx.value[0, head])  # (T, dh)
+    q = to_numpy(lx.query[0, head, query_pos], np.float64)  # (dh,)
+    k = to_numpy(lx.key[0, head], np.float64)  # (T, dh)
+    v = to_numpy(lx.value[0, head], np.float64)  # (T, dh)
     qk_terms = k * q  # (T, dh): the products summed by the dot product
     qk = qk_terms.sum(axis=1)  # (T,)
     sqrt_dh = math.sqrt(dh)
@@ -140,15 +138,15 @@ def walkthrough(x, layer: int, head: int, query_pos: int, head_mask=None) -> dic
     e = np.exp(masked - masked[keep].max())
     weight = 1.0
     if head_mask is not None:
-        hm = _np(head_mask)
+        hm = to_numpy(head_mask, np.float64)
         weight = float(hm[head] if hm.ndim == 1 else hm[layer, head])
     softmax = weight * e / e.sum()  # (T,)
     weighted = softmax[:, None] * v  # (T, dh)
     weighted_sum = weighted.sum(axis=0)  # (dh,)
 
-    model_scores = _np(lx.scores[0, head, query_pos])  # (T,)
-    probs = _np(lx.probs[0, head, query_pos])  # (T,)
-    context = _np(lx.context[0, query_pos, head * dh:(head + 1) * dh])  # (dh,)
+    model_scores = to_numpy(lx.scores[0, head, query_pos], np.float64)  # (T,)
+    probs = to_numpy(lx.probs[0, head, query_pos], np.float64)  # (T,)
+    context = to_numpy(lx.context[0, query_pos, head * dh:(head + 1) * dh], np.float64)  # (dh,)
     return {
         "q": q, "k": k, "qk_terms": qk_terms, "qk": qk, "sqrt_dh": np.float64(sqrt_dh),
         "scaled": scaled, "model_scores": model_scores,
@@ -194,8 +192,8 @@ def attention_summary(attn, cls_positions: Sequence[int], sep_positions: Sequenc
         dict of (L, H) float arrays (and the string array ``label``); ``max_entropy`` () is log(T).
     """
     if isinstance(attn, (list, tuple)):
-        attn = np.stack([_np(a).reshape(a.shape[-3:]) for a in attn])  # (L, H, T, T)
-    a = _np(attn)
+        attn = np.stack([to_numpy(a, np.float64).reshape(a.shape[-3:]) for a in attn])  # (L, H, T, T)
+    a = to_numpy(attn, np.float64)
     if a.ndim != 4 or a.shape[-1] != a.shape[-2]:
         raise ValueError(f"attention must be (L, H, T, T), not {a.shape}")
     n_tok = a.shape[-1]
@@ -331,12 +329,8 @@ def head_mask_effect(bert, text: str, off: Sequence[tuple[int, int]], top_k: int
     mask = build_head_mask(cfg.num_hidden_layers, cfg.num_attention_heads, off)
     enc = bert.encode(text, text_pair)
     if mask_positions:
-        ids, tokens = list(enc.ids), list(enc.tokens)
-        for p in mask_positions:
-            if not 0 <= p < len(ids) or enc.special_tokens_mask[p]:
-                raise ValueError(f"position {p} is not a maskable token of this input")
-            ids[p], tokens[p] = bert.tokenizer.mask_token_id, bert.tokenizer.mask_token
-        enc = dataclasses.replace(enc, ids=ids, tokens=tokens)
+        enc = mask_encoding(enc, mask_positions, bert.tokenizer.mask_token_id,
+                            bert.tokenizer.mask_token)
     positions = [i for i, t in enumerate(enc.ids) if t == bert.tokenizer.mask_token_id]
     p0 = bert.mask_logits(enc).float().softmax(-1).cpu()  # (M, V); ValueError with no [MASK]
     p1 = (bert.mask_logits(enc, mask).float().softmax(-1).cpu() if off else p0.clone())

@@ -1,0 +1,38 @@
+"""bertcore.next_sentence: P(IsNext), the segments' positions, and A -> B attention."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import bertcore
+from bertcore import next_sentence
+
+
+@pytest.fixture(scope="module")
+def bert(tiny_ckpt):
+    return bertcore.load(tiny_ckpt[0], device="cpu")
+
+
+def test_next_sentence_pieces(bert):
+    x = bert.explain("the dog barked .", "it rained .")
+    assert next_sentence.is_next_probability(x.nsp_logits) == pytest.approx(
+        bert.next_sentence("the dog barked .", "it rained ."), abs=1e-6)
+    a, b = next_sentence.segment_positions(x.encoding)
+    assert [x.tokens[i] for i in a] == ["the", "dog", "barked", "."]
+    assert [x.tokens[i] for i in b] == ["it", "rained", "."]
+    cross = next_sentence.cross_attention(x.attentions, a, b)
+    assert cross.shape == (bert.config.num_hidden_layers, 4, 3)
+    layer0 = x.attentions[0][0].mean(0).numpy()  # (T, T) mean over heads
+    np.testing.assert_allclose(cross[0], layer0[np.ix_(a, b)], atol=1e-6)
+    assert next_sentence.cross_attention(x.attentions, a, []).shape == (bert.config.num_hidden_layers, 4, 0)
+
+
+
+def test_the_pages_view_of_a_pair(bert):
+    x = bert.explain("the dog barked .", "it rained .")
+    view = next_sentence.pair_view(x)
+    assert view.p_is_next == pytest.approx(bert.next_sentence("the dog barked .", "it rained ."),
+                                           abs=1e-6)
+    assert view.tokens == x.tokens and view.removed == 0
+    assert view.cross.shape == (bert.config.num_hidden_layers, 4, 3)
