@@ -5,66 +5,7 @@ import streamlit as st
 
 from bertcore import masked_lm
 from ui import charts, models, state
-from ui.i18n import add, md_escape, t
-
-add({
-    "mlm.title": {"en": "Masked words", "zh": "掩码预测"},
-    "mlm.intro": {
-        "en": "BERT was trained by hiding words and guessing them from **both sides**. Click words "
-              "below to replace them with `[MASK]`; the model scores every word of its vocabulary "
-              "for each hidden spot.",
-        "zh": "BERT 的训练方式是把词遮住，再从**左右两侧**的上下文猜出它们。点击下面的词，把它们替换成 "
-              "`[MASK]`；模型会为每个被遮住的位置给词表中的每个词打分。"},
-    "mlm.pick": {"en": "Click to hide (several allowed)", "zh": "点击遮住（可多选）"},
-    "mlm.none": {"en": "Click one or more words above to hide them.",
-                 "zh": "点击上面的一个或多个词把它们遮住。"},
-    "mlm.typed": {"en": "The text itself contains {n} `[MASK]`: predicted too.",
-                  "zh": "文本中本身含有 {n} 个 `[MASK]`：也会一起预测。"},
-    "mlm.input": {"en": "What the model reads", "zh": "模型读到的内容"},
-    "mlm.predictions": {"en": "Top {k} guesses for each hidden spot", "zh": "每个遮住位置的前 {k} 个猜测"},
-    "mlm.mask_title": {"en": "#{pos} (was “{orig}”)", "zh": "#{pos}（原词 “{orig}”）"},
-    "mlm.compare": {"en": "All at once, or one after another?", "zh": "一次全部猜，还是一个接一个？"},
-    "mlm.compare_caption": {
-        "en": "**All at once** is one forward pass: each mask is guessed while all the others are "
-              "still hidden, so the guesses cannot agree with each other (this is what Hugging "
-              "Face's fill-mask pipeline returns for several masks). **One after another** fills the "
-              "most confident mask first, runs the model again, and repeats.",
-        "zh": "**一次全部猜**只运行一次模型：猜每个掩码时其他掩码仍被遮住，所以这些猜测彼此无法协调"
-              "（Hugging Face 的 fill-mask 管道对多个掩码返回的就是这种结果）。**一个接一个**先填入最有把握的掩码，"
-              "再运行一次模型，如此重复。"},
-    "mlm.at_once": {"en": "All at once", "zh": "一次全部猜"},
-    "mlm.one_by_one": {"en": "One after another", "zh": "一个接一个"},
-    "mlm.step": {"en": "step {n}: #{pos} → “{tok}” ({p:.0%})", "zh": "第 {n} 步：#{pos} → “{tok}”（{p:.0%}）"},
-    "mlm.same": {"en": "Both ways give the same words here.", "zh": "在这里两种方式得到的词相同。"},
-    "mlm.differ": {"en": "They differ at {n} spot(s): filling one mask changes the guesses for the others.",
-                   "zh": "有 {n} 处不同：填入一个掩码会改变对其他掩码的猜测。"},
-    "mlm.single": {"en": "Hide two or more words to see the difference.",
-                   "zh": "遮住两个或更多的词才能看到区别。"},
-    "mlm.lens": {"en": "What each layer would guess", "zh": "每一层会猜什么"},
-    "mlm.lens_caption": {
-        "en": "The masked-LM head applied to the hidden state after every layer (the “logit "
-              "lens”): early layers barely know, the guess sharpens as the layers add context. The "
-              "last row is the model's real answer.",
-        "zh": "把掩码语言模型头应用到每一层之后的隐藏状态上（“logit lens”）：前几层几乎不知道答案，"
-              "随着各层加入上下文，猜测逐渐变得清晰。最后一行就是模型真正的回答。"},
-    "mlm.lens_mask": {"en": "Hidden spot", "zh": "遮住的位置"},
-    "mlm.rank": {"en": "guess {r}", "zh": "第 {r} 猜"},
-    "mlm.after_layer": {"en": "after layer {n}", "zh": "第 {n} 层之后"},
-    "mlm.rule": {"en": "How BERT was trained: the 15 % rule", "zh": "BERT 的训练方式：15% 规则"},
-    "mlm.rule_caption": {
-        "en": "In pretraining, 15 % of the tokens are chosen at random. Of those, 80 % become "
-              "`[MASK]`, 10 % a random word, 10 % stay unchanged — so the model cannot rely on "
-              "seeing `[MASK]` and must keep a good vector for every word. Chosen here: {k} of {n}.",
-        "zh": "在预训练中，随机选出 15% 的词元。其中 80% 替换为 `[MASK]`，10% 替换为随机词，10% 保持不变——"
-              "这样模型不能依赖看到 `[MASK]`，必须为每个词都保留好的向量。这里选中了 {n} 个中的 {k} 个。"},
-    "mlm.reroll": {"en": "Re-roll", "zh": "重新抽取"},
-    "mlm.act_mask": {"en": "→ [MASK]", "zh": "→ [MASK]"},
-    "mlm.act_random": {"en": "→ random", "zh": "→ 随机词"},
-    "mlm.act_keep": {"en": "kept", "zh": "不变"},
-    "mlm.legend": {"en": "Orange: became [MASK] · red: replaced by a random word · green: kept. "
-                         "The model must predict the original at all of them.",
-                   "zh": "橙色：变成 [MASK] · 红色：被随机词替换 · 绿色：保持不变。模型必须在所有这些位置预测原词。"},
-})
+from ui.i18n import md_escape, t
 
 K = 5
 

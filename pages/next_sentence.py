@@ -4,42 +4,7 @@ import streamlit as st
 
 from bertcore import next_sentence
 from ui import charts, models, state
-from ui.i18n import add, lang, t
-
-add({
-    "nsp.title": {"en": "Next sentence", "zh": "下一句预测"},
-    "nsp.intro": {
-        "en": "BERT's second training task: read `[CLS] A [SEP] B [SEP]` and say whether B really "
-              "came after A in a text (*IsNext*) or is a random sentence (*NotNext*). The answer "
-              "is read from the `[CLS]` vector.",
-        "zh": "BERT 的第二个训练任务：读入 `[CLS] A [SEP] B [SEP]`，判断 B 是否真的在文本中紧跟在 A 之后"
-              "（*IsNext*），还是一个随机句子（*NotNext*）。答案从 `[CLS]` 的向量中读出。"},
-    "nsp.need_b": {"en": "Type a second sentence (B) in the sidebar, or draw a random one.",
-                   "zh": "请在侧边栏输入第二个句子（B），或随机抽取一个。"},
-    "nsp.swap": {"en": "Swap A and B", "zh": "交换 A 和 B"},
-    "nsp.random": {"en": "Random sentence B", "zh": "随机句子 B"},
-    "nsp.a": {"en": "Sentence A", "zh": "句子 A"},
-    "nsp.b": {"en": "Sentence B", "zh": "句子 B"},
-    "nsp.p": {"en": "P(B follows A)", "zh": "P(B 紧接在 A 之后)"},
-    "nsp.is_next": {"en": "The model thinks B **follows** A.", "zh": "模型认为 B **紧接**在 A 之后。"},
-    "nsp.not_next": {"en": "The model thinks B is a **random** sentence.",
-                     "zh": "模型认为 B 是一个**随机**句子。"},
-    "nsp.not_next_short": {"en": "random", "zh": "随机"},
-    "nsp.is_next_short": {"en": "follows", "zh": "紧接"},
-    "nsp.segments": {"en": "The input, by segment", "zh": "按句段显示的输入"},
-    "nsp.segments_caption": {"en": "Blue: segment 0 ([CLS], A, [SEP]) · orange: segment 1 (B, [SEP]). "
-                                   "The number under each token is its segment id.",
-                             "zh": "蓝色：句段 0（[CLS]、A、[SEP]）· 橙色：句段 1（B、[SEP]）。每个词元下面的数字是它的句段编号。"},
-    "nsp.cross": {"en": "How much A's words look at B's", "zh": "A 中的词对 B 中的词的关注程度"},
-    "nsp.cross_caption": {
-        "en": "Attention from each token of A (rows) to each token of B (columns) in the chosen "
-              "layer, averaged over its {heads} heads. [CLS] and [SEP] are left out; each row's "
-              "missing share went to A itself or to them.",
-        "zh": "在所选层中，A 的每个词元（行）对 B 的每个词元（列）的注意力，对该层 {heads} 个头取平均。"
-              "[CLS] 和 [SEP] 不显示；每行缺少的部分分给了 A 自身或它们。"},
-    "nsp.cross_title": {"en": "Layer {layer}: A → B, mean over heads", "zh": "第 {layer} 层：A → B，各头平均"},
-    "nsp.empty_side": {"en": "A or B has no tokens left to show.", "zh": "A 或 B 没有可显示的词元。"},
-})
+from ui.i18n import lang, t
 
 RANDOM_B = {
     "en": ["The recipe calls for two cups of flour.", "Jupiter has dozens of moons.",

@@ -4,75 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from ui import charts, models, state
-from ui.i18n import add, t
-
-add({
-    "tok.title": {"en": "Tokenization", "zh": "分词"},
-    "tok.intro": {
-        "en": "BERT never sees letters or whole words: it sees **word pieces** from a fixed "
-              "vocabulary of {vocab:,}. The text is cut into words and punctuation, then each word "
-              "is split greedily into the **longest piece** the vocabulary knows; pieces that "
-              "continue a word start with `##`. A word that cannot be covered becomes `[UNK]`.",
-        "zh": "BERT 看不到字母或完整的单词，它只看到来自固定词表（共 {vocab:,} 个）的**词元**（word piece）。"
-              "文本先被切成单词和标点，然后每个单词被贪心地切成词表中**最长的片段**；接续一个单词的片段以 "
-              "`##` 开头。无法覆盖的单词变成 `[UNK]`。"},
-    "tok.tokens": {"en": "The model's input", "zh": "模型的输入"},
-    "tok.tokens_caption": {
-        "en": "One colour per word: pieces of the same word share it. `[CLS]` opens the input (its "
-              "vector later stands for the whole text), `[SEP]` closes each sentence. The number "
-              "under each piece is its id, the row of the embedding table it picks.",
-        "zh": "每个单词一种颜色：同一单词的片段颜色相同。`[CLS]` 位于输入开头（它的向量之后代表整段文本），"
-              "`[SEP]` 结束每个句子。每个词元下面的数字是它的编号，即它在嵌入表中所取的行。"},
-    "tok.count": {"en": "{words} words → {tokens} tokens (with {special} special tokens)",
-                  "zh": "{words} 个单词 → {tokens} 个词元（含 {special} 个特殊词元）"},
-    "tok.color_by": {"en": "Colour by", "zh": "着色方式"},
-    "tok.by_word": {"en": "word", "zh": "单词"},
-    "tok.by_segment": {"en": "sentence (segment)", "zh": "句子（句段）"},
-    "tok.chinese": {"en": "Chinese characters are cut one per token: BERT's tokenizer puts a space "
-                          "around every CJK character before WordPiece.",
-                    "zh": "中文按字切分，每个汉字是一个词元：BERT 的分词器在 WordPiece 之前会在每个汉字两边加空格。"},
-    "tok.pair_title": {"en": "Two sentences: segment ids and attention mask",
-                       "zh": "两个句子：句段编号与注意力掩码"},
-    "tok.pair_caption": {
-        "en": "Segment id 0 marks `[CLS]`, sentence A and its `[SEP]`; 1 marks sentence B and the "
-              "last `[SEP]`. The attention mask is 1 for every real token (0 only for padding, "
-              "which appears when several inputs of different lengths share a batch).",
-        "zh": "句段编号 0 标记 `[CLS]`、句子 A 及其 `[SEP]`；1 标记句子 B 和最后一个 `[SEP]`。"
-              "注意力掩码对每个真实词元为 1（只有填充位置为 0，填充出现在不同长度的输入组成一批时）。"},
-    "tok.table": {"en": "Every token", "zh": "所有词元"},
-    "tok.col_pos": {"en": "position", "zh": "位置"},
-    "tok.col_token": {"en": "token", "zh": "词元"},
-    "tok.col_id": {"en": "id", "zh": "编号"},
-    "tok.col_word": {"en": "from word", "zh": "来自单词"},
-    "tok.col_segment": {"en": "segment id", "zh": "句段编号"},
-    "tok.col_mask": {"en": "attention mask", "zh": "注意力掩码"},
-    "tok.cut": {"en": "What was cut off", "zh": "被截掉的部分"},
-    "tok.cut_a": {"en": "from sentence A: {n} tokens", "zh": "来自句子 A：{n} 个词元"},
-    "tok.cut_b": {"en": "from sentence B: {n} tokens", "zh": "来自句子 B：{n} 个词元"},
-    "tok.trace": {"en": "WordPiece, step by step", "zh": "WordPiece 逐步演示"},
-    "tok.trace_caption": {
-        "en": "For the chosen word: every piece looked up in the vocabulary, longest first. The "
-              "first one found is kept, and the search continues after it with `##`.",
-        "zh": "对所选单词：按从长到短的顺序在词表中查找每个片段。找到的第一个被保留，然后在其后用 `##` 继续查找。"},
-    "tok.word": {"en": "Word", "zh": "单词"},
-    "tok.tried": {"en": "Tried {n} pieces → {pieces}", "zh": "尝试了 {n} 个片段 → {pieces}"},
-    "tok.found": {"en": "in the vocabulary", "zh": "在词表中"},
-    "tok.not_found": {"en": "not in the vocabulary", "zh": "不在词表中"},
-    "tok.more_tried": {"en": "… and {n} more", "zh": "…… 还有 {n} 个"},
-    "tok.unk_no_match": {"en": "WordPiece got stuck: no piece of the vocabulary matches what is left "
-                               "of the word, so the **whole word** becomes `[UNK]` (unknown), not "
-                               "just the rest.",
-                         "zh": "WordPiece 卡住了：词表中没有任何片段能匹配单词剩下的部分，所以**整个单词**"
-                               "都变成 `[UNK]`（未知），而不只是剩下的部分。"},
-    "tok.unk_too_long": {"en": "Longer than 100 characters: `[UNK]` without trying.",
-                         "zh": "超过 100 个字符：不尝试，直接变成 `[UNK]`。"},
-    "tok.lower": {"en": "This vocabulary is uncased: the text is lower-cased and accents removed first.",
-                  "zh": "该词表不区分大小写：文本会先转成小写并去掉重音符号。"},
-    "tok.all_words": {"en": "All words", "zh": "所有单词"},
-    "tok.traced_only": {"en": "The step-by-step trace covers the first {n} words.",
-                        "zh": "逐步演示只包含前 {n} 个单词。"},
-})
-
+from ui.i18n import t
 
 
 MAX_TRACED_WORDS = 60

@@ -1,6 +1,7 @@
 """BERT Lab's user-interface helpers, shared by app.py and every page.
 
-* ``i18n``  every string a user reads, in English and Chinese (``t("key")``);
+* ``i18n``  every string a user reads (``t("key")``), from one ``locales/<lang>.toml`` per
+  language (English and Chinese);
 * ``state`` the view (sentence, pair, model, layer, head, masks, presenter mode) kept in the session
   and mirrored in the URL, so a link reopens exactly the same view;
 * ``models`` the model registry: loaded models (``st.cache_resource``), shared by every session,

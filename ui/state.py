@@ -26,14 +26,12 @@ import streamlit as st
 
 from bertcore import defaults
 
-from .i18n import LANGS
+from .i18n import LANGS, default_sentence
 
 KEY = "_bertlab_state"  # the State in st.session_state
 SYNCED = "_bertlab_synced"  # widget key -> the value last pushed into that widget
 MAX_CHARS = 5000  # longest text kept (BERT reads at most 512 tokens anyway)
 MAX_MASKS = 64
-DEFAULT_SENTENCE = {"en": "The cat sat on the mat because it was tired.",
-                    "zh": "今天天气很好，我们去公园散步。"}
 URL_NAMES = {"lang": "lang", "model": "model", "sentence": "text", "pair": "pair",
              "layer": "layer", "head": "head", "masks": "masks", "presenter": "presenter"}
 URL_ALIASES = {"sentence": "text", "a": "text", "b": "pair"}  # also read (hand-written links)
@@ -60,7 +58,7 @@ def default_model(lang: str) -> str:
 
 def defaults_for(lang: str) -> State:
     lang = lang if lang in LANGS else "en"
-    return State(lang=lang, model=default_model(lang), sentence=DEFAULT_SENTENCE[lang])
+    return State(lang=lang, model=default_model(lang), sentence=default_sentence(lang))
 
 
 # ----------------------------------------------------------------------------- coercion
@@ -116,11 +114,13 @@ def coerce(name: str, value, previous):
 # ----------------------------------------------------------------------------- URL
 
 def _browser_lang() -> str:
+    """The language whose code the browser's locale starts with ("zh-CN" -> "zh"), else "en"."""
     try:
-        locale = st.context.locale or ""
+        locale = str(st.context.locale or "").lower()
     except Exception:
         locale = ""
-    return "zh" if str(locale).lower().startswith("zh") else "en"
+    matches = [lg for lg in LANGS if locale.startswith(lg.lower())]
+    return max(matches, key=len) if matches else "en"
 
 
 def from_query(params) -> State:
