@@ -26,7 +26,7 @@ def swap() -> None:
 def random_b() -> None:
     n = st.session_state.get("nsp_draw", 0) + 1
     st.session_state["nsp_draw"] = n
-    pool = [x for x in RANDOM_B[lang()] if x != state.current().pair]
+    pool = [x for x in RANDOM_B.get(lang(), RANDOM_B["en"]) if x != state.current().pair]
     state.update(pair=pool[(n * 7) % len(pool)])
 
 

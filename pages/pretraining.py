@@ -28,7 +28,7 @@ def masked_view(language: str, n_docs: int, cloze: str, seed: int) -> dict:
 
 
 ss = st.session_state
-language = lang()
+language = lang() if lang() in CLOZES else "en"  # the toy corpora: English and Chinese
 
 st.title(t("pt.title"))
 st.markdown(t("pt.intro"))
