@@ -1,4 +1,4 @@
-"""The view, kept in the session and mirrored in the URL so that a link reopens exactly the same view.
+"""The view, kept in the session and mirrored in the URL, so that a link reopens exactly that view.
 
 ``State`` holds what a teacher wants a shared link to restore: language, model, sentence, optional
 second sentence, layer, head, masked positions and presenter mode. ``init()`` runs once at the top
@@ -11,16 +11,17 @@ that writes their value back::
     st.slider(t("common.layer"), 0, L - 1, **state.bind("layer"))   # no value=: the key holds it
     state.update(masks=[2, 5])                                       # state + URL, e.g. in on_click
 
-URL parameters: ``lang``, ``model``, ``text``, ``pair``, ``layer``, ``head``, ``masks`` (e.g. "2,5"),
-``presenter`` ("1"); ``sentence`` (or ``a``) and ``b`` are read as ``text`` and ``pair`` and
-rewritten. Anything malformed in a URL falls back to the default instead of failing.
+URL parameters (each declared once, on its ``State`` field): ``lang``, ``model``, ``text``,
+``pair``, ``layer``, ``head``, ``masks`` (e.g. "2,5"), ``presenter`` ("1"); ``sentence`` (or ``a``)
+and ``b`` are read as ``text`` and ``pair`` and rewritten. Anything malformed in a URL falls back to
+the default instead of failing.
 """
 
 from __future__ import annotations
 
 import copy
 import os
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 
 import streamlit as st
 
@@ -32,45 +33,30 @@ KEY = "_bertlab_state"  # the State in st.session_state
 SYNCED = "_bertlab_synced"  # widget key -> the value last pushed into that widget
 MAX_CHARS = 5000  # longest text kept (BERT reads at most 512 tokens anyway)
 MAX_MASKS = 64
-URL_NAMES = {"lang": "lang", "model": "model", "sentence": "text", "pair": "pair",
-             "layer": "layer", "head": "head", "masks": "masks", "presenter": "presenter"}
-URL_ALIASES = {"sentence": "text", "a": "text", "b": "pair"}  # also read (hand-written links)
+# ----------------------------------------------------------------------------- reading a value
+# Each takes a value from a URL or a widget and the field's previous value, and returns what the
+# field holds: the previous value (or a safe one) for what cannot be read.
+
+def _lang(value, previous: str) -> str:
+    return value if value in LANGS else previous
 
 
-@dataclass
-class State:
-    """What the user is looking at; every field is in the URL."""
-
-    lang: str = "en"
-    model: str = ""
-    sentence: str = ""
-    pair: str = ""
-    layer: int = 0
-    head: int = 0
-    masks: list[int] = field(default_factory=list)
-    presenter: bool = False
+def _model(value, previous: str) -> str:
+    return str(value).strip() if value is not None and str(value).strip() else previous
 
 
-def default_model(lang: str) -> str:
-    """The model the app opens on: $BERTLAB_MODEL (a folder, used by tests) or the offline default."""
-    return os.environ.get("BERTLAB_MODEL") or defaults.DEFAULT_MODEL.get(lang, "offline-en")
+def _text(value, previous: str = "") -> str:
+    return str(value if value is not None else "")[:MAX_CHARS]
 
 
-def defaults_for(lang: str) -> State:
-    lang = lang if lang in LANGS else "en"
-    return State(lang=lang, model=default_model(lang), sentence=default_sentence(lang))
-
-
-# ----------------------------------------------------------------------------- coercion
-
-def _int(value, fallback: int) -> int:
+def _int(value, previous: int) -> int:
     try:
         return max(0, int(str(value).strip()))
     except (TypeError, ValueError):
-        return fallback
+        return previous
 
 
-def _masks(value) -> list[int]:
+def _masks(value, previous=None) -> list[int]:
     if isinstance(value, str):
         value = value.replace(" ", "").split(",") if value.strip() else []
     out: list[int] = []
@@ -84,31 +70,54 @@ def _masks(value) -> list[int]:
     return sorted(out)[:MAX_MASKS]
 
 
-def _text(value) -> str:
-    return str(value if value is not None else "")[:MAX_CHARS]
-
-
-def _bool(value) -> bool:
+def _bool(value, previous: bool = False) -> bool:
     if isinstance(value, str):
         return value.strip().lower() in ("1", "true", "yes", "on")
     return bool(value)
 
 
+def _url(default, name: str, read, write=str, aliases: tuple[str, ...] = ()):
+    """A State field kept in the URL as ``name`` (also read from ``aliases``, for hand-written
+    links): ``read(value, previous)`` turns a URL or widget value into the field's, ``write`` the
+    field's value into the URL's text."""
+    meta = {"url": name, "read": read, "write": write, "aliases": aliases}
+    if callable(default):
+        return field(default_factory=default, metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+@dataclass
+class State:
+    """What the user is looking at; every field is in the URL (each declared here, once)."""
+
+    lang: str = _url("en", "lang", _lang)
+    model: str = _url("", "model", _model)
+    sentence: str = _url("", "text", _text, aliases=("sentence", "a"))
+    pair: str = _url("", "pair", _text, aliases=("b",))
+    layer: int = _url(0, "layer", _int)
+    head: int = _url(0, "head", _int)
+    masks: list[int] = _url(list, "masks", _masks, lambda v: ",".join(map(str, v)))
+    presenter: bool = _url(False, "presenter", _bool, lambda v: "1")
+
+
+FIELDS = {f.name: f.metadata for f in fields(State)}
+
+
+def default_model(lang: str) -> str:
+    """The model the app opens on: $BERTLAB_MODEL (a folder, for tests) or the offline default."""
+    return os.environ.get("BERTLAB_MODEL") or defaults.DEFAULT_MODEL.get(lang, "offline-en")
+
+
+def defaults_for(lang: str) -> State:
+    lang = lang if lang in LANGS else "en"
+    return State(lang=lang, model=default_model(lang), sentence=default_sentence(lang))
+
+
 def coerce(name: str, value, previous):
     """``value`` as the type of field ``name``; ``previous`` when it cannot be one."""
-    if name == "lang":
-        return value if value in LANGS else previous
-    if name == "model":
-        return str(value).strip() if value is not None and str(value).strip() else previous
-    if name in ("sentence", "pair"):
-        return _text(value)
-    if name in ("layer", "head"):
-        return _int(value, previous)
-    if name == "masks":
-        return _masks(value)
-    if name == "presenter":
-        return _bool(value)
-    raise TypeError(f"State has no field {name!r}")
+    if name not in FIELDS:
+        raise TypeError(f"State has no field {name!r}")
+    return FIELDS[name]["read"](value, previous)
 
 
 # ----------------------------------------------------------------------------- URL
@@ -126,39 +135,26 @@ def _browser_lang() -> str:
 def from_query(params) -> State:
     """A State from URL parameters (a mapping of str -> str), defaults for what is absent or bad."""
     params = {k: params.get(k) for k in params}
-    for alias, url_name in URL_ALIASES.items():
-        if alias in params and url_name not in params:
-            params[url_name] = params[alias]
     lang = params.get("lang")
-    lang = lang if lang in LANGS else _browser_lang()
-    state = defaults_for(lang)
-    for name, url_name in URL_NAMES.items():
-        if name != "lang" and url_name in params:
-            setattr(state, name, coerce(name, params.get(url_name), getattr(state, name)))
+    state = defaults_for(lang if lang in LANGS else _browser_lang())
+    for name, meta in FIELDS.items():
+        found = [n for n in (meta["url"], *meta["aliases"]) if n in params]
+        if name != "lang" and found:
+            setattr(state, name, coerce(name, params[found[0]], getattr(state, name)))
     return state
 
 
 def to_query(state: State) -> dict[str, str]:
     """The URL parameters for ``state``: only what differs from the language's defaults."""
     base = defaults_for(state.lang)
-    out = {"lang": state.lang}
-    for name, url_name in URL_NAMES.items():
-        value = getattr(state, name)
-        if name == "lang" or value == getattr(base, name):
-            continue
-        if name == "masks":
-            out[url_name] = ",".join(map(str, value))
-        elif name == "presenter":
-            out[url_name] = "1"
-        else:
-            out[url_name] = str(value)
-    return out
+    return {meta["url"]: meta["write"](getattr(state, name)) for name, meta in FIELDS.items()
+            if name == "lang" or getattr(state, name) != getattr(base, name)}
 
 
 def _write_url(state: State) -> None:
     wanted = to_query(state)
     params = st.query_params
-    for url_name in [*URL_NAMES.values(), *URL_ALIASES]:
+    for url_name in [n for meta in FIELDS.values() for n in (meta["url"], *meta["aliases"])]:
         if url_name in wanted:
             if params.get(url_name) != wanted[url_name]:
                 params[url_name] = wanted[url_name]
@@ -245,7 +241,7 @@ def bind(name: str, key: str | None = None) -> dict:
     The widget's value is seeded from the state whenever the state changed elsewhere (a button, the
     URL, a clamp), so do not also pass ``value=``/``index=``/``default=`` to the widget.
     """
-    if name not in URL_NAMES:
+    if name not in FIELDS:
         raise TypeError(f"State has no field {name!r}")
     key = key or f"w_{name}"
     value = getattr(current(), name)
@@ -268,14 +264,10 @@ def _sync(name: str, key: str) -> None:
 
 
 def clamp_layer_head(num_layers: int, num_heads: int) -> State:
-    """Keeps layer and head inside the current model (a URL may name layer 11 of a 2-layer model)."""
+    """Keeps layer and head inside the current model (a URL may name layer 11 of a 2-layer one)."""
     s = current()
     layer = min(s.layer, max(0, num_layers - 1))
     head = min(s.head, max(0, num_heads - 1))
     if (layer, head) != (s.layer, s.head):
         update(layer=layer, head=head)
     return current()
-
-
-def as_dict() -> dict:
-    return asdict(current())
