@@ -55,14 +55,6 @@ class LoadReport:
     new: list[str] = field(default_factory=list)  # in the model, not in the checkpoint: random init
     renamed: dict[str, str] = field(default_factory=dict)  # checkpoint name -> model name
 
-    def summary(self) -> str:
-        lines = [f"{self.architecture} from {self.source}: {len(self.loaded)} tensors loaded"]
-        if self.skipped:
-            lines.append(f"skipped (unused): {', '.join(self.skipped)}")
-        if self.new:
-            lines.append(f"new (randomly initialised): {', '.join(self.new)}")
-        return "\n".join(lines)
-
 
 # ----------------------------------------------------------------------------- finding the folder
 

@@ -43,7 +43,6 @@ __all__ = ["VENDOR_FILES", "VendorMissing", "vendor_dir", "missing_vendor", "hea
 REPO = Path(__file__).resolve().parent.parent
 # Load order matters: jQuery and d3 before require.js (see the module docstring).
 VENDOR_FILES = {"jquery": "jquery.min.js", "d3": "d3.min.js", "requirejs": "require.js"}
-SIGNATURES = {"jquery": "jQuery v2.1.0", "d3": "d3js.org v5.7.0", "requirejs": "RequireJS 2.3.6"}
 DECIMALS = 4  # attention values written into the page (bertviz draws them as opacities)
 
 
