@@ -35,13 +35,12 @@ from torch import nn
 
 from . import checkpoint, tasks
 from .config import BertConfig
-from .data import LengthGroupedBatches
+from .data import IGNORE_INDEX, LengthGroupedBatches
 from .device import available_devices
 from .heads import TASK_MODELS
 from .tokenizer import Tokenizer
 from .train import Progress, TrainConfig, TrainResult, train
 
-IGNORE_INDEX = -100
 EMA_DECAY = 0.98  # weight averaging's decay when it is on: about the last 1 / (1 - 0.98) = 50 steps
 ARCHITECTURES = {"classification": "BertForSequenceClassification",
                  "ner": "BertForTokenClassification", "qa": "BertForQuestionAnswering"}
