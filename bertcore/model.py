@@ -16,8 +16,8 @@ Two paths go through the same weights:
 
 * the **fast path** (``explain=False``) computes attention with PyTorch's fused
   ``torch.nn.functional.scaled_dot_product_attention`` and keeps nothing but the output;
-* the **explained path** (``explain=True``) computes attention step by step with
-  :func:`attention` and returns an :class:`Explanation`: the embedding parts, and per layer
+* the **explained path** (``explain=True``) computes attention step by step (both are branches
+  of :func:`attention`) and returns an :class:`Explanation`: the embedding parts, and per layer
   Q, K, V, raw scores, softmax probabilities, context vectors, attention output, feed-forward
   values and hidden states.
 
@@ -40,8 +40,8 @@ from torch import Tensor, nn
 from .config import BertConfig
 
 __all__ = [
-    "ACTIVATIONS", "get_activation", "additive_attention_mask", "attention_scores",
-    "attention_from_scores", "attention", "fast_attention", "LayerExplanation", "Explanation",
+    "ACTIVATIONS", "get_activation", "additive_attention_mask", "attention", "LayerExplanation",
+    "Explanation",
     "BertModelOutput", "BertEmbeddings", "BertSelfAttention", "BertSelfOutput", "BertAttention",
     "BertIntermediate", "BertOutput", "BertLayer", "BertEncoder", "BertPooler",
     "BertPreTrainedModel", "expand_head_mask", "BertModel",
@@ -91,85 +91,54 @@ def additive_attention_mask(attention_mask: Tensor | None, dtype: torch.dtype) -
     return mask.masked_fill_(~keep, torch.finfo(dtype).min)
 
 
-def attention_scores(q: Tensor, k: Tensor) -> Tensor:
-    """Raw attention scores Q·Kᵀ/√dh: how well each query matches each key.
-
-    Args:
-        q, k: (B, H, T, dh) queries and keys, per head.
-
-    Returns:
-        (B, H, T, T) scores; row i holds query i's score against every key.
-    """
-    return torch.matmul(q, k.transpose(-1, -2)) * (q.size(-1) ** -0.5)  # (B, H, T, T)
-
-
-def attention_from_scores(
-    scores: Tensor,
+def attention(
+    q: Tensor,
+    k: Tensor,
     v: Tensor,
     mask: Tensor | None = None,
     dropout_p: float = 0.0,
     head_mask: Tensor | None = None,
-) -> tuple[Tensor, Tensor]:
-    """Softmax the scores into probabilities and take the probability-weighted sum of the values.
+    explain: bool = False,
+) -> tuple[Tensor, Tensor | None, Tensor | None]:
+    """Scaled dot-product attention (Vaswani et al. 2017, eq. 1): ``softmax(Q Kᵀ/√dh + mask) V``.
+
+    Without ``explain`` it runs PyTorch's fused ``F.scaled_dot_product_attention``, which never
+    stores the (B, H, T, T) matrices; with ``explain`` it computes the formula step by step and
+    keeps the scores and probabilities.
 
     Args:
-        scores: (B, H, T, T) from :func:`attention_scores`.
-        v: (B, H, T, dh) values.
+        q, k, v: (B, H, T, dh) per-head queries, keys, values.
         mask: broadcastable to (B, H, T, T): additive (0 keep, very negative drop, as from
-            :func:`additive_attention_mask`) or boolean (True keep, as SDPA takes it).
+            :func:`additive_attention_mask`) or boolean (True keep, as SDPA takes it); None
+            attends to every key.
         dropout_p: dropout on the probabilities (pass 0.0 outside training).
-        head_mask: broadcastable to (B, H, T, T), usually (1, H, 1, 1): multiplies each head's
-            probabilities, so 0 switches a head off.
+        head_mask: (1, H, 1, 1) or another shape that broadcasts over both (B, H, T, T) and
+            (B, H, T, dh): multiplies each head's probabilities, so 0 switches a head off.
+        explain: compute step by step and return the scores and probabilities too.
 
     Returns:
-        context (B, H, T, dh) and probs (B, H, T, T), the probabilities actually used (after
-        dropout and head mask).
+        context (B, H, T, dh), each query's probability-weighted sum of the values; then, with
+        ``explain``, the raw scores Q·Kᵀ/√dh (B, H, T, T) before the mask and the probabilities
+        (B, H, T, T) actually used (after dropout and head mask); without, None and None.
     """
+    if not explain:
+        context = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout_p)
+        if head_mask is not None:  # the fused kernel hides P, and (m·P)V = m·(PV)
+            context = context * head_mask
+        return context, None, None  # context: (B, H, T, dh)
+    scores = torch.matmul(q, k.transpose(-1, -2)) * (q.size(-1) ** -0.5)  # (B, H, T, T)
+    masked = scores
     if mask is not None:
         if mask.dtype == torch.bool:
-            scores = scores.masked_fill(~mask, torch.finfo(scores.dtype).min)
+            masked = scores.masked_fill(~mask, torch.finfo(scores.dtype).min)
         else:
-            scores = scores + mask
-    probs = torch.softmax(scores, dim=-1)  # (B, H, T, T)
+            masked = scores + mask
+    probs = torch.softmax(masked, dim=-1)  # (B, H, T, T)
     if dropout_p > 0.0:
         probs = F.dropout(probs, p=dropout_p)
     if head_mask is not None:
         probs = probs * head_mask
-    return torch.matmul(probs, v), probs  # (B, H, T, dh)
-
-
-def attention(
-    q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None = None, dropout_p: float = 0.0,
-    head_mask: Tensor | None = None,
-) -> tuple[Tensor, Tensor]:
-    """Scaled dot-product attention, step by step: ``softmax(Q Kᵀ/√dh + mask) V``.
-
-    Args:
-        q, k, v: (B, H, T, dh) per-head queries, keys, values.
-        mask, dropout_p, head_mask: as in :func:`attention_from_scores`.
-
-    Returns:
-        context (B, H, T, dh) and probs (B, H, T, T).
-    """
-    return attention_from_scores(attention_scores(q, k), v, mask, dropout_p, head_mask)
-
-
-def fast_attention(
-    q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None = None, dropout_p: float = 0.0,
-    head_mask: Tensor | None = None,
-) -> tuple[Tensor, None]:
-    """The same attention through PyTorch's fused SDPA kernel; probabilities are never stored.
-
-    A head mask multiplies the head's context instead of its probabilities: (m·P)V = m·(PV).
-
-    Returns:
-        context (B, H, T, dh) and None in place of probs.
-    """
-    context = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout_p)
-    # context: (B, H, T, dh)
-    if head_mask is not None:
-        context = context * head_mask
-    return context, None
+    return torch.matmul(probs, v), scores, probs  # context: (B, H, T, dh)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -330,12 +299,7 @@ class BertSelfAttention(nn.Module):
         k = self.key(hidden).view(split).transpose(1, 2)  # (B, H, T, dh)
         v = self.value(hidden).view(split).transpose(1, 2)  # (B, H, T, dh)
         p = self.dropout.p if self.training else 0.0
-        if explain:
-            scores = attention_scores(q, k)  # (B, H, T, T)
-            context, probs = attention_from_scores(scores, v, mask, p, head_mask)
-        else:
-            scores = None
-            context, probs = fast_attention(q, k, v, mask, p, head_mask)
+        context, scores, probs = attention(q, k, v, mask, p, head_mask, explain)
         context = context.transpose(1, 2).reshape(B, T, D)  # (B, T, D): heads side by side
         return SelfAttentionParts(context, q, k, v, scores, probs)
 
