@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from .model import Explanation
 from .tokenizer import Encoding
 
 
@@ -61,12 +62,13 @@ def embedding_parts(bert, enc: Encoding) -> EmbeddingParts:
     total = word + segment + position  # the model's order of addition
     ln = emb.LayerNorm
     normed = torch.nn.functional.layer_norm(total, ln.normalized_shape, ln.weight, ln.bias, ln.eps)
-    parts = emb(t["input_ids"], t["token_type_ids"])  # the model's own forward (eval: no dropout)
+    own = Explanation()  # the model's own forward (eval: no dropout) fills in its sum
+    output = emb(t["input_ids"], t["token_type_ids"], own)
     return EmbeddingParts(
         word=_np(word), position=_np(position), segment=_np(segment), sum=_np(total),
-        layernorm=_np(normed), model_output=_np(parts.output[0]),
-        sum_diff=float((total - parts.sum[0]).abs().max()),
-        output_diff=float((normed - parts.output[0]).abs().max()))
+        layernorm=_np(normed), model_output=_np(output[0]),
+        sum_diff=float((total - own.embedding_sum[0]).abs().max()),
+        output_diff=float((normed - output[0]).abs().max()))
 
 
 def cosine_matrix(vectors) -> np.ndarray:

@@ -29,9 +29,9 @@ I intermediate (feed-forward) width, V vocabulary, L layers.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
-from typing import Callable, ClassVar, NamedTuple
+from typing import Callable, ClassVar
 
 import torch
 import torch.nn.functional as F
@@ -147,30 +147,36 @@ def attention(
 
 @dataclass
 class LayerExplanation:
-    """What one encoder layer computed; every tensor has the batch dimension first."""
+    """What one encoder layer computed; every tensor has the batch dimension first.
 
-    query: Tensor  # (B, H, T, dh)
-    key: Tensor  # (B, H, T, dh)
-    value: Tensor  # (B, H, T, dh)
-    scores: Tensor  # (B, H, T, T) raw Q·Kᵀ/√dh, before the padding mask
-    probs: Tensor  # (B, H, T, T) softmax probs after dropout and head mask (= HF attentions)
-    context: Tensor  # (B, T, D) heads' weighted sums of V, concatenated
-    attention_output: Tensor  # (B, T, D) after dense + residual + LayerNorm
-    intermediate: Tensor  # (B, T, I) feed-forward hidden values after the activation
-    ffn_output: Tensor  # (B, T, D) feed-forward output (dense, dropout) before residual + LN
-    output: Tensor  # (B, T, D) the layer's hidden state
+    Made empty; the layer's modules fill it in as the explained path runs through them.
+    """
+
+    query: Tensor | None = None  # (B, H, T, dh)
+    key: Tensor | None = None  # (B, H, T, dh)
+    value: Tensor | None = None  # (B, H, T, dh)
+    scores: Tensor | None = None  # (B, H, T, T) raw Q·Kᵀ/√dh, before the padding mask
+    probs: Tensor | None = None  # (B, H, T, T) softmax after dropout and head mask = HF attentions
+    context: Tensor | None = None  # (B, T, D) heads' weighted sums of V, concatenated
+    attention_output: Tensor | None = None  # (B, T, D) after dense + residual + LayerNorm
+    intermediate: Tensor | None = None  # (B, T, I) feed-forward hidden values after the activation
+    ffn_output: Tensor | None = None  # (B, T, D) FFN output (dense, dropout), before residual + LN
+    output: Tensor | None = None  # (B, T, D) the layer's hidden state
 
 
 @dataclass
 class Explanation:
-    """Everything the explained path computed, from the embedding lookup to the heads."""
+    """Everything the explained path computed, from the embedding lookup to the heads.
 
-    word_embeddings: Tensor  # (B, T, D)
-    position_embeddings: Tensor  # (B, T, D) (an expanded view: the same rows for every sequence)
-    token_type_embeddings: Tensor  # (B, T, D)
-    embedding_sum: Tensor  # (B, T, D) word + token type + position, before LayerNorm
-    embedding_output: Tensor  # (B, T, D) after LayerNorm (+ dropout in training) = hidden_states[0]
-    layers: list[LayerExplanation]
+    Made with one empty :class:`LayerExplanation` per layer; the modules fill in their fields.
+    """
+
+    word_embeddings: Tensor | None = None  # (B, T, D)
+    position_embeddings: Tensor | None = None  # (B, T, D) view: the same rows for every sequence
+    token_type_embeddings: Tensor | None = None  # (B, T, D)
+    embedding_sum: Tensor | None = None  # (B, T, D) word + token type + position, before LayerNorm
+    embedding_output: Tensor | None = None  # (B, T, D) after LayerNorm (+ dropout in training)
+    layers: list[LayerExplanation] = field(default_factory=list)
     pooled_output: Tensor | None = None  # (B, D)
     mlm_logits: Tensor | None = None  # (B, T, V) filled in by a masked-LM head
     nsp_logits: Tensor | None = None  # (B, 2) filled in by a next-sentence head
@@ -195,23 +201,6 @@ class BertModelOutput:
     explanation: Explanation | None = None  # only when explain=True
 
 
-class EmbeddingParts(NamedTuple):
-    word: Tensor  # (B, T, D)
-    position: Tensor  # (1, T, D), broadcast over the batch
-    token_type: Tensor  # (B, T, D)
-    sum: Tensor  # (B, T, D)
-    output: Tensor  # (B, T, D)
-
-
-class SelfAttentionParts(NamedTuple):
-    context: Tensor  # (B, T, D)
-    query: Tensor  # (B, H, T, dh)
-    key: Tensor  # (B, H, T, dh)
-    value: Tensor  # (B, H, T, dh)
-    scores: Tensor | None  # (B, H, T, T), explained path only
-    probs: Tensor | None  # (B, H, T, T), explained path only
-
-
 # ------------------------------------------------------------------------------------------------
 # Modules, in the paper's order.
 
@@ -229,15 +218,22 @@ class BertEmbeddings(nn.Module):
         self.LayerNorm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
         self.dropout = nn.Dropout(config.hidden_dropout_prob)
 
-    def forward(self, input_ids: Tensor, token_type_ids: Tensor | None = None) -> EmbeddingParts:
+    def forward(
+        self,
+        input_ids: Tensor,
+        token_type_ids: Tensor | None = None,
+        explanation: Explanation | None = None,
+    ) -> Tensor:
         """Look up and combine the three embeddings.
 
         Args:
             input_ids: (B, T) token ids.
             token_type_ids: (B, T) segment ids (0 sentence A, 1 sentence B); None means all 0.
+            explanation: the explained path's record, whose embedding fields this fills in (the
+                three lookups, their sum and the output); None on the fast path.
 
         Returns:
-            The parts, their sum and the normalised output, all (B, T, D) except position (1, T, D).
+            (B, T, D) the normalised sum, the first layer's input.
         """
         B, T = input_ids.shape
         positions = self.position_embeddings.num_embeddings
@@ -251,8 +247,14 @@ class BertEmbeddings(nn.Module):
             token_type = self.token_type_embeddings(token_type_ids)  # (B, T, D)
         position = self.position_embeddings.weight[:T].unsqueeze(0)  # (1, T, D): positions 0..T-1
         total = word + token_type + position  # (B, T, D), added in HF's order
-        output = self.dropout(self.LayerNorm(total))
-        return EmbeddingParts(word, position, token_type, total, output)
+        output = self.dropout(self.LayerNorm(total))  # (B, T, D)
+        if explanation is not None:
+            explanation.word_embeddings = word
+            explanation.position_embeddings = position.expand_as(word)  # (B, T, D) view
+            explanation.token_type_embeddings = token_type
+            explanation.embedding_sum = total
+            explanation.embedding_output = output
+        return output
 
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
         # Older transformers saved these constant buffers (arange / zeros) in checkpoints; they
@@ -279,19 +281,19 @@ class BertSelfAttention(nn.Module):
         hidden: Tensor,
         mask: Tensor | None = None,
         head_mask: Tensor | None = None,
-        explain: bool = False,
-    ) -> SelfAttentionParts:
+        record: LayerExplanation | None = None,
+    ) -> Tensor:
         """Attend.
 
         Args:
             hidden: (B, T, D) the layer's input.
             mask: (B, 1, 1, T) additive padding mask or None.
             head_mask: (1, H, 1, 1) multiplier per head or None.
-            explain: compute step by step and return scores and probs (else fused SDPA, and
-                None for both).
+            record: the layer's record on the explained path: attention runs step by step and
+                this fills in query, key, value, scores, probs and context. None: fused SDPA.
 
         Returns:
-            The context (B, T, D) and the per-head pieces.
+            (B, T, D) the context: every head's weighted sum of values, side by side.
         """
         B, T, D = hidden.shape
         split = (B, T, self.num_attention_heads, self.attention_head_size)
@@ -299,9 +301,13 @@ class BertSelfAttention(nn.Module):
         k = self.key(hidden).view(split).transpose(1, 2)  # (B, H, T, dh)
         v = self.value(hidden).view(split).transpose(1, 2)  # (B, H, T, dh)
         p = self.dropout.p if self.training else 0.0
+        explain = record is not None
         context, scores, probs = attention(q, k, v, mask, p, head_mask, explain)
         context = context.transpose(1, 2).reshape(B, T, D)  # (B, T, D): heads side by side
-        return SelfAttentionParts(context, q, k, v, scores, probs)
+        if explain:
+            record.query, record.key, record.value = q, k, v
+            record.scores, record.probs, record.context = scores, probs, context
+        return context
 
 
 class BertSelfOutput(nn.Module):
@@ -331,11 +337,10 @@ class BertAttention(nn.Module):
         hidden: Tensor,
         mask: Tensor | None = None,
         head_mask: Tensor | None = None,
-        explain: bool = False,
-    ) -> tuple[Tensor, SelfAttentionParts]:
-        """(B, T, D) -> attention output (B, T, D) and the self-attention pieces."""
-        parts = self.self(hidden, mask, head_mask, explain)
-        return self.output(parts.context, hidden), parts
+        record: LayerExplanation | None = None,
+    ) -> Tensor:
+        """(B, T, D) -> (B, T, D); ``record`` as in :class:`BertSelfAttention`."""
+        return self.output(self.self(hidden, mask, head_mask, record), hidden)
 
 
 class BertIntermediate(nn.Module):
@@ -360,10 +365,14 @@ class BertOutput(nn.Module):
         self.LayerNorm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
         self.dropout = nn.Dropout(config.hidden_dropout_prob)
 
-    def forward(self, intermediate: Tensor, residual: Tensor) -> tuple[Tensor, Tensor]:
-        """(B, T, I), (B, T, D) -> layer output (B, T, D), FFN output before the residual."""
+    def forward(
+        self, intermediate: Tensor, residual: Tensor, record: LayerExplanation | None = None
+    ) -> Tensor:
+        """(B, T, I), (B, T, D) -> (B, T, D); fills in ``record.ffn_output`` when given one."""
         ffn = self.dropout(self.dense(intermediate))  # (B, T, D)
-        return self.LayerNorm(ffn + residual), ffn
+        if record is not None:
+            record.ffn_output = ffn
+        return self.LayerNorm(ffn + residual)
 
 
 class BertLayer(nn.Module):
@@ -380,19 +389,17 @@ class BertLayer(nn.Module):
         hidden: Tensor,
         mask: Tensor | None = None,
         head_mask: Tensor | None = None,
-        explain: bool = False,
-    ) -> tuple[Tensor, LayerExplanation | None]:
-        """(B, T, D) -> (B, T, D), with a :class:`LayerExplanation` when ``explain``."""
-        attention_output, parts = self.attention(hidden, mask, head_mask, explain)
+        record: LayerExplanation | None = None,
+    ) -> Tensor:
+        """(B, T, D) -> (B, T, D); on the explained path the modules fill in ``record``."""
+        attention_output = self.attention(hidden, mask, head_mask, record)  # (B, T, D)
         intermediate = self.intermediate(attention_output)  # (B, T, I)
-        output, ffn = self.output(intermediate, attention_output)
-        if not explain:
-            return output, None
-        return output, LayerExplanation(
-            query=parts.query, key=parts.key, value=parts.value, scores=parts.scores,
-            probs=parts.probs, context=parts.context, attention_output=attention_output,
-            intermediate=intermediate, ffn_output=ffn, output=output,
-        )
+        output = self.output(intermediate, attention_output, record)  # (B, T, D)
+        if record is not None:
+            record.attention_output = attention_output
+            record.intermediate = intermediate
+            record.output = output
+        return output
 
 
 class BertEncoder(nn.Module):
@@ -407,16 +414,15 @@ class BertEncoder(nn.Module):
         hidden: Tensor,
         mask: Tensor | None = None,
         head_mask: Tensor | None = None,
-        explain: bool = False,
-    ) -> tuple[Tensor, list[LayerExplanation] | None]:
-        """(B, T, D) -> (B, T, D); ``head_mask`` is (L, 1, H, 1, 1) or None."""
-        layers = [] if explain else None
+        explanation: Explanation | None = None,
+    ) -> Tensor:
+        """(B, T, D) -> (B, T, D); ``head_mask`` is (L, 1, H, 1, 1) or None; layer i fills in
+        ``explanation.layers[i]`` on the explained path."""
         for i, layer in enumerate(self.layer):
             layer_head_mask = None if head_mask is None else head_mask[i]  # (1, H, 1, 1)
-            hidden, explanation = layer(hidden, mask, layer_head_mask, explain)
-            if explain:
-                layers.append(explanation)
-        return hidden, layers
+            record = None if explanation is None else explanation.layers[i]
+            hidden = layer(hidden, mask, layer_head_mask, record)
+        return hidden
 
 
 class BertPooler(nn.Module):
@@ -536,22 +542,16 @@ class BertModel(BertPreTrainedModel):
             if ids is not None and ids.shape != input_ids.shape:
                 raise ValueError(f"{name} has shape {tuple(ids.shape)}, "
                                  f"input_ids {tuple(input_ids.shape)}")
-        emb = self.embeddings(input_ids, token_type_ids)
-        mask = additive_attention_mask(attention_mask, emb.output.dtype)  # (B, 1, 1, T) or None
+        explanation = None
+        if explain:  # empty records, which the modules fill in on the way through
+            explanation = Explanation(layers=[LayerExplanation() for _ in self.encoder.layer])
+        hidden = self.embeddings(input_ids, token_type_ids, explanation)  # (B, T, D)
+        mask = additive_attention_mask(attention_mask, hidden.dtype)  # (B, 1, 1, T) or None
         cfg = self.config
         heads = expand_head_mask(head_mask, cfg.num_hidden_layers, cfg.num_attention_heads,
-                                 emb.output)  # (L, 1, H, 1, 1) or None
-        hidden, layers = self.encoder(emb.output, mask, heads, explain)
-        pooled = self.pooler(hidden) if self.pooler is not None else None
-        explanation = None
-        if explain:
-            explanation = Explanation(
-                word_embeddings=emb.word,
-                position_embeddings=emb.position.expand_as(emb.word),
-                token_type_embeddings=emb.token_type,
-                embedding_sum=emb.sum,
-                embedding_output=emb.output,
-                layers=layers,
-                pooled_output=pooled,
-            )
+                                 hidden)  # (L, 1, H, 1, 1) or None
+        hidden = self.encoder(hidden, mask, heads, explanation)  # (B, T, D)
+        pooled = self.pooler(hidden) if self.pooler is not None else None  # (B, D)
+        if explanation is not None:
+            explanation.pooled_output = pooled
         return BertModelOutput(hidden, pooled, explanation)
