@@ -19,7 +19,8 @@ Two paths go through the same weights:
 * the **explained path** (``explain=True``) computes attention step by step (both are branches
   of :func:`attention`) and returns an :class:`Explanation`: the embedding parts, and per layer
   Q, K, V, raw scores, softmax probabilities, context vectors, attention output, feed-forward
-  values and hidden states.
+  values and hidden states. :class:`BertModel` makes it empty and passes it down; each module
+  fills in what it computed. It and :class:`LayerExplanation` are at the end of this file.
 
 Nothing is stored on the modules; everything follows the device and dtype of weights and inputs.
 
@@ -40,169 +41,11 @@ from torch import Tensor, nn
 from .config import BertConfig
 
 __all__ = [
-    "ACTIVATIONS", "get_activation", "additive_attention_mask", "attention", "LayerExplanation",
-    "Explanation",
-    "BertModelOutput", "BertEmbeddings", "BertSelfAttention", "BertSelfOutput", "BertAttention",
-    "BertIntermediate", "BertOutput", "BertLayer", "BertEncoder", "BertPooler",
-    "BertPreTrainedModel", "expand_head_mask", "BertModel",
+    "BertEmbeddings", "attention", "BertSelfAttention", "BertSelfOutput", "BertAttention",
+    "ACTIVATIONS", "get_activation", "BertIntermediate", "BertOutput", "BertLayer", "BertEncoder",
+    "BertPooler", "BertPreTrainedModel", "additive_attention_mask", "expand_head_mask", "BertModel",
+    "LayerExplanation", "Explanation", "BertModelOutput",
 ]
-
-# config.hidden_act -> function. "gelu" is the exact erf GELU of the original BERT; "gelu_new" and
-# "gelu_pytorch_tanh" are its tanh approximation (as in GPT-2 and in HF).
-ACTIVATIONS: dict[str, Callable[[Tensor], Tensor]] = {
-    "gelu": F.gelu,
-    "gelu_new": partial(F.gelu, approximate="tanh"),
-    "gelu_pytorch_tanh": partial(F.gelu, approximate="tanh"),
-    "relu": F.relu,
-    "silu": F.silu,
-    "swish": F.silu,
-}
-
-
-def get_activation(name: str) -> Callable[[Tensor], Tensor]:
-    """The function ``config.hidden_act`` names; ValueError for one this package lacks."""
-    try:
-        return ACTIVATIONS[name]
-    except (KeyError, TypeError):
-        supported = sorted(ACTIVATIONS)
-        raise ValueError(f"hidden_act {name!r} is not supported; use one of {supported}") from None
-
-
-# ------------------------------------------------------------------------------------------------
-# Attention math (Vaswani et al. 2017, eq. 1): softmax(Q Kᵀ / √dh) V, as plain functions.
-
-
-def additive_attention_mask(attention_mask: Tensor | None, dtype: torch.dtype) -> Tensor | None:
-    """Turn a tokenizer's padding mask into the additive mask attention adds to its scores.
-
-    Args:
-        attention_mask: (B, T), 1 (or True) for real tokens, 0 for padding; None for no padding.
-        dtype: floating dtype of the scores.
-
-    Returns:
-        (B, 1, 1, T): 0 where a key may be attended to, the dtype's most negative number where it
-        is padding, so that softmax gives padding exactly 0 probability. None when nothing is
-        padded (checking that reads the mask, a device sync on a GPU).
-    """
-    if attention_mask is None or bool(attention_mask.all()):
-        return None
-    keep = attention_mask[:, None, None, :].bool()  # (B, 1, 1, T)
-    mask = torch.zeros(keep.shape, dtype=dtype, device=attention_mask.device)
-    return mask.masked_fill_(~keep, torch.finfo(dtype).min)
-
-
-def attention(
-    q: Tensor,
-    k: Tensor,
-    v: Tensor,
-    mask: Tensor | None = None,
-    dropout_p: float = 0.0,
-    head_mask: Tensor | None = None,
-    explain: bool = False,
-) -> tuple[Tensor, Tensor | None, Tensor | None]:
-    """Scaled dot-product attention (Vaswani et al. 2017, eq. 1): ``softmax(Q Kᵀ/√dh + mask) V``.
-
-    Without ``explain`` it runs PyTorch's fused ``F.scaled_dot_product_attention``, which never
-    stores the (B, H, T, T) matrices; with ``explain`` it computes the formula step by step and
-    keeps the scores and probabilities.
-
-    Args:
-        q, k, v: (B, H, T, dh) per-head queries, keys, values.
-        mask: broadcastable to (B, H, T, T): additive (0 keep, very negative drop, as from
-            :func:`additive_attention_mask`) or boolean (True keep, as SDPA takes it); None
-            attends to every key.
-        dropout_p: dropout on the probabilities (pass 0.0 outside training).
-        head_mask: (1, H, 1, 1) or another shape that broadcasts over both (B, H, T, T) and
-            (B, H, T, dh): multiplies each head's probabilities, so 0 switches a head off.
-        explain: compute step by step and return the scores and probabilities too.
-
-    Returns:
-        context (B, H, T, dh), each query's probability-weighted sum of the values; then, with
-        ``explain``, the raw scores Q·Kᵀ/√dh (B, H, T, T) before the mask and the probabilities
-        (B, H, T, T) actually used (after dropout and head mask); without, None and None.
-    """
-    if not explain:
-        context = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout_p)
-        if head_mask is not None:  # the fused kernel hides P, and (m·P)V = m·(PV)
-            context = context * head_mask
-        return context, None, None  # context: (B, H, T, dh)
-    scores = torch.matmul(q, k.transpose(-1, -2)) * (q.size(-1) ** -0.5)  # (B, H, T, T)
-    masked = scores
-    if mask is not None:
-        if mask.dtype == torch.bool:
-            masked = scores.masked_fill(~mask, torch.finfo(scores.dtype).min)
-        else:
-            masked = scores + mask
-    probs = torch.softmax(masked, dim=-1)  # (B, H, T, T)
-    if dropout_p > 0.0:
-        probs = F.dropout(probs, p=dropout_p)
-    if head_mask is not None:
-        probs = probs * head_mask
-    return torch.matmul(probs, v), scores, probs  # context: (B, H, T, dh)
-
-
-# ------------------------------------------------------------------------------------------------
-# Outputs.
-
-
-@dataclass
-class LayerExplanation:
-    """What one encoder layer computed; every tensor has the batch dimension first.
-
-    Made empty; the layer's modules fill it in as the explained path runs through them.
-    """
-
-    query: Tensor | None = None  # (B, H, T, dh)
-    key: Tensor | None = None  # (B, H, T, dh)
-    value: Tensor | None = None  # (B, H, T, dh)
-    scores: Tensor | None = None  # (B, H, T, T) raw Q·Kᵀ/√dh, before the padding mask
-    probs: Tensor | None = None  # (B, H, T, T) softmax after dropout and head mask = HF attentions
-    context: Tensor | None = None  # (B, T, D) heads' weighted sums of V, concatenated
-    attention_output: Tensor | None = None  # (B, T, D) after dense + residual + LayerNorm
-    intermediate: Tensor | None = None  # (B, T, I) feed-forward hidden values after the activation
-    ffn_output: Tensor | None = None  # (B, T, D) FFN output (dense, dropout), before residual + LN
-    output: Tensor | None = None  # (B, T, D) the layer's hidden state
-
-
-@dataclass
-class Explanation:
-    """Everything the explained path computed, from the embedding lookup to the heads.
-
-    Made with one empty :class:`LayerExplanation` per layer; the modules fill in their fields.
-    """
-
-    word_embeddings: Tensor | None = None  # (B, T, D)
-    position_embeddings: Tensor | None = None  # (B, T, D) view: the same rows for every sequence
-    token_type_embeddings: Tensor | None = None  # (B, T, D)
-    embedding_sum: Tensor | None = None  # (B, T, D) word + token type + position, before LayerNorm
-    embedding_output: Tensor | None = None  # (B, T, D) after LayerNorm (+ dropout in training)
-    layers: list[LayerExplanation] = field(default_factory=list)
-    pooled_output: Tensor | None = None  # (B, D)
-    mlm_logits: Tensor | None = None  # (B, T, V) filled in by a masked-LM head
-    nsp_logits: Tensor | None = None  # (B, 2) filled in by a next-sentence head
-
-    @property
-    def attentions(self) -> tuple[Tensor, ...]:
-        """L × (B, H, T, T) attention probabilities, as HF's ``attentions`` (and bertviz)."""
-        return tuple(layer.probs for layer in self.layers)
-
-    @property
-    def hidden_states(self) -> tuple[Tensor, ...]:
-        """L + 1 × (B, T, D): embedding output, then each layer's output (HF's hidden_states)."""
-        return (self.embedding_output, *(layer.output for layer in self.layers))
-
-
-@dataclass
-class BertModelOutput:
-    """What :class:`BertModel` returns."""
-
-    last_hidden_state: Tensor  # (B, T, D)
-    pooler_output: Tensor | None = None  # (B, D); None without a pooler
-    explanation: Explanation | None = None  # only when explain=True
-
-
-# ------------------------------------------------------------------------------------------------
-# Modules, in the paper's order.
 
 
 class BertEmbeddings(nn.Module):
@@ -262,6 +105,56 @@ class BertEmbeddings(nn.Module):
         for name in ("position_ids", "token_type_ids"):
             state_dict.pop(prefix + name, None)
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
+
+def attention(
+    q: Tensor,
+    k: Tensor,
+    v: Tensor,
+    mask: Tensor | None = None,
+    dropout_p: float = 0.0,
+    head_mask: Tensor | None = None,
+    explain: bool = False,
+) -> tuple[Tensor, Tensor | None, Tensor | None]:
+    """Scaled dot-product attention (Vaswani et al. 2017, eq. 1): ``softmax(Q Kᵀ/√dh + mask) V``.
+
+    Without ``explain`` it runs PyTorch's fused ``F.scaled_dot_product_attention``, which never
+    stores the (B, H, T, T) matrices; with ``explain`` it computes the formula step by step and
+    keeps the scores and probabilities.
+
+    Args:
+        q, k, v: (B, H, T, dh) per-head queries, keys, values.
+        mask: broadcastable to (B, H, T, T): additive (0 keep, very negative drop, as from
+            :func:`additive_attention_mask`) or boolean (True keep, as SDPA takes it); None
+            attends to every key.
+        dropout_p: dropout on the probabilities (pass 0.0 outside training).
+        head_mask: (1, H, 1, 1) or another shape that broadcasts over both (B, H, T, T) and
+            (B, H, T, dh): multiplies each head's probabilities, so 0 switches a head off.
+        explain: compute step by step and return the scores and probabilities too.
+
+    Returns:
+        context (B, H, T, dh), each query's probability-weighted sum of the values; then, with
+        ``explain``, the raw scores Q·Kᵀ/√dh (B, H, T, T) before the mask and the probabilities
+        (B, H, T, T) actually used (after dropout and head mask); without, None and None.
+    """
+    if not explain:
+        context = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout_p)
+        if head_mask is not None:  # the fused kernel hides P, and (m·P)V = m·(PV)
+            context = context * head_mask
+        return context, None, None  # context: (B, H, T, dh)
+    scores = torch.matmul(q, k.transpose(-1, -2)) * (q.size(-1) ** -0.5)  # (B, H, T, T)
+    masked = scores
+    if mask is not None:
+        if mask.dtype == torch.bool:
+            masked = scores.masked_fill(~mask, torch.finfo(scores.dtype).min)
+        else:
+            masked = scores + mask
+    probs = torch.softmax(masked, dim=-1)  # (B, H, T, T)
+    if dropout_p > 0.0:
+        probs = F.dropout(probs, p=dropout_p)
+    if head_mask is not None:
+        probs = probs * head_mask
+    return torch.matmul(probs, v), scores, probs  # context: (B, H, T, dh)
 
 
 class BertSelfAttention(nn.Module):
@@ -341,6 +234,27 @@ class BertAttention(nn.Module):
     ) -> Tensor:
         """(B, T, D) -> (B, T, D); ``record`` as in :class:`BertSelfAttention`."""
         return self.output(self.self(hidden, mask, head_mask, record), hidden)
+
+
+# config.hidden_act -> function. "gelu" is the exact erf GELU of the original BERT; "gelu_new" and
+# "gelu_pytorch_tanh" are its tanh approximation (as in GPT-2 and in HF).
+ACTIVATIONS: dict[str, Callable[[Tensor], Tensor]] = {
+    "gelu": F.gelu,
+    "gelu_new": partial(F.gelu, approximate="tanh"),
+    "gelu_pytorch_tanh": partial(F.gelu, approximate="tanh"),
+    "relu": F.relu,
+    "silu": F.silu,
+    "swish": F.silu,
+}
+
+
+def get_activation(name: str) -> Callable[[Tensor], Tensor]:
+    """The function ``config.hidden_act`` names; ValueError for one this package lacks."""
+    try:
+        return ACTIVATIONS[name]
+    except (KeyError, TypeError):
+        supported = sorted(ACTIVATIONS)
+        raise ValueError(f"hidden_act {name!r} is not supported; use one of {supported}") from None
 
 
 class BertIntermediate(nn.Module):
@@ -438,10 +352,6 @@ class BertPooler(nn.Module):
         return self.activation(self.dense(hidden[:, 0]))
 
 
-# ------------------------------------------------------------------------------------------------
-# Models.
-
-
 class BertPreTrainedModel(nn.Module):
     """Base of every model here: holds the config and initialises weights the way HF's BERT does."""
 
@@ -479,6 +389,25 @@ class BertPreTrainedModel(nn.Module):
         """Share parameters that are one in BERT (the MLM decoder and the word embeddings)."""
 
 
+def additive_attention_mask(attention_mask: Tensor | None, dtype: torch.dtype) -> Tensor | None:
+    """Turn a tokenizer's padding mask into the additive mask attention adds to its scores.
+
+    Args:
+        attention_mask: (B, T), 1 (or True) for real tokens, 0 for padding; None for no padding.
+        dtype: floating dtype of the scores.
+
+    Returns:
+        (B, 1, 1, T): 0 where a key may be attended to, the dtype's most negative number where it
+        is padding, so that softmax gives padding exactly 0 probability. None when nothing is
+        padded (checking that reads the mask, a device sync on a GPU).
+    """
+    if attention_mask is None or bool(attention_mask.all()):
+        return None
+    keep = attention_mask[:, None, None, :].bool()  # (B, 1, 1, T)
+    mask = torch.zeros(keep.shape, dtype=dtype, device=attention_mask.device)
+    return mask.masked_fill_(~keep, torch.finfo(dtype).min)
+
+
 def expand_head_mask(
     head_mask: Tensor | None, num_layers: int, num_heads: int, like: Tensor
 ) -> Tensor | None:
@@ -489,7 +418,8 @@ def expand_head_mask(
         like: a tensor whose device and dtype the mask takes.
 
     Returns:
-        (L, 1, H, 1, 1), ready to multiply (B, H, T, T) probabilities; or None.
+        (L, 1, H, 1, 1), ready to multiply (B, H, T, T) probabilities (on the fast path, the
+        (B, H, T, dh) contexts); or None.
     """
     if head_mask is None:
         return None
@@ -555,3 +485,63 @@ class BertModel(BertPreTrainedModel):
         if explanation is not None:
             explanation.pooled_output = pooled
         return BertModelOutput(hidden, pooled, explanation)
+
+
+# ------------------------------------------------------------------------------------------------
+# What the explained path fills in, and what BertModel returns.
+
+
+@dataclass
+class LayerExplanation:
+    """What one encoder layer computed; every tensor has the batch dimension first.
+
+    Made empty; the layer's modules fill it in as the explained path runs through them.
+    """
+
+    query: Tensor | None = None  # (B, H, T, dh)
+    key: Tensor | None = None  # (B, H, T, dh)
+    value: Tensor | None = None  # (B, H, T, dh)
+    scores: Tensor | None = None  # (B, H, T, T) raw Q·Kᵀ/√dh, before the padding mask
+    probs: Tensor | None = None  # (B, H, T, T) softmax after dropout and head mask = HF attentions
+    context: Tensor | None = None  # (B, T, D) heads' weighted sums of V, concatenated
+    attention_output: Tensor | None = None  # (B, T, D) after dense + residual + LayerNorm
+    intermediate: Tensor | None = None  # (B, T, I) feed-forward hidden values after the activation
+    ffn_output: Tensor | None = None  # (B, T, D) FFN output (dense, dropout), before residual + LN
+    output: Tensor | None = None  # (B, T, D) the layer's hidden state
+
+
+@dataclass
+class Explanation:
+    """Everything the explained path computed, from the embedding lookup to the heads.
+
+    Made with one empty :class:`LayerExplanation` per layer; the modules fill in their fields.
+    """
+
+    word_embeddings: Tensor | None = None  # (B, T, D)
+    position_embeddings: Tensor | None = None  # (B, T, D) view: the same rows for every sequence
+    token_type_embeddings: Tensor | None = None  # (B, T, D)
+    embedding_sum: Tensor | None = None  # (B, T, D) word + token type + position, before LayerNorm
+    embedding_output: Tensor | None = None  # (B, T, D) after LayerNorm (+ dropout in training)
+    layers: list[LayerExplanation] = field(default_factory=list)
+    pooled_output: Tensor | None = None  # (B, D)
+    mlm_logits: Tensor | None = None  # (B, T, V) filled in by a masked-LM head
+    nsp_logits: Tensor | None = None  # (B, 2) filled in by a next-sentence head
+
+    @property
+    def attentions(self) -> tuple[Tensor, ...]:
+        """L × (B, H, T, T) attention probabilities, as HF's ``attentions`` (and bertviz)."""
+        return tuple(layer.probs for layer in self.layers)
+
+    @property
+    def hidden_states(self) -> tuple[Tensor, ...]:
+        """L + 1 × (B, T, D): embedding output, then each layer's output (HF's hidden_states)."""
+        return (self.embedding_output, *(layer.output for layer in self.layers))
+
+
+@dataclass
+class BertModelOutput:
+    """What :class:`BertModel` returns."""
+
+    last_hidden_state: Tensor  # (B, T, D)
+    pooler_output: Tensor | None = None  # (B, D); None without a pooler
+    explanation: Explanation | None = None  # only when explain=True
