@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from .device import to_numpy
+from .model import Explanation
 from .tokenizer import Encoding
 
 
@@ -53,12 +54,13 @@ def embedding_parts(bert, enc: Encoding) -> EmbeddingParts:
     total = word + segment + position  # the model's order of addition
     ln = emb.LayerNorm
     normed = torch.nn.functional.layer_norm(total, ln.normalized_shape, ln.weight, ln.bias, ln.eps)
-    parts = emb(t["input_ids"], t["token_type_ids"])  # the model's own forward (eval: no dropout)
+    own = Explanation()  # the model's own forward (eval: no dropout), recording its sum
+    output = emb(t["input_ids"], t["token_type_ids"], own)
     return EmbeddingParts(
-        word=to_numpy(word), position=to_numpy(position), segment=to_numpy(segment), sum=to_numpy(total),
-        layernorm=to_numpy(normed), model_output=to_numpy(parts.output[0]),
-        sum_diff=float((total - parts.sum[0]).abs().max()),
-        output_diff=float((normed - parts.output[0]).abs().max()))
+        word=to_numpy(word), position=to_numpy(position), segment=to_numpy(segment),
+        sum=to_numpy(total), layernorm=to_numpy(normed), model_output=to_numpy(output[0]),
+        sum_diff=float((total - own.embedding_sum[0]).abs().max()),
+        output_diff=float((normed - output[0]).abs().max()))
 
 
 def cosine_matrix(vectors) -> np.ndarray:

@@ -16,10 +16,11 @@ Two paths go through the same weights:
 
 * the **fast path** (``explain=False``) computes attention with PyTorch's fused
   ``torch.nn.functional.scaled_dot_product_attention`` and keeps nothing but the output;
-* the **explained path** (``explain=True``) computes attention step by step with
-  :func:`attention` and returns an :class:`Explanation`: the embedding parts, and per layer
+* the **explained path** (``explain=True``) computes attention step by step (both are branches
+  of :func:`attention`) and returns an :class:`Explanation`: the embedding parts, and per layer
   Q, K, V, raw scores, softmax probabilities, context vectors, attention output, feed-forward
-  values and hidden states.
+  values and hidden states. :class:`BertModel` makes it empty and passes it down; each module
+  fills in what it computed. It and :class:`LayerExplanation` are at the end of this file.
 
 Nothing is stored on the modules; everything follows the device and dtype of weights and inputs.
 
@@ -29,9 +30,9 @@ I intermediate (feed-forward) width, V vocabulary, L layers.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
-from typing import Callable, ClassVar, NamedTuple
+from typing import Callable, ClassVar
 
 import torch
 import torch.nn.functional as F
@@ -40,211 +41,11 @@ from torch import Tensor, nn
 from .config import BertConfig
 
 __all__ = [
-    "ACTIVATIONS", "get_activation", "additive_attention_mask", "attention_scores",
-    "attention_from_scores", "attention", "fast_attention", "LayerExplanation", "Explanation",
-    "BertModelOutput", "BertEmbeddings", "BertSelfAttention", "BertSelfOutput", "BertAttention",
-    "BertIntermediate", "BertOutput", "BertLayer", "BertEncoder", "BertPooler",
-    "BertPreTrainedModel", "expand_head_mask", "BertModel",
+    "BertEmbeddings", "attention", "BertSelfAttention", "BertSelfOutput", "BertAttention",
+    "ACTIVATIONS", "get_activation", "BertIntermediate", "BertOutput", "BertLayer", "BertEncoder",
+    "BertPooler", "BertPreTrainedModel", "additive_attention_mask", "expand_head_mask", "BertModel",
+    "LayerExplanation", "Explanation", "BertModelOutput",
 ]
-
-# config.hidden_act -> function. "gelu" is the exact erf GELU of the original BERT; "gelu_new" and
-# "gelu_pytorch_tanh" are its tanh approximation (as in GPT-2 and in HF).
-ACTIVATIONS: dict[str, Callable[[Tensor], Tensor]] = {
-    "gelu": F.gelu,
-    "gelu_new": partial(F.gelu, approximate="tanh"),
-    "gelu_pytorch_tanh": partial(F.gelu, approximate="tanh"),
-    "relu": F.relu,
-    "silu": F.silu,
-    "swish": F.silu,
-}
-
-
-def get_activation(name: str) -> Callable[[Tensor], Tensor]:
-    """The function ``config.hidden_act`` names; ValueError for one this package lacks."""
-    try:
-        return ACTIVATIONS[name]
-    except (KeyError, TypeError):
-        supported = sorted(ACTIVATIONS)
-        raise ValueError(f"hidden_act {name!r} is not supported; use one of {supported}") from None
-
-
-# ------------------------------------------------------------------------------------------------
-# Attention math (Vaswani et al. 2017, eq. 1): softmax(Q Kᵀ / √dh) V, as plain functions.
-
-
-def additive_attention_mask(attention_mask: Tensor | None, dtype: torch.dtype) -> Tensor | None:
-    """Turn a tokenizer's padding mask into the additive mask attention adds to its scores.
-
-    Args:
-        attention_mask: (B, T), 1 (or True) for real tokens, 0 for padding; None for no padding.
-        dtype: floating dtype of the scores.
-
-    Returns:
-        (B, 1, 1, T): 0 where a key may be attended to, the dtype's most negative number where it
-        is padding, so that softmax gives padding exactly 0 probability. None when nothing is
-        padded (checking that reads the mask, a device sync on a GPU).
-    """
-    if attention_mask is None or bool(attention_mask.all()):
-        return None
-    keep = attention_mask[:, None, None, :].bool()  # (B, 1, 1, T)
-    mask = torch.zeros(keep.shape, dtype=dtype, device=attention_mask.device)
-    return mask.masked_fill_(~keep, torch.finfo(dtype).min)
-
-
-def attention_scores(q: Tensor, k: Tensor) -> Tensor:
-    """Raw attention scores Q·Kᵀ/√dh: how well each query matches each key.
-
-    Args:
-        q, k: (B, H, T, dh) queries and keys, per head.
-
-    Returns:
-        (B, H, T, T) scores; row i holds query i's score against every key.
-    """
-    return torch.matmul(q, k.transpose(-1, -2)) * (q.size(-1) ** -0.5)  # (B, H, T, T)
-
-
-def attention_from_scores(
-    scores: Tensor,
-    v: Tensor,
-    mask: Tensor | None = None,
-    dropout_p: float = 0.0,
-    head_mask: Tensor | None = None,
-) -> tuple[Tensor, Tensor]:
-    """Softmax the scores into probabilities and take the probability-weighted sum of the values.
-
-    Args:
-        scores: (B, H, T, T) from :func:`attention_scores`.
-        v: (B, H, T, dh) values.
-        mask: broadcastable to (B, H, T, T): additive (0 keep, very negative drop, as from
-            :func:`additive_attention_mask`) or boolean (True keep, as SDPA takes it).
-        dropout_p: dropout on the probabilities (pass 0.0 outside training).
-        head_mask: broadcastable to (B, H, T, T), usually (1, H, 1, 1): multiplies each head's
-            probabilities, so 0 switches a head off.
-
-    Returns:
-        context (B, H, T, dh) and probs (B, H, T, T), the probabilities actually used (after
-        dropout and head mask).
-    """
-    if mask is not None:
-        if mask.dtype == torch.bool:
-            scores = scores.masked_fill(~mask, torch.finfo(scores.dtype).min)
-        else:
-            scores = scores + mask
-    probs = torch.softmax(scores, dim=-1)  # (B, H, T, T)
-    if dropout_p > 0.0:
-        probs = F.dropout(probs, p=dropout_p)
-    if head_mask is not None:
-        probs = probs * head_mask
-    return torch.matmul(probs, v), probs  # (B, H, T, dh)
-
-
-def attention(
-    q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None = None, dropout_p: float = 0.0,
-    head_mask: Tensor | None = None,
-) -> tuple[Tensor, Tensor]:
-    """Scaled dot-product attention, step by step: ``softmax(Q Kᵀ/√dh + mask) V``.
-
-    Args:
-        q, k, v: (B, H, T, dh) per-head queries, keys, values.
-        mask, dropout_p, head_mask: as in :func:`attention_from_scores`.
-
-    Returns:
-        context (B, H, T, dh) and probs (B, H, T, T).
-    """
-    return attention_from_scores(attention_scores(q, k), v, mask, dropout_p, head_mask)
-
-
-def fast_attention(
-    q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None = None, dropout_p: float = 0.0,
-    head_mask: Tensor | None = None,
-) -> tuple[Tensor, None]:
-    """The same attention through PyTorch's fused SDPA kernel; probabilities are never stored.
-
-    A head mask multiplies the head's context instead of its probabilities: (m·P)V = m·(PV).
-
-    Returns:
-        context (B, H, T, dh) and None in place of probs.
-    """
-    context = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout_p)
-    # context: (B, H, T, dh)
-    if head_mask is not None:
-        context = context * head_mask
-    return context, None
-
-
-# ------------------------------------------------------------------------------------------------
-# Outputs.
-
-
-@dataclass
-class LayerExplanation:
-    """What one encoder layer computed; every tensor has the batch dimension first."""
-
-    query: Tensor  # (B, H, T, dh)
-    key: Tensor  # (B, H, T, dh)
-    value: Tensor  # (B, H, T, dh)
-    scores: Tensor  # (B, H, T, T) raw Q·Kᵀ/√dh, before the padding mask
-    probs: Tensor  # (B, H, T, T) softmax probs after dropout and head mask (= HF attentions)
-    context: Tensor  # (B, T, D) heads' weighted sums of V, concatenated
-    attention_output: Tensor  # (B, T, D) after dense + residual + LayerNorm
-    intermediate: Tensor  # (B, T, I) feed-forward hidden values after the activation
-    ffn_output: Tensor  # (B, T, D) feed-forward output (dense, dropout) before residual + LN
-    output: Tensor  # (B, T, D) the layer's hidden state
-
-
-@dataclass
-class Explanation:
-    """Everything the explained path computed, from the embedding lookup to the heads."""
-
-    word_embeddings: Tensor  # (B, T, D)
-    position_embeddings: Tensor  # (B, T, D) (an expanded view: the same rows for every sequence)
-    token_type_embeddings: Tensor  # (B, T, D)
-    embedding_sum: Tensor  # (B, T, D) word + token type + position, before LayerNorm
-    embedding_output: Tensor  # (B, T, D) after LayerNorm (+ dropout in training) = hidden_states[0]
-    layers: list[LayerExplanation]
-    pooled_output: Tensor | None = None  # (B, D)
-    mlm_logits: Tensor | None = None  # (B, T, V) filled in by a masked-LM head
-    nsp_logits: Tensor | None = None  # (B, 2) filled in by a next-sentence head
-
-    @property
-    def attentions(self) -> tuple[Tensor, ...]:
-        """L × (B, H, T, T) attention probabilities, as HF's ``attentions`` (and bertviz)."""
-        return tuple(layer.probs for layer in self.layers)
-
-    @property
-    def hidden_states(self) -> tuple[Tensor, ...]:
-        """L + 1 × (B, T, D): embedding output, then each layer's output (HF's hidden_states)."""
-        return (self.embedding_output, *(layer.output for layer in self.layers))
-
-
-@dataclass
-class BertModelOutput:
-    """What :class:`BertModel` returns."""
-
-    last_hidden_state: Tensor  # (B, T, D)
-    pooler_output: Tensor | None = None  # (B, D); None without a pooler
-    explanation: Explanation | None = None  # only when explain=True
-
-
-class EmbeddingParts(NamedTuple):
-    word: Tensor  # (B, T, D)
-    position: Tensor  # (1, T, D), broadcast over the batch
-    token_type: Tensor  # (B, T, D)
-    sum: Tensor  # (B, T, D)
-    output: Tensor  # (B, T, D)
-
-
-class SelfAttentionParts(NamedTuple):
-    context: Tensor  # (B, T, D)
-    query: Tensor  # (B, H, T, dh)
-    key: Tensor  # (B, H, T, dh)
-    value: Tensor  # (B, H, T, dh)
-    scores: Tensor | None  # (B, H, T, T), explained path only
-    probs: Tensor | None  # (B, H, T, T), explained path only
-
-
-# ------------------------------------------------------------------------------------------------
-# Modules, in the paper's order.
 
 
 class BertEmbeddings(nn.Module):
@@ -260,15 +61,22 @@ class BertEmbeddings(nn.Module):
         self.LayerNorm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
         self.dropout = nn.Dropout(config.hidden_dropout_prob)
 
-    def forward(self, input_ids: Tensor, token_type_ids: Tensor | None = None) -> EmbeddingParts:
+    def forward(
+        self,
+        input_ids: Tensor,
+        token_type_ids: Tensor | None = None,
+        explanation: Explanation | None = None,
+    ) -> Tensor:
         """Look up and combine the three embeddings.
 
         Args:
             input_ids: (B, T) token ids.
             token_type_ids: (B, T) segment ids (0 sentence A, 1 sentence B); None means all 0.
+            explanation: the explained path's record, whose embedding fields this fills in (the
+                three lookups, their sum and the output); None on the fast path.
 
         Returns:
-            The parts, their sum and the normalised output, all (B, T, D) except position (1, T, D).
+            (B, T, D) the normalised sum, the first layer's input.
         """
         B, T = input_ids.shape
         positions = self.position_embeddings.num_embeddings
@@ -282,8 +90,14 @@ class BertEmbeddings(nn.Module):
             token_type = self.token_type_embeddings(token_type_ids)  # (B, T, D)
         position = self.position_embeddings.weight[:T].unsqueeze(0)  # (1, T, D): positions 0..T-1
         total = word + token_type + position  # (B, T, D), added in HF's order
-        output = self.dropout(self.LayerNorm(total))
-        return EmbeddingParts(word, position, token_type, total, output)
+        output = self.dropout(self.LayerNorm(total))  # (B, T, D)
+        if explanation is not None:
+            explanation.word_embeddings = word
+            explanation.position_embeddings = position.expand_as(word)  # (B, T, D) view
+            explanation.token_type_embeddings = token_type
+            explanation.embedding_sum = total
+            explanation.embedding_output = output
+        return output
 
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
         # Older transformers saved these constant buffers (arange / zeros) in checkpoints; they
@@ -291,6 +105,56 @@ class BertEmbeddings(nn.Module):
         for name in ("position_ids", "token_type_ids"):
             state_dict.pop(prefix + name, None)
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
+
+def attention(
+    q: Tensor,
+    k: Tensor,
+    v: Tensor,
+    mask: Tensor | None = None,
+    dropout_p: float = 0.0,
+    head_mask: Tensor | None = None,
+    explain: bool = False,
+) -> tuple[Tensor, Tensor | None, Tensor | None]:
+    """Scaled dot-product attention (Vaswani et al. 2017, eq. 1): ``softmax(Q Kᵀ/√dh + mask) V``.
+
+    Without ``explain`` it runs PyTorch's fused ``F.scaled_dot_product_attention``, which never
+    stores the (B, H, T, T) matrices; with ``explain`` it computes the formula step by step and
+    keeps the scores and probabilities.
+
+    Args:
+        q, k, v: (B, H, T, dh) per-head queries, keys, values.
+        mask: broadcastable to (B, H, T, T): additive (0 keep, very negative drop, as from
+            :func:`additive_attention_mask`) or boolean (True keep, as SDPA takes it); None
+            attends to every key.
+        dropout_p: dropout on the probabilities (pass 0.0 outside training).
+        head_mask: (1, H, 1, 1) or another shape that broadcasts over both (B, H, T, T) and
+            (B, H, T, dh): multiplies each head's probabilities, so 0 switches a head off.
+        explain: compute step by step and return the scores and probabilities too.
+
+    Returns:
+        context (B, H, T, dh), each query's probability-weighted sum of the values; then, with
+        ``explain``, the raw scores Q·Kᵀ/√dh (B, H, T, T) before the mask and the probabilities
+        (B, H, T, T) actually used (after dropout and head mask); without, None and None.
+    """
+    if not explain:
+        context = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout_p)
+        if head_mask is not None:  # the fused kernel hides P, and (m·P)V = m·(PV)
+            context = context * head_mask
+        return context, None, None  # context: (B, H, T, dh)
+    scores = torch.matmul(q, k.transpose(-1, -2)) * (q.size(-1) ** -0.5)  # (B, H, T, T)
+    masked = scores
+    if mask is not None:
+        if mask.dtype == torch.bool:
+            masked = scores.masked_fill(~mask, torch.finfo(scores.dtype).min)
+        else:
+            masked = scores + mask
+    probs = torch.softmax(masked, dim=-1)  # (B, H, T, T)
+    if dropout_p > 0.0:
+        probs = F.dropout(probs, p=dropout_p)
+    if head_mask is not None:
+        probs = probs * head_mask
+    return torch.matmul(probs, v), scores, probs  # context: (B, H, T, dh)
 
 
 class BertSelfAttention(nn.Module):
@@ -310,19 +174,19 @@ class BertSelfAttention(nn.Module):
         hidden: Tensor,
         mask: Tensor | None = None,
         head_mask: Tensor | None = None,
-        explain: bool = False,
-    ) -> SelfAttentionParts:
+        record: LayerExplanation | None = None,
+    ) -> Tensor:
         """Attend.
 
         Args:
             hidden: (B, T, D) the layer's input.
             mask: (B, 1, 1, T) additive padding mask or None.
             head_mask: (1, H, 1, 1) multiplier per head or None.
-            explain: compute step by step and return scores and probs (else fused SDPA, and
-                None for both).
+            record: the layer's record on the explained path: attention runs step by step and
+                this fills in query, key, value, scores, probs and context. None: fused SDPA.
 
         Returns:
-            The context (B, T, D) and the per-head pieces.
+            (B, T, D) the context: every head's weighted sum of values, side by side.
         """
         B, T, D = hidden.shape
         split = (B, T, self.num_attention_heads, self.attention_head_size)
@@ -330,14 +194,13 @@ class BertSelfAttention(nn.Module):
         k = self.key(hidden).view(split).transpose(1, 2)  # (B, H, T, dh)
         v = self.value(hidden).view(split).transpose(1, 2)  # (B, H, T, dh)
         p = self.dropout.p if self.training else 0.0
-        if explain:
-            scores = attention_scores(q, k)  # (B, H, T, T)
-            context, probs = attention_from_scores(scores, v, mask, p, head_mask)
-        else:
-            scores = None
-            context, probs = fast_attention(q, k, v, mask, p, head_mask)
+        explain = record is not None
+        context, scores, probs = attention(q, k, v, mask, p, head_mask, explain)
         context = context.transpose(1, 2).reshape(B, T, D)  # (B, T, D): heads side by side
-        return SelfAttentionParts(context, q, k, v, scores, probs)
+        if explain:
+            record.query, record.key, record.value = q, k, v
+            record.scores, record.probs, record.context = scores, probs, context
+        return context
 
 
 class BertSelfOutput(nn.Module):
@@ -367,11 +230,31 @@ class BertAttention(nn.Module):
         hidden: Tensor,
         mask: Tensor | None = None,
         head_mask: Tensor | None = None,
-        explain: bool = False,
-    ) -> tuple[Tensor, SelfAttentionParts]:
-        """(B, T, D) -> attention output (B, T, D) and the self-attention pieces."""
-        parts = self.self(hidden, mask, head_mask, explain)
-        return self.output(parts.context, hidden), parts
+        record: LayerExplanation | None = None,
+    ) -> Tensor:
+        """(B, T, D) -> (B, T, D); ``record`` as in :class:`BertSelfAttention`."""
+        return self.output(self.self(hidden, mask, head_mask, record), hidden)
+
+
+# config.hidden_act -> function. "gelu" is the exact erf GELU of the original BERT; "gelu_new" and
+# "gelu_pytorch_tanh" are its tanh approximation (as in GPT-2 and in HF).
+ACTIVATIONS: dict[str, Callable[[Tensor], Tensor]] = {
+    "gelu": F.gelu,
+    "gelu_new": partial(F.gelu, approximate="tanh"),
+    "gelu_pytorch_tanh": partial(F.gelu, approximate="tanh"),
+    "relu": F.relu,
+    "silu": F.silu,
+    "swish": F.silu,
+}
+
+
+def get_activation(name: str) -> Callable[[Tensor], Tensor]:
+    """The function ``config.hidden_act`` names; ValueError for one this package lacks."""
+    try:
+        return ACTIVATIONS[name]
+    except (KeyError, TypeError):
+        supported = sorted(ACTIVATIONS)
+        raise ValueError(f"hidden_act {name!r} is not supported; use one of {supported}") from None
 
 
 class BertIntermediate(nn.Module):
@@ -396,10 +279,14 @@ class BertOutput(nn.Module):
         self.LayerNorm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
         self.dropout = nn.Dropout(config.hidden_dropout_prob)
 
-    def forward(self, intermediate: Tensor, residual: Tensor) -> tuple[Tensor, Tensor]:
-        """(B, T, I), (B, T, D) -> layer output (B, T, D), FFN output before the residual."""
+    def forward(
+        self, intermediate: Tensor, residual: Tensor, record: LayerExplanation | None = None
+    ) -> Tensor:
+        """(B, T, I), (B, T, D) -> (B, T, D); fills in ``record.ffn_output`` when given one."""
         ffn = self.dropout(self.dense(intermediate))  # (B, T, D)
-        return self.LayerNorm(ffn + residual), ffn
+        if record is not None:
+            record.ffn_output = ffn
+        return self.LayerNorm(ffn + residual)
 
 
 class BertLayer(nn.Module):
@@ -416,19 +303,17 @@ class BertLayer(nn.Module):
         hidden: Tensor,
         mask: Tensor | None = None,
         head_mask: Tensor | None = None,
-        explain: bool = False,
-    ) -> tuple[Tensor, LayerExplanation | None]:
-        """(B, T, D) -> (B, T, D), with a :class:`LayerExplanation` when ``explain``."""
-        attention_output, parts = self.attention(hidden, mask, head_mask, explain)
+        record: LayerExplanation | None = None,
+    ) -> Tensor:
+        """(B, T, D) -> (B, T, D); on the explained path the modules fill in ``record``."""
+        attention_output = self.attention(hidden, mask, head_mask, record)  # (B, T, D)
         intermediate = self.intermediate(attention_output)  # (B, T, I)
-        output, ffn = self.output(intermediate, attention_output)
-        if not explain:
-            return output, None
-        return output, LayerExplanation(
-            query=parts.query, key=parts.key, value=parts.value, scores=parts.scores,
-            probs=parts.probs, context=parts.context, attention_output=attention_output,
-            intermediate=intermediate, ffn_output=ffn, output=output,
-        )
+        output = self.output(intermediate, attention_output, record)  # (B, T, D)
+        if record is not None:
+            record.attention_output = attention_output
+            record.intermediate = intermediate
+            record.output = output
+        return output
 
 
 class BertEncoder(nn.Module):
@@ -443,16 +328,15 @@ class BertEncoder(nn.Module):
         hidden: Tensor,
         mask: Tensor | None = None,
         head_mask: Tensor | None = None,
-        explain: bool = False,
-    ) -> tuple[Tensor, list[LayerExplanation] | None]:
-        """(B, T, D) -> (B, T, D); ``head_mask`` is (L, 1, H, 1, 1) or None."""
-        layers = [] if explain else None
+        explanation: Explanation | None = None,
+    ) -> Tensor:
+        """(B, T, D) -> (B, T, D); ``head_mask`` is (L, 1, H, 1, 1) or None; layer i fills in
+        ``explanation.layers[i]`` on the explained path."""
         for i, layer in enumerate(self.layer):
             layer_head_mask = None if head_mask is None else head_mask[i]  # (1, H, 1, 1)
-            hidden, explanation = layer(hidden, mask, layer_head_mask, explain)
-            if explain:
-                layers.append(explanation)
-        return hidden, layers
+            record = None if explanation is None else explanation.layers[i]
+            hidden = layer(hidden, mask, layer_head_mask, record)
+        return hidden
 
 
 class BertPooler(nn.Module):
@@ -466,10 +350,6 @@ class BertPooler(nn.Module):
     def forward(self, hidden: Tensor) -> Tensor:
         """(B, T, D) -> (B, D)."""
         return self.activation(self.dense(hidden[:, 0]))
-
-
-# ------------------------------------------------------------------------------------------------
-# Models.
 
 
 class BertPreTrainedModel(nn.Module):
@@ -509,6 +389,25 @@ class BertPreTrainedModel(nn.Module):
         """Share parameters that are one in BERT (the MLM decoder and the word embeddings)."""
 
 
+def additive_attention_mask(attention_mask: Tensor | None, dtype: torch.dtype) -> Tensor | None:
+    """Turn a tokenizer's padding mask into the additive mask attention adds to its scores.
+
+    Args:
+        attention_mask: (B, T), 1 (or True) for real tokens, 0 for padding; None for no padding.
+        dtype: floating dtype of the scores.
+
+    Returns:
+        (B, 1, 1, T): 0 where a key may be attended to, the dtype's most negative number where it
+        is padding, so that softmax gives padding exactly 0 probability. None when nothing is
+        padded (checking that reads the mask, a device sync on a GPU).
+    """
+    if attention_mask is None or bool(attention_mask.all()):
+        return None
+    keep = attention_mask[:, None, None, :].bool()  # (B, 1, 1, T)
+    mask = torch.zeros(keep.shape, dtype=dtype, device=attention_mask.device)
+    return mask.masked_fill_(~keep, torch.finfo(dtype).min)
+
+
 def expand_head_mask(
     head_mask: Tensor | None, num_layers: int, num_heads: int, like: Tensor
 ) -> Tensor | None:
@@ -519,7 +418,8 @@ def expand_head_mask(
         like: a tensor whose device and dtype the mask takes.
 
     Returns:
-        (L, 1, H, 1, 1), ready to multiply (B, H, T, T) probabilities; or None.
+        (L, 1, H, 1, 1), ready to multiply (B, H, T, T) probabilities (on the fast path, the
+        (B, H, T, dh) contexts); or None.
     """
     if head_mask is None:
         return None
@@ -572,22 +472,76 @@ class BertModel(BertPreTrainedModel):
             if ids is not None and ids.shape != input_ids.shape:
                 raise ValueError(f"{name} has shape {tuple(ids.shape)}, "
                                  f"input_ids {tuple(input_ids.shape)}")
-        emb = self.embeddings(input_ids, token_type_ids)
-        mask = additive_attention_mask(attention_mask, emb.output.dtype)  # (B, 1, 1, T) or None
+        explanation = None
+        if explain:  # empty records, which the modules fill in on the way through
+            explanation = Explanation(layers=[LayerExplanation() for _ in self.encoder.layer])
+        hidden = self.embeddings(input_ids, token_type_ids, explanation)  # (B, T, D)
+        mask = additive_attention_mask(attention_mask, hidden.dtype)  # (B, 1, 1, T) or None
         cfg = self.config
         heads = expand_head_mask(head_mask, cfg.num_hidden_layers, cfg.num_attention_heads,
-                                 emb.output)  # (L, 1, H, 1, 1) or None
-        hidden, layers = self.encoder(emb.output, mask, heads, explain)
-        pooled = self.pooler(hidden) if self.pooler is not None else None
-        explanation = None
-        if explain:
-            explanation = Explanation(
-                word_embeddings=emb.word,
-                position_embeddings=emb.position.expand_as(emb.word),
-                token_type_embeddings=emb.token_type,
-                embedding_sum=emb.sum,
-                embedding_output=emb.output,
-                layers=layers,
-                pooled_output=pooled,
-            )
+                                 hidden)  # (L, 1, H, 1, 1) or None
+        hidden = self.encoder(hidden, mask, heads, explanation)  # (B, T, D)
+        pooled = self.pooler(hidden) if self.pooler is not None else None  # (B, D)
+        if explanation is not None:
+            explanation.pooled_output = pooled
         return BertModelOutput(hidden, pooled, explanation)
+
+
+# ------------------------------------------------------------------------------------------------
+# What the explained path fills in, and what BertModel returns.
+
+
+@dataclass
+class LayerExplanation:
+    """What one encoder layer computed; every tensor has the batch dimension first.
+
+    Made empty; the layer's modules fill it in as the explained path runs through them.
+    """
+
+    query: Tensor | None = None  # (B, H, T, dh)
+    key: Tensor | None = None  # (B, H, T, dh)
+    value: Tensor | None = None  # (B, H, T, dh)
+    scores: Tensor | None = None  # (B, H, T, T) raw Q·Kᵀ/√dh, before the padding mask
+    probs: Tensor | None = None  # (B, H, T, T) softmax after dropout and head mask = HF attentions
+    context: Tensor | None = None  # (B, T, D) heads' weighted sums of V, concatenated
+    attention_output: Tensor | None = None  # (B, T, D) after dense + residual + LayerNorm
+    intermediate: Tensor | None = None  # (B, T, I) feed-forward hidden values after the activation
+    ffn_output: Tensor | None = None  # (B, T, D) FFN output (dense, dropout), before residual + LN
+    output: Tensor | None = None  # (B, T, D) the layer's hidden state
+
+
+@dataclass
+class Explanation:
+    """Everything the explained path computed, from the embedding lookup to the heads.
+
+    Made with one empty :class:`LayerExplanation` per layer; the modules fill in their fields.
+    """
+
+    word_embeddings: Tensor | None = None  # (B, T, D)
+    position_embeddings: Tensor | None = None  # (B, T, D) view: the same rows for every sequence
+    token_type_embeddings: Tensor | None = None  # (B, T, D)
+    embedding_sum: Tensor | None = None  # (B, T, D) word + token type + position, before LayerNorm
+    embedding_output: Tensor | None = None  # (B, T, D) after LayerNorm (+ dropout in training)
+    layers: list[LayerExplanation] = field(default_factory=list)
+    pooled_output: Tensor | None = None  # (B, D)
+    mlm_logits: Tensor | None = None  # (B, T, V) filled in by a masked-LM head
+    nsp_logits: Tensor | None = None  # (B, 2) filled in by a next-sentence head
+
+    @property
+    def attentions(self) -> tuple[Tensor, ...]:
+        """L × (B, H, T, T) attention probabilities, as HF's ``attentions`` (and bertviz)."""
+        return tuple(layer.probs for layer in self.layers)
+
+    @property
+    def hidden_states(self) -> tuple[Tensor, ...]:
+        """L + 1 × (B, T, D): embedding output, then each layer's output (HF's hidden_states)."""
+        return (self.embedding_output, *(layer.output for layer in self.layers))
+
+
+@dataclass
+class BertModelOutput:
+    """What :class:`BertModel` returns."""
+
+    last_hidden_state: Tensor  # (B, T, D)
+    pooler_output: Tensor | None = None  # (B, D); None without a pooler
+    explanation: Explanation | None = None  # only when explain=True

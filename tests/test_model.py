@@ -17,7 +17,11 @@ from transformers.activations import ACT2FN
 
 from bertcore.config import BertConfig
 from bertcore.model import (
-    ACTIVATIONS, BertModel, additive_attention_mask, attention, fast_attention, get_activation,
+    ACTIVATIONS,
+    BertModel,
+    additive_attention_mask,
+    attention,
+    get_activation,
 )
 
 TOL = 1e-5
@@ -223,7 +227,7 @@ def test_bfloat16_runs_on_both_paths():
 
 def test_every_explanation_field_has_its_shape():
     cfg = BertConfig(**CONFIGS["L3-H4-D64"])
-    B, T, D, H, dh, I, L = 2, 7, 64, 4, 16, 37, 3
+    B, T, D, H, dh, I, L = 2, 7, 64, 4, 16, 37, 3  # noqa: E741 (I as in the shape legend)
     ids, types, mask = batch(cfg, B=B, T=T)
     with torch.no_grad():
         out = BertModel(cfg).eval()(ids, types, mask, explain=True)
@@ -387,11 +391,11 @@ def test_attention_function_matches_sdpa_and_the_formula():
     q, k, v = (torch.randn(2, 3, 5, 4, generator=g) for _ in range(3))
     keep = torch.tensor([[1, 1, 1, 1, 1], [1, 1, 1, 0, 0]])
     additive = additive_attention_mask(keep, torch.float32)
-    context, probs = attention(q, k, v, additive)
+    context, _, probs = attention(q, k, v, additive, explain=True)
     assert maxdiff(probs, torch.softmax(q @ k.transpose(-1, -2) / 2 + additive, -1)) <= 1e-6
     assert maxdiff(context, F.scaled_dot_product_attention(q, k, v, attn_mask=additive)) <= 1e-6
-    assert maxdiff(fast_attention(q, k, v, additive)[0], context) <= 1e-6
-    bool_context, bool_probs = attention(q, k, v, keep[:, None, None, :].bool())
+    assert maxdiff(attention(q, k, v, additive)[0], context) <= 1e-6
+    bool_context, _, bool_probs = attention(q, k, v, keep[:, None, None, :].bool(), explain=True)
     assert maxdiff(bool_probs, probs) <= 1e-6 and maxdiff(bool_context, context) <= 1e-6
     assert additive_attention_mask(torch.ones(2, 5), torch.float32) is None
 
