@@ -221,49 +221,48 @@ class WordpieceTokenizer:
         """The pieces of ``word``, e.g. "unaffable" -> ["un", "##aff", "##able"]."""
         pieces = self._cache.get(word)
         if pieces is None:
-            pieces = self._tokenize(word)
+            pieces, _ = self._wordpiece(word)
             if len(self._cache) < 200_000:  # remembered: real text repeats its words a lot
                 self._cache[word] = pieces
         return list(pieces)
 
-    def _tokenize(self, word: str) -> list[str]:
-        n = len(word)
-        if n > self.max_input_chars_per_word:
-            return [self.unk_token]
-        vocab, pieces, start = self.vocab, [], 0
-        while start < n:
-            end = min(n, start + self._longest)
-            while end > start:  # the longest substring from `start` that is in the vocabulary
-                piece = word[start:end] if start == 0 else "##" + word[start:end]
-                if piece in vocab:
-                    break
-                end -= 1
-            else:
-                return [self.unk_token]  # nothing matches at `start`: the whole word is unknown
-            pieces.append(piece)
-            start = end
-        return pieces
-
     def trace(self, word: str) -> WordTrace:
         """Same result as ``tokenize``, recording every substring tried (longest first).
 
-        Unlike ``tokenize`` this tries every length, also those longer than any vocabulary
-        entry, so the trace shows the textbook algorithm step by step.
+        The trace tries every length, also those longer than any vocabulary entry, so that it
+        shows the textbook algorithm step by step.
         """
-        if len(word) > self.max_input_chars_per_word:
-            return WordTrace(word, [], [self.unk_token], "too long")
-        candidates, pieces, start = [], [], 0
-        while start < len(word):
-            for end in range(len(word), start, -1):
+        candidates: list[Candidate] = []
+        pieces, unk_reason = self._wordpiece(word, candidates)
+        return WordTrace(word, candidates, pieces, unk_reason)
+
+    def _wordpiece(self, word: str,
+                   tried: list[Candidate] | None = None) -> tuple[list[str], str | None]:
+        """Greedy longest-match-first: (pieces, why the word is [UNK] or None).
+
+        Every substring looked up is appended to ``tried`` when it is given. When it is not,
+        substrings longer than the longest vocabulary entry are skipped: none of them can match.
+        """
+        n = len(word)
+        if n > self.max_input_chars_per_word:
+            return [self.unk_token], "too long"
+        reach = n if tried is not None else self._longest
+        vocab, pieces, start = self.vocab, [], 0
+        while start < n:
+            end = min(n, start + reach)
+            while end > start:  # the longest substring from `start` that is in the vocabulary
                 piece = word[start:end] if start == 0 else "##" + word[start:end]
-                candidates.append(Candidate(start, end, piece, piece in self.vocab))
-                if candidates[-1].matched:
-                    pieces.append(piece)
-                    start = end
+                matched = piece in vocab
+                if tried is not None:
+                    tried.append(Candidate(start, end, piece, matched))
+                if matched:
                     break
-            else:
-                return WordTrace(word, candidates, [self.unk_token], "no match")
-        return WordTrace(word, candidates, pieces, None)
+                end -= 1
+            else:  # nothing matches at `start`: the whole word is unknown
+                return [self.unk_token], "no match"
+            pieces.append(piece)
+            start = end
+        return pieces, None
 
 
 # ----------------------------------------------------------------------------- 3. full
