@@ -349,15 +349,27 @@ class Tokenizer:
 
     # -- files
     @classmethod
-    def from_pretrained(cls, folder, **overrides) -> Tokenizer:
-        """Reads ``folder``/vocab.txt and, if present, ``folder``/tokenizer_config.json."""
-        folder = Path(folder)
-        if not (folder / "vocab.txt").is_file():
-            raise VocabNotFoundError(f"{folder} has no vocab.txt: a BERT tokenizer folder needs "
-                                     f"one (one WordPiece token per line)")
-        kwargs = _read_tokenizer_config(folder / "tokenizer_config.json")
-        kwargs.update(overrides)
-        return cls(load_vocab(folder / "vocab.txt"), **kwargs)
+    def from_pretrained(cls, path, **overrides) -> Tokenizer:
+        """A tokenizer from the files a Hugging Face BERT checkpoint keeps it in.
+
+        Args:
+            path: a folder with vocab.txt and, if present, tokenizer_config.json; or a vocab.txt
+                file (the tokenizer_config.json beside it is read too); or a folder whose only
+                tokenizer file is a fast tokenizer's tokenizer.json with a WordPiece model.
+            **overrides: ``Tokenizer`` arguments that win over the files, e.g.
+                ``do_lower_case=False``.
+
+        Raises:
+            VocabNotFoundError: no vocab.txt there, nor a WordPiece tokenizer.json.
+        """
+        path = Path(path)
+        if path.is_dir() and not (path / "vocab.txt").is_file():
+            vocab, kwargs = _read_tokenizer_json(path)
+        else:
+            vocab_file = path / "vocab.txt" if path.is_dir() else path
+            kwargs = _read_tokenizer_config(vocab_file.parent / "tokenizer_config.json")
+            vocab = load_vocab(vocab_file)
+        return cls(vocab, **{**kwargs, **overrides})
 
     def save_pretrained(self, folder) -> Path:
         """Writes vocab.txt, tokenizer_config.json and special_tokens_map.json to ``folder``.
@@ -576,19 +588,15 @@ def _read_tokenizer_config(path: Path) -> dict:
     return kwargs
 
 
-def load_tokenizer(path, lowercase: bool | None = None, **kw) -> Tokenizer:
-    """A tokenizer from a vocab.txt file or a folder holding one.
-
-    Args:
-        path: vocab.txt, or a folder with vocab.txt (and optionally tokenizer_config.json).
-        lowercase: ``do_lower_case``; ``None`` takes it from the tokenizer_config.json next to
-            the vocabulary, or ``True`` when there is none.
-        **kw: further ``Tokenizer`` arguments, overriding the config.
-    """
-    path = Path(path)
-    folder, vocab_file = (path, path / "vocab.txt") if path.is_dir() else (path.parent, path)
-    kwargs = _read_tokenizer_config(folder / "tokenizer_config.json")
-    if lowercase is not None:
-        kwargs["do_lower_case"] = lowercase
-    kwargs.update(kw)
-    return Tokenizer(load_vocab(vocab_file), **kwargs)
+def _read_tokenizer_json(folder: Path) -> tuple[dict[str, int], dict]:
+    """The vocabulary and ``Tokenizer`` arguments inside a fast tokenizer's tokenizer.json."""
+    path = folder / "tokenizer.json"
+    spec = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    model, norm = spec.get("model") or {}, spec.get("normalizer") or {}
+    if model.get("type") != "WordPiece":
+        raise VocabNotFoundError(f"{folder} has no WordPiece vocabulary (vocab.txt): BERT Lab "
+                                 f"needs BERT's own tokenizer files, a vocab.txt with one "
+                                 f"WordPiece token per line or a WordPiece tokenizer.json.")
+    return model["vocab"], {"do_lower_case": bool(norm.get("lowercase", True)),
+                            "strip_accents": norm.get("strip_accents"),
+                            "tokenize_chinese_chars": bool(norm.get("handle_chinese_chars", True))}
