@@ -6,16 +6,21 @@ of about 30k WordPieces (Wu et al., 2016, "Google's Neural Machine Translation S
 https://arxiv.org/abs/1609.08144). Turning a sentence into ids takes three stages, named as in
 google-research/bert's ``tokenization.py`` and Hugging Face's ``BertTokenizer``:
 
-1. ``BasicTokenizer`` cuts text into words: drop control and zero-width characters, turn every
-   kind of space into " ", put spaces around each CJK ideograph (Chinese is written without
-   spaces, so each character is its own word), strip accents ("é" -> "e") and lower-case when
-   the vocabulary is uncased, then split off every punctuation mark as a word of its own.
+1. ``BasicTokenizer`` cuts text into words, one named step after the other: ``_clean_text``
+   drops control and zero-width characters and turns every kind of space into " ";
+   ``_tokenize_chinese_chars`` puts spaces around each CJK ideograph (Chinese is written without
+   spaces, so each character is its own word); the text is split at spaces; each word is
+   lower-cased and ``_run_strip_accents`` strips its accents ("é" -> "e") when the vocabulary is
+   uncased, and ``_run_split_on_punc`` puts spaces around every punctuation mark; a last split
+   at spaces makes each mark a word of its own.
 2. ``WordpieceTokenizer`` cuts each word into vocabulary pieces, greedy longest-match-first:
    take the longest prefix that is in the vocabulary, then the longest continuation ("##" +
    substring) of what is left, and so on. A word that cannot be covered this way, or is longer
-   than 100 characters, becomes a single ``[UNK]``. ``trace`` records every substring tried.
+   than 100 characters, becomes a single ``[UNK]``. ``tokenize`` and ``trace`` run the same
+   loop; ``trace`` also records every substring tried.
 3. ``Tokenizer`` (the "Full" tokenizer) builds the model input ``[CLS] A [SEP] B [SEP]`` with
    segment ids, attention mask and longest-first truncation, and maps pieces to ids.
+   ``Tokenizer.from_pretrained`` reads one from a checkpoint's files.
 
 The ids equal those of ``transformers.AutoTokenizer`` (the Rust ``tokenizers`` BertTokenizer) on
 the same vocab.txt and settings. Where transformers' pure-Python ``BertTokenizerLegacy`` differs
@@ -63,7 +68,7 @@ def load_vocab(path) -> dict[str, int]:
         return {line.rstrip("\n"): i for i, line in enumerate(f.readlines())}
 
 
-# ----------------------------------------------------------------------------- characters
+# ----------------------------------------------------------------------------- 1. basic
 # The four character classes of google-research/bert, decided by Unicode category.
 
 def _is_whitespace(ch: str) -> bool:
@@ -103,7 +108,8 @@ def _is_chinese_char(ch: str) -> bool:
 class _CharMap(dict):
     """A ``str.translate`` table filled in lazily: code point -> what ``rule`` makes of it.
 
-    Each character is classified once; after that a whole string is rewritten in C.
+    Each character is classified once; after that a whole string is rewritten in C. The
+    cleaning, CJK, accent and punctuation steps of ``BasicTokenizer`` each use one.
     """
 
     def __init__(self, rule):
@@ -115,36 +121,21 @@ class _CharMap(dict):
         return out
 
 
-def _clean_rule(ch: str, split_cjk: bool) -> str | None:
-    """Deletes control characters, makes every space " ", puts spaces around CJK ideographs."""
+def _clean_char(ch: str) -> str | None:
+    """None (delete) for NUL, U+FFFD and control characters, " " for every kind of space."""
     if ch in "\x00\ufffd" or _is_control(ch):
-        return None  # deleted
-    if _is_whitespace(ch):
-        return " "
-    if split_cjk and _is_chinese_char(ch):
-        return f" {ch} "
-    return ch
+        return None
+    return " " if _is_whitespace(ch) else ch
 
 
-_CLEAN = {True: _CharMap(lambda ch: _clean_rule(ch, True)),
-          False: _CharMap(lambda ch: _clean_rule(ch, False))}
+_CLEAN = _CharMap(_clean_char)
+_SPACE_CJK = _CharMap(lambda ch: f" {ch} " if _is_chinese_char(ch) else ch)
 _NO_MARKS = _CharMap(lambda ch: None if unicodedata.category(ch) == "Mn" else ch)
-_SPLIT_PUNCT = _CharMap(lambda ch: f" {ch} " if _is_punctuation(ch) else ch)
+_SPACE_PUNCT = _CharMap(lambda ch: f" {ch} " if _is_punctuation(ch) else ch)
 
 
-def _strip_accents(word: str) -> str:
-    """'Crème' -> 'Creme': decompose (NFD) and drop the non-spacing marks (category Mn)."""
-    return word if word.isascii() else unicodedata.normalize("NFD", word).translate(_NO_MARKS)
-
-
-def _lower(word: str) -> str:
-    """Lower-cases character by character, as Rust does (str.lower() turns a final Σ into ς)."""
-    return word.lower() if "Σ" not in word else "".join(ch.lower() for ch in word)
-
-
-# ----------------------------------------------------------------------------- 1. basic
 class BasicTokenizer:
-    """Stage 1: text -> words (cleaning, CJK split, accents and case, punctuation split).
+    """Stage 1: text -> words (cleaning, CJK split, case and accents, punctuation split).
 
     Args:
         do_lower_case: lower-case every word (for "uncased" vocabularies).
@@ -163,18 +154,48 @@ class BasicTokenizer:
 
     def tokenize(self, text: str) -> list[str]:
         """Splits ``text`` into words; punctuation marks and CJK characters are words too."""
-        text = text.translate(_CLEAN[bool(self.tokenize_chinese_chars)])
+        text = self._clean_text(text)
+        if self.tokenize_chinese_chars:
+            text = self._tokenize_chinese_chars(text)
         words = []
-        for word in text.split():
-            if word in self.never_split:
-                words.append(word)
-                continue
-            if self._strip:
-                word = _strip_accents(word)
-            if self.do_lower_case:
-                word = _lower(word)
-            words += word.translate(_SPLIT_PUNCT).split()
-        return words
+        for word in text.split():  # split at spaces
+            if word not in self.never_split:
+                if self.do_lower_case:
+                    word = self._lower(word)
+                if self._strip:
+                    word = self._run_strip_accents(word)
+                word = self._run_split_on_punc(word)
+            words.append(word)
+        return " ".join(words).split()  # split at spaces again: punctuation marks come apart
+
+    def _clean_text(self, text: str) -> str:
+        """Deletes NUL, U+FFFD and control characters; every kind of space becomes " "."""
+        return text.translate(_CLEAN)
+
+    def _tokenize_chinese_chars(self, text: str) -> str:
+        """Puts a space on each side of every CJK ideograph (ASCII text has none)."""
+        return text if text.isascii() else text.translate(_SPACE_CJK)
+
+    def _lower(self, word: str) -> str:
+        """Lower-cases char by char as Rust does: str.lower() would turn a final Σ into ς."""
+        return word.lower() if "Σ" not in word else "".join(ch.lower() for ch in word)
+
+    def _run_strip_accents(self, word: str) -> str:
+        """'Crème' -> 'Creme': decompose (NFD) and drop the non-spacing marks (category Mn).
+
+        An ASCII word has none. Lower-casing before or after this gives the same word (the Rust
+        tokenizer strips first, google-research/bert lower-cases first).
+        """
+        if word.isascii():
+            return word
+        return unicodedata.normalize("NFD", word).translate(_NO_MARKS)
+
+    def _run_split_on_punc(self, word: str) -> str:
+        """Puts a space on each side of every punctuation mark: "hi,there" -> "hi , there".
+
+        A word of letters and digits only (``str.isalnum``) has none and is returned as it is.
+        """
+        return word if word.isalnum() else word.translate(_SPACE_PUNCT)
 
 
 # ----------------------------------------------------------------------------- 2. wordpiece
@@ -570,6 +591,9 @@ class Tokenizer:
 _DECODE_CLEANUP = [(" .", "."), (" ?", "?"), (" !", "!"), (" ,", ","), (" ' ", "'"),
                    (" n't", "n't"), (" 'm", "'m"), (" do not", " don't"), (" 's", "'s"),
                    (" 've", "'ve"), (" 're", "'re")]
+
+# ----------------------------------------------------------------------------- files
+# What ``Tokenizer.from_pretrained`` reads besides vocab.txt.
 
 _CONFIG_KEYS = ("do_lower_case", "strip_accents", "tokenize_chinese_chars", "never_split",
                 "model_max_length", "unk_token", "sep_token", "pad_token", "cls_token",
