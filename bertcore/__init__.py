@@ -14,8 +14,7 @@ Face checkpoints in and out), ``device``, and the ``Bert`` facade in ``api``::
 from .api import Bert, Explained, MissingHeadError, load
 from .checkpoint import CheckpointError, LoadReport, OfflineError, save_pretrained
 from .config import BertConfig, ConfigError
-from .tokenizer import Encoding, Tokenizer, load_tokenizer
+from .tokenizer import Encoding, Tokenizer
 
 __all__ = ["Bert", "BertConfig", "CheckpointError", "ConfigError", "Encoding", "Explained",
-           "LoadReport", "MissingHeadError", "OfflineError", "Tokenizer", "load", "load_tokenizer",
-           "save_pretrained"]
+           "LoadReport", "MissingHeadError", "OfflineError", "Tokenizer", "load", "save_pretrained"]

@@ -14,7 +14,6 @@ H heads, V vocabulary.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,7 +24,7 @@ from .config import BertConfig
 from .device import describe, pick_device, pick_dtype
 from .heads import HeadsOutput
 from .model import Explanation
-from .tokenizer import Encoding, Tokenizer
+from .tokenizer import Encoding, Tokenizer, VocabNotFoundError
 
 
 class MissingHeadError(Exception):
@@ -174,22 +173,6 @@ class Bert:
 
 # ----------------------------------------------------------------------------- loading
 
-def tokenizer_from_folder(folder: Path) -> Tokenizer:
-    """vocab.txt + tokenizer_config.json, or the WordPiece vocab inside a fast tokenizer.json."""
-    if (folder / "vocab.txt").is_file():
-        return Tokenizer.from_pretrained(folder)
-    tj = folder / "tokenizer.json"
-    if tj.is_file():
-        spec = json.loads(tj.read_text(encoding="utf-8"))
-        model, norm = spec.get("model") or {}, spec.get("normalizer") or {}
-        if model.get("type") == "WordPiece":
-            return Tokenizer(model["vocab"], do_lower_case=bool(norm.get("lowercase", True)),
-                             strip_accents=norm.get("strip_accents"),
-                             tokenize_chinese_chars=bool(norm.get("handle_chinese_chars", True)))
-    raise checkpoint.CheckpointError(f"{folder} has no WordPiece vocabulary (vocab.txt): "
-                                     f"BERT Lab needs BERT's own tokenizer files.")
-
-
 def load(name_or_path: str | Path, device: str | torch.device | None = "auto", dtype=None,
          architecture: str | None = None, local_files_only: bool = False,
          tqdm_class: type | None = None) -> Bert:
@@ -212,7 +195,10 @@ def load(name_or_path: str | Path, device: str | torch.device | None = "auto", d
     folder = defaults.resolve(name_or_path, local_files_only=local_files_only,
                               tqdm_class=tqdm_class)
     model, config, report = checkpoint.load_model(folder, architecture)
-    tokenizer = tokenizer_from_folder(folder)
+    try:
+        tokenizer = Tokenizer.from_pretrained(folder)
+    except VocabNotFoundError as e:  # a folder without BERT's tokenizer files
+        raise checkpoint.CheckpointError(str(e)) from e
     dev = pick_device(device)
     model.to(device=dev, dtype=pick_dtype(dtype, dev))
     return Bert(model, tokenizer, config, dev, name=str(name_or_path), report=report)

@@ -6,16 +6,21 @@ of about 30k WordPieces (Wu et al., 2016, "Google's Neural Machine Translation S
 https://arxiv.org/abs/1609.08144). Turning a sentence into ids takes three stages, named as in
 google-research/bert's ``tokenization.py`` and Hugging Face's ``BertTokenizer``:
 
-1. ``BasicTokenizer`` cuts text into words: drop control and zero-width characters, turn every
-   kind of space into " ", put spaces around each CJK ideograph (Chinese is written without
-   spaces, so each character is its own word), strip accents ("é" -> "e") and lower-case when
-   the vocabulary is uncased, then split off every punctuation mark as a word of its own.
+1. ``BasicTokenizer`` cuts text into words, one named step after the other: ``_clean_text``
+   drops control and zero-width characters and turns every kind of space into " ";
+   ``_tokenize_chinese_chars`` puts spaces around each CJK ideograph (Chinese is written without
+   spaces, so each character is its own word); the text is split at spaces; each word is
+   lower-cased and ``_run_strip_accents`` strips its accents ("é" -> "e") when the vocabulary is
+   uncased, and ``_run_split_on_punc`` puts spaces around every punctuation mark; a last split
+   at spaces makes each mark a word of its own.
 2. ``WordpieceTokenizer`` cuts each word into vocabulary pieces, greedy longest-match-first:
    take the longest prefix that is in the vocabulary, then the longest continuation ("##" +
    substring) of what is left, and so on. A word that cannot be covered this way, or is longer
-   than 100 characters, becomes a single ``[UNK]``. ``trace`` records every substring tried.
+   than 100 characters, becomes a single ``[UNK]``. ``tokenize`` and ``trace`` run the same
+   loop; ``trace`` also records every substring tried.
 3. ``Tokenizer`` (the "Full" tokenizer) builds the model input ``[CLS] A [SEP] B [SEP]`` with
    segment ids, attention mask and longest-first truncation, and maps pieces to ids.
+   ``Tokenizer.from_pretrained`` reads one from a checkpoint's files.
 
 The ids equal those of ``transformers.AutoTokenizer`` (the Rust ``tokenizers`` BertTokenizer) on
 the same vocab.txt and settings. Where transformers' pure-Python ``BertTokenizerLegacy`` differs
@@ -63,7 +68,7 @@ def load_vocab(path) -> dict[str, int]:
         return {line.rstrip("\n"): i for i, line in enumerate(f.readlines())}
 
 
-# ----------------------------------------------------------------------------- characters
+# ----------------------------------------------------------------------------- 1. basic
 # The four character classes of google-research/bert, decided by Unicode category.
 
 def _is_whitespace(ch: str) -> bool:
@@ -103,7 +108,8 @@ def _is_chinese_char(ch: str) -> bool:
 class _CharMap(dict):
     """A ``str.translate`` table filled in lazily: code point -> what ``rule`` makes of it.
 
-    Each character is classified once; after that a whole string is rewritten in C.
+    Each character is classified once; after that a whole string is rewritten in C. The
+    cleaning, CJK, accent and punctuation steps of ``BasicTokenizer`` each use one.
     """
 
     def __init__(self, rule):
@@ -115,36 +121,21 @@ class _CharMap(dict):
         return out
 
 
-def _clean_rule(ch: str, split_cjk: bool) -> str | None:
-    """Deletes control characters, makes every space " ", puts spaces around CJK ideographs."""
+def _clean_char(ch: str) -> str | None:
+    """None (delete) for NUL, U+FFFD and control characters, " " for every kind of space."""
     if ch in "\x00\ufffd" or _is_control(ch):
-        return None  # deleted
-    if _is_whitespace(ch):
-        return " "
-    if split_cjk and _is_chinese_char(ch):
-        return f" {ch} "
-    return ch
+        return None
+    return " " if _is_whitespace(ch) else ch
 
 
-_CLEAN = {True: _CharMap(lambda ch: _clean_rule(ch, True)),
-          False: _CharMap(lambda ch: _clean_rule(ch, False))}
+_CLEAN = _CharMap(_clean_char)
+_SPACE_CJK = _CharMap(lambda ch: f" {ch} " if _is_chinese_char(ch) else ch)
 _NO_MARKS = _CharMap(lambda ch: None if unicodedata.category(ch) == "Mn" else ch)
-_SPLIT_PUNCT = _CharMap(lambda ch: f" {ch} " if _is_punctuation(ch) else ch)
+_SPACE_PUNCT = _CharMap(lambda ch: f" {ch} " if _is_punctuation(ch) else ch)
 
 
-def _strip_accents(word: str) -> str:
-    """'Crème' -> 'Creme': decompose (NFD) and drop the non-spacing marks (category Mn)."""
-    return word if word.isascii() else unicodedata.normalize("NFD", word).translate(_NO_MARKS)
-
-
-def _lower(word: str) -> str:
-    """Lower-cases character by character, as Rust does (str.lower() turns a final Σ into ς)."""
-    return word.lower() if "Σ" not in word else "".join(ch.lower() for ch in word)
-
-
-# ----------------------------------------------------------------------------- 1. basic
 class BasicTokenizer:
-    """Stage 1: text -> words (cleaning, CJK split, accents and case, punctuation split).
+    """Stage 1: text -> words (cleaning, CJK split, case and accents, punctuation split).
 
     Args:
         do_lower_case: lower-case every word (for "uncased" vocabularies).
@@ -163,18 +154,48 @@ class BasicTokenizer:
 
     def tokenize(self, text: str) -> list[str]:
         """Splits ``text`` into words; punctuation marks and CJK characters are words too."""
-        text = text.translate(_CLEAN[bool(self.tokenize_chinese_chars)])
+        text = self._clean_text(text)
+        if self.tokenize_chinese_chars:
+            text = self._tokenize_chinese_chars(text)
         words = []
-        for word in text.split():
-            if word in self.never_split:
-                words.append(word)
-                continue
-            if self._strip:
-                word = _strip_accents(word)
-            if self.do_lower_case:
-                word = _lower(word)
-            words += word.translate(_SPLIT_PUNCT).split()
-        return words
+        for word in text.split():  # split at spaces
+            if word not in self.never_split:
+                if self.do_lower_case:
+                    word = self._lower(word)
+                if self._strip:
+                    word = self._run_strip_accents(word)
+                word = self._run_split_on_punc(word)
+            words.append(word)
+        return " ".join(words).split()  # split at spaces again: punctuation marks come apart
+
+    def _clean_text(self, text: str) -> str:
+        """Deletes NUL, U+FFFD and control characters; every kind of space becomes " "."""
+        return text.translate(_CLEAN)
+
+    def _tokenize_chinese_chars(self, text: str) -> str:
+        """Puts a space on each side of every CJK ideograph (ASCII text has none)."""
+        return text if text.isascii() else text.translate(_SPACE_CJK)
+
+    def _lower(self, word: str) -> str:
+        """Lower-cases char by char as Rust does: str.lower() would turn a final Σ into ς."""
+        return word.lower() if "Σ" not in word else "".join(ch.lower() for ch in word)
+
+    def _run_strip_accents(self, word: str) -> str:
+        """'Crème' -> 'Creme': decompose (NFD) and drop the non-spacing marks (category Mn).
+
+        An ASCII word has none. Lower-casing before or after this gives the same word (the Rust
+        tokenizer strips first, google-research/bert lower-cases first).
+        """
+        if word.isascii():
+            return word
+        return unicodedata.normalize("NFD", word).translate(_NO_MARKS)
+
+    def _run_split_on_punc(self, word: str) -> str:
+        """Puts a space on each side of every punctuation mark: "hi,there" -> "hi , there".
+
+        A word of letters and digits only (``str.isalnum``) has none and is returned as it is.
+        """
+        return word if word.isalnum() else word.translate(_SPACE_PUNCT)
 
 
 # ----------------------------------------------------------------------------- 2. wordpiece
@@ -221,49 +242,48 @@ class WordpieceTokenizer:
         """The pieces of ``word``, e.g. "unaffable" -> ["un", "##aff", "##able"]."""
         pieces = self._cache.get(word)
         if pieces is None:
-            pieces = self._tokenize(word)
+            pieces, _ = self._wordpiece(word)
             if len(self._cache) < 200_000:  # remembered: real text repeats its words a lot
                 self._cache[word] = pieces
         return list(pieces)
 
-    def _tokenize(self, word: str) -> list[str]:
-        n = len(word)
-        if n > self.max_input_chars_per_word:
-            return [self.unk_token]
-        vocab, pieces, start = self.vocab, [], 0
-        while start < n:
-            end = min(n, start + self._longest)
-            while end > start:  # the longest substring from `start` that is in the vocabulary
-                piece = word[start:end] if start == 0 else "##" + word[start:end]
-                if piece in vocab:
-                    break
-                end -= 1
-            else:
-                return [self.unk_token]  # nothing matches at `start`: the whole word is unknown
-            pieces.append(piece)
-            start = end
-        return pieces
-
     def trace(self, word: str) -> WordTrace:
         """Same result as ``tokenize``, recording every substring tried (longest first).
 
-        Unlike ``tokenize`` this tries every length, also those longer than any vocabulary
-        entry, so the trace shows the textbook algorithm step by step.
+        The trace tries every length, also those longer than any vocabulary entry, so that it
+        shows the textbook algorithm step by step.
         """
-        if len(word) > self.max_input_chars_per_word:
-            return WordTrace(word, [], [self.unk_token], "too long")
-        candidates, pieces, start = [], [], 0
-        while start < len(word):
-            for end in range(len(word), start, -1):
+        candidates: list[Candidate] = []
+        pieces, unk_reason = self._wordpiece(word, candidates)
+        return WordTrace(word, candidates, pieces, unk_reason)
+
+    def _wordpiece(self, word: str,
+                   tried: list[Candidate] | None = None) -> tuple[list[str], str | None]:
+        """Greedy longest-match-first: (pieces, why the word is [UNK] or None).
+
+        Every substring looked up is appended to ``tried`` when it is given. When it is not,
+        substrings longer than the longest vocabulary entry are skipped: none of them can match.
+        """
+        n = len(word)
+        if n > self.max_input_chars_per_word:
+            return [self.unk_token], "too long"
+        reach = n if tried is not None else self._longest
+        vocab, pieces, start = self.vocab, [], 0
+        while start < n:
+            end = min(n, start + reach)
+            while end > start:  # the longest substring from `start` that is in the vocabulary
                 piece = word[start:end] if start == 0 else "##" + word[start:end]
-                candidates.append(Candidate(start, end, piece, piece in self.vocab))
-                if candidates[-1].matched:
-                    pieces.append(piece)
-                    start = end
+                matched = piece in vocab
+                if tried is not None:
+                    tried.append(Candidate(start, end, piece, matched))
+                if matched:
                     break
-            else:
-                return WordTrace(word, candidates, [self.unk_token], "no match")
-        return WordTrace(word, candidates, pieces, None)
+                end -= 1
+            else:  # nothing matches at `start`: the whole word is unknown
+                return [self.unk_token], "no match"
+            pieces.append(piece)
+            start = end
+        return pieces, None
 
 
 # ----------------------------------------------------------------------------- 3. full
@@ -350,15 +370,27 @@ class Tokenizer:
 
     # -- files
     @classmethod
-    def from_pretrained(cls, folder, **overrides) -> Tokenizer:
-        """Reads ``folder``/vocab.txt and, if present, ``folder``/tokenizer_config.json."""
-        folder = Path(folder)
-        if not (folder / "vocab.txt").is_file():
-            raise VocabNotFoundError(f"{folder} has no vocab.txt: a BERT tokenizer folder needs "
-                                     f"one (one WordPiece token per line)")
-        kwargs = _read_tokenizer_config(folder / "tokenizer_config.json")
-        kwargs.update(overrides)
-        return cls(load_vocab(folder / "vocab.txt"), **kwargs)
+    def from_pretrained(cls, path, **overrides) -> Tokenizer:
+        """A tokenizer from the files a Hugging Face BERT checkpoint keeps it in.
+
+        Args:
+            path: a folder with vocab.txt and, if present, tokenizer_config.json; or a vocab.txt
+                file (the tokenizer_config.json beside it is read too); or a folder whose only
+                tokenizer file is a fast tokenizer's tokenizer.json with a WordPiece model.
+            **overrides: ``Tokenizer`` arguments that win over the files, e.g.
+                ``do_lower_case=False``.
+
+        Raises:
+            VocabNotFoundError: no vocab.txt there, nor a WordPiece tokenizer.json.
+        """
+        path = Path(path)
+        if path.is_dir() and not (path / "vocab.txt").is_file():
+            vocab, kwargs = _read_tokenizer_json(path)
+        else:
+            vocab_file = path / "vocab.txt" if path.is_dir() else path
+            kwargs = _read_tokenizer_config(vocab_file.parent / "tokenizer_config.json")
+            vocab = load_vocab(vocab_file)
+        return cls(vocab, **{**kwargs, **overrides})
 
     def save_pretrained(self, folder) -> Path:
         """Writes vocab.txt, tokenizer_config.json and special_tokens_map.json to ``folder``.
@@ -560,6 +592,9 @@ _DECODE_CLEANUP = [(" .", "."), (" ?", "?"), (" !", "!"), (" ,", ","), (" ' ", "
                    (" n't", "n't"), (" 'm", "'m"), (" do not", " don't"), (" 's", "'s"),
                    (" 've", "'ve"), (" 're", "'re")]
 
+# ----------------------------------------------------------------------------- files
+# What ``Tokenizer.from_pretrained`` reads besides vocab.txt.
+
 _CONFIG_KEYS = ("do_lower_case", "strip_accents", "tokenize_chinese_chars", "never_split",
                 "model_max_length", "unk_token", "sep_token", "pad_token", "cls_token",
                 "mask_token")
@@ -577,19 +612,15 @@ def _read_tokenizer_config(path: Path) -> dict:
     return kwargs
 
 
-def load_tokenizer(path, lowercase: bool | None = None, **kw) -> Tokenizer:
-    """A tokenizer from a vocab.txt file or a folder holding one.
-
-    Args:
-        path: vocab.txt, or a folder with vocab.txt (and optionally tokenizer_config.json).
-        lowercase: ``do_lower_case``; ``None`` takes it from the tokenizer_config.json next to
-            the vocabulary, or ``True`` when there is none.
-        **kw: further ``Tokenizer`` arguments, overriding the config.
-    """
-    path = Path(path)
-    folder, vocab_file = (path, path / "vocab.txt") if path.is_dir() else (path.parent, path)
-    kwargs = _read_tokenizer_config(folder / "tokenizer_config.json")
-    if lowercase is not None:
-        kwargs["do_lower_case"] = lowercase
-    kwargs.update(kw)
-    return Tokenizer(load_vocab(vocab_file), **kwargs)
+def _read_tokenizer_json(folder: Path) -> tuple[dict[str, int], dict]:
+    """The vocabulary and ``Tokenizer`` arguments inside a fast tokenizer's tokenizer.json."""
+    path = folder / "tokenizer.json"
+    spec = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    model, norm = spec.get("model") or {}, spec.get("normalizer") or {}
+    if model.get("type") != "WordPiece":
+        raise VocabNotFoundError(f"{folder} has no WordPiece vocabulary (vocab.txt): BERT Lab "
+                                 f"needs BERT's own tokenizer files, a vocab.txt with one "
+                                 f"WordPiece token per line or a WordPiece tokenizer.json.")
+    return model["vocab"], {"do_lower_case": bool(norm.get("lowercase", True)),
+                            "strip_accents": norm.get("strip_accents"),
+                            "tokenize_chinese_chars": bool(norm.get("handle_chinese_chars", True))}

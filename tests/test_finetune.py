@@ -11,8 +11,8 @@ import pytest
 import torch
 
 from bertcore import checkpoint, finetune, tasks
-from bertcore.api import tokenizer_from_folder
 from bertcore.tasks import DataError, SpanExample, TagExample, TaskData, TextExample
+from bertcore.tokenizer import Tokenizer
 
 from conftest import write_checkpoint
 
@@ -308,7 +308,7 @@ def test_task_model_copies_the_encoder_and_adds_a_new_head(source):
     frozen = finetune.freeze_encoder(m)
     assert frozen and all(n.startswith(("bert.pooler.", "classifier.")) for n in frozen)
     assert isinstance(checkpoint.load_model(folder)[0], torch.nn.Module)
-    assert tokenizer_from_folder(folder).vocab_size == config.vocab_size
+    assert Tokenizer.from_pretrained(folder).vocab_size == config.vocab_size
 
 
 def test_dropout_off_trains_without_dropout_and_saves_the_checkpoints_value(tmp_path):

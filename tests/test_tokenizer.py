@@ -13,8 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bertcore.tokenizer import (SPECIAL_TOKENS, BasicTokenizer, Candidate, Encoding, Tokenizer,
-                                VocabError, VocabNotFoundError, WordpieceTokenizer, load_tokenizer,
-                                load_vocab)
+                                VocabError, VocabNotFoundError, WordpieceTokenizer, load_vocab)
 
 transformers = pytest.importorskip("transformers")
 AutoTokenizer = transformers.AutoTokenizer
@@ -223,7 +222,7 @@ def test_bad_input(toy, tmp_path):
     with pytest.raises(FileNotFoundError, match="vocab.txt"):
         Tokenizer.from_pretrained(tmp_path)
     with pytest.raises(ValueError, match="vocab.txt"):
-        load_tokenizer(tmp_path)
+        Tokenizer.from_pretrained(tmp_path)
     assert issubclass(VocabNotFoundError, FileNotFoundError)
 
 
@@ -253,7 +252,7 @@ def test_batch_encode_pads_right(toy):
 def test_tiny_chinese_vocab(tmp_path):
     vocab = [*SPECIAL_TOKENS, "我", "爱", "北", "京", "！", "。", "ai", "##ai"]
     (tmp_path / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
-    tok = load_tokenizer(tmp_path / "vocab.txt")
+    tok = Tokenizer.from_pretrained(tmp_path / "vocab.txt")
     e = tok.encode("我爱北京！我爱猫。aiai")
     assert e.tokens == ["[CLS]", "我", "爱", "北", "京", "！", "我", "爱", "[UNK]", "。", "ai",
                         "##ai", "[SEP]"]
@@ -384,8 +383,8 @@ def test_save_pretrained_loads_in_transformers(real_vocab, tmp_path, lower, stri
 
 def test_load_tokenizer_reads_the_folder_config(real_vocab_file, real_vocab):
     folder = real_vocab_file.parent  # its tokenizer_config.json says do_lower_case: true
-    for tok in (load_tokenizer(folder), load_tokenizer(real_vocab_file)):
+    for tok in (Tokenizer.from_pretrained(folder), Tokenizer.from_pretrained(real_vocab_file)):
         assert tok.vocab == real_vocab and tok.do_lower_case and tok.model_max_length == 512
-    assert load_tokenizer(folder, lowercase=False).do_lower_case is False
-    assert load_tokenizer(folder).tokenize("Hello") == ["hello"]
-    assert isinstance(load_tokenizer(folder).encode("hi"), Encoding)
+    assert Tokenizer.from_pretrained(folder, do_lower_case=False).do_lower_case is False
+    assert Tokenizer.from_pretrained(folder).tokenize("Hello") == ["hello"]
+    assert isinstance(Tokenizer.from_pretrained(folder).encode("hi"), Encoding)
