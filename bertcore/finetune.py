@@ -38,7 +38,7 @@ from .config import BertConfig
 from .data import IGNORE_INDEX, LengthGroupedBatches
 from .device import available_devices
 from .heads import TASK_MODELS
-from .tokenizer import Tokenizer, VocabNotFoundError
+from .tokenizer import Tokenizer
 from .train import Progress, TrainConfig, TrainResult, train
 
 EMA_DECAY = 0.98  # weight averaging's decay when it is on: about the last 1 / (1 - 0.98) = 50 steps
@@ -575,11 +575,7 @@ def save(outcome: Outcome, folder: str | Path) -> Path:
 
 def load_for_task(name_or_path: str) -> tuple[nn.Module, BertConfig, Tokenizer]:
     """A model to fine-tune from: (model on the CPU, config, tokenizer) by name or folder."""
-    from . import defaults
+    from .api import load
 
-    folder = defaults.resolve(name_or_path)
-    model, config, _ = checkpoint.load_model(folder)
-    try:
-        return model, config, Tokenizer.from_pretrained(folder)
-    except VocabNotFoundError as e:  # a folder without BERT's tokenizer files
-        raise checkpoint.CheckpointError(str(e)) from e
+    bert = load(name_or_path, device="cpu")
+    return bert.model, bert.config, bert.tokenizer
