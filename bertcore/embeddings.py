@@ -55,8 +55,8 @@ def embedding_parts(bert, enc: Encoding) -> EmbeddingParts:
     normed = torch.nn.functional.layer_norm(total, ln.normalized_shape, ln.weight, ln.bias, ln.eps)
     parts = emb(t["input_ids"], t["token_type_ids"])  # the model's own forward (eval: no dropout)
     return EmbeddingParts(
-        word=to_numpy(word), position=to_numpy(position), segment=to_numpy(segment), sum=to_numpy(total),
-        layernorm=to_numpy(normed), model_output=to_numpy(parts.output[0]),
+        word=to_numpy(word), position=to_numpy(position), segment=to_numpy(segment),
+        sum=to_numpy(total), layernorm=to_numpy(normed), model_output=to_numpy(parts.output[0]),
         sum_diff=float((total - parts.sum[0]).abs().max()),
         output_diff=float((normed - parts.output[0]).abs().max()))
 
