@@ -37,10 +37,12 @@ run: setup
 	$(BIN)/python -m streamlit run app.py --server.port $(PORT) --browser.gatherUsageStats false
 
 test: setup
+	$(BIN)/python -m ruff check .
 	$(BIN)/python -m pytest -q
 
 # Everything but the real-browser tests.
 test-fast: setup
+	$(BIN)/python -m ruff check .
 	$(BIN)/python -m pytest -q --ignore=tests/test_browser.py
 
 bench: setup

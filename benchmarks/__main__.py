@@ -38,7 +38,8 @@ def main(argv: list[str]) -> int:
     for r in rows:  # a goal never reached has no time and no ratio (None)
         ours = "never" if r["ours_s"] is None else f"{r['ours_s']:.4g}"
         ratio = "-" if r["ratio"] is None else f"{r['ratio']:.2f}x"
-        print(f"{r['name']:<{width}}  {ours:>10}  {r['ref_s']:>10.4g}  {ratio:>6}  {r.get('goal', '')}")
+        print(f"{r['name']:<{width}}  {ours:>10}  {r['ref_s']:>10.4g}  {ratio:>6}  "
+              f"{r.get('goal', '')}")
     meta = {"python": platform.python_version(), "torch": torch.__version__,
             "threads": torch.get_num_threads(), "machine": platform.machine(),
             "when": time.strftime("%Y-%m-%d %H:%M:%S")}

@@ -6,8 +6,8 @@ real frame and caches, no browser), on a BertForPreTraining with bert-base's sha
 H=12, V=30522; random weights, bert-base-uncased's vocab.txt from the MiniLM package). After a
 warm-up run, the sidebar sentence is set to a new sentence (nothing cached for it yet) and that
 rerun is timed; the median of a few sentences is reported. Two positions are masked and a second
-sentence is set, so the masked-LM and next-sentence pages compute their predictions. The reference is the 1-second budget,
-so the ratio is seconds / 1 s (goal: below 1).
+sentence is set, so the masked-LM and next-sentence pages compute their predictions. The reference
+is the 1-second budget, so the ratio is seconds / 1 s (goal: below 1).
 
 Run: ``.venv/bin/python -m benchmarks bench_pages``.
 """

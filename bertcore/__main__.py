@@ -10,9 +10,9 @@
 ``finetune`` trains a copy of ``--model`` on a built-in set (sentiment-en, sentiment-zh, ner-zh,
 qa-zh) or a .csv/.jsonl (text,label) or SQuAD-style .json file, and writes a Hugging Face folder
 (config with id2label, weights, tokenizer, training_log.json). It runs under ``accelerate launch``
-unchanged. Every command takes ``--model`` (a folder, a hub id, or an offline default; default "offline-en"),
-``--device`` and ``--json`` (machine-readable output on stdout). Errors are one line on stderr and
-exit status 2. Pre-training the offline models is a recipe outside the package:
+unchanged. Every command takes ``--model`` (a folder, a hub id, or an offline default; default
+"offline-en"), ``--device`` and ``--json`` (machine-readable output on stdout). Errors are one line
+on stderr and exit status 2. Pre-training the offline models is a recipe outside the package:
 ``python -m recipes.pretrain {en,zh} --out DIR`` (see ``recipes/``).
 """
 
@@ -32,7 +32,8 @@ def _tokenize(bert, args) -> dict:
            "attention_mask": enc.attention_mask,
            "truncated": dataclasses.asdict(enc.truncation) if enc.truncation else None}
     if args.trace:
-        traces = bert.tokenizer.trace(args.text) + (bert.tokenizer.trace(args.pair) if args.pair else [])
+        traces = (bert.tokenizer.trace(args.text)
+                  + (bert.tokenizer.trace(args.pair) if args.pair else []))
         out["trace"] = [dataclasses.asdict(t) for t in traces]
     return out
 
@@ -131,7 +132,8 @@ def _finetune_parser(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", default=DEFAULT_MODEL, help="folder, hub id or offline default")
     p.add_argument("--data", required=True,
                    help="sentiment-en, sentiment-zh, ner-zh, qa-zh, a .csv/.jsonl/.json file, "
-                        "or hub:NAME[:CONFIG] for a Hugging Face data set (e.g. hub:nyu-mll/glue:sst2)")
+                        "or hub:NAME[:CONFIG] for a Hugging Face data set "
+                        "(e.g. hub:nyu-mll/glue:sst2)")
     p.add_argument("--out", required=True, help="folder for the fine-tuned model")
     p.add_argument("--max-steps", type=int, default=d.max_steps, help="0: from --epochs")
     p.add_argument("--epochs", type=float, default=d.epochs)
@@ -231,7 +233,8 @@ def main(argv: list[str] | None = None) -> int:
         bert = bertcore.load(args.model, device=args.device)
         if args.command == "explain":
             c = bert.config
-            if not (0 <= args.layer < c.num_hidden_layers and 0 <= args.head < c.num_attention_heads):
+            if not (0 <= args.layer < c.num_hidden_layers
+                    and 0 <= args.head < c.num_attention_heads):
                 raise ValueError(f"layer must be 0..{c.num_hidden_layers - 1} and head "
                                  f"0..{c.num_attention_heads - 1}")
         compute, show = COMMANDS[args.command]

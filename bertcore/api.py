@@ -35,8 +35,8 @@ class MissingHeadError(Exception):
 class Explained:
     """One sentence (or pair) through the explained path: its encoding and every intermediate.
 
-    Attribute access falls through to the ``Explanation``, so ``x.attentions``, ``x.layers[3].probs``
-    and ``x.embedding_sum`` all work.
+    Attribute access falls through to the ``Explanation``, so ``x.attentions``,
+    ``x.layers[3].probs`` and ``x.embedding_sum`` all work.
     """
 
     encoding: Encoding
@@ -92,7 +92,7 @@ class Bert:
 
     # ------------------------------------------------------------------ running it
     def encode(self, text: str, text_pair: str | None = None) -> Encoding:
-        """``[CLS] text [SEP]`` (or ``[CLS] A [SEP] B [SEP]``), truncated to what the model takes."""
+        """``[CLS] text [SEP]`` (or ``[CLS] A [SEP] B [SEP]``), cut to what the model takes."""
         return self.tokenizer.encode(text, text_pair, max_length=self.max_length)
 
     def tensors(self, enc: Encoding) -> dict[str, torch.Tensor]:
@@ -124,7 +124,8 @@ class Bert:
         """
         enc = self.encode(text, text_pair)
         out = self.forward(enc, head_mask, explain=True)
-        hidden = out.hidden if isinstance(out, HeadsOutput) else out  # a bare BertModel has no heads
+        # a bare BertModel has no heads
+        hidden = out.hidden if isinstance(out, HeadsOutput) else out
         return Explained(enc, hidden.explanation)
 
     def mask_logits(self, enc: Encoding, head_mask=None) -> torch.Tensor:
@@ -158,7 +159,8 @@ class Bert:
         return float(logits.float().softmax(-1)[0])
 
     def num_parameters(self) -> dict[str, int]:
-        """Parameter counts per top-level component (embeddings, encoder, pooler, heads), tied once."""
+        """Parameter counts per top-level component (embeddings, encoder, pooler, heads), a tied
+        parameter counted once."""
         counts: dict[str, int] = {}
         seen: set[int] = set()
         for name, p in self.model.named_parameters(remove_duplicate=False):

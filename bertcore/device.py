@@ -59,7 +59,8 @@ def pick_dtype(dtype: str | torch.dtype | None, device: torch.device) -> torch.d
 
 
 def set_threads(n: int | None = None) -> int:
-    """Sets torch's intra-op CPU threads (default: $BERTLAB_THREADS, else all cores) and returns it."""
+    """Sets torch's intra-op CPU threads (default: $BERTLAB_THREADS, else all cores) and returns
+    it."""
     n = n or int(os.environ.get("BERTLAB_THREADS", "0")) or (os.cpu_count() or 1)
     torch.set_num_threads(max(1, n))
     return torch.get_num_threads()
@@ -76,7 +77,8 @@ def describe(device: torch.device) -> str:
 
 def to_numpy(x, dtype=np.float32) -> np.ndarray:
     """A tensor (any device, any dtype, with or without grad) or array as a numpy array on the
-    CPU: what the app draws and caches. Float64 where numbers are recomputed by hand and compared."""
+    CPU: what the app draws and caches. Float64 where numbers are recomputed by hand and
+    compared."""
     if isinstance(x, torch.Tensor):
         return x.detach().to("cpu", torch.float64 if dtype == np.float64 else torch.float32).numpy()
     return np.asarray(x, dtype=dtype)

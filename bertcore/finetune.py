@@ -377,7 +377,8 @@ def predict(model: nn.Module, tok: Tokenizer, task: str, text: str, labels: list
 
     Returns:
         classification: {"probs": [p per label]}; ner: {"tokens", "tags"} per piece;
-        qa: {"answer", "tokens", "start", "end"} (the question is ``question``, the passage ``text``).
+        qa: {"answer", "tokens", "start", "end"} (the question is ``question``, the passage
+            ``text``).
     """
     model.eval()
     dev = _device(model)
@@ -453,7 +454,8 @@ def _steps_for(cfg: FinetuneConfig, n_train: int) -> int:
     return max(1, math.ceil(cfg.epochs * n_train / cfg.batch_size))
 
 
-def _time_one_step(model: nn.Module, feats: list[dict], collate: Collator, batch_size: int) -> float:
+def _time_one_step(model: nn.Module, feats: list[dict], collate: Collator,
+                   batch_size: int) -> float:
     """Seconds of one forward + backward on a real batch (gradients discarded, weights kept)."""
     batch = collate(feats[:batch_size])
     model.train()

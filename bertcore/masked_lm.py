@@ -158,7 +158,8 @@ class PretrainingMask:
 
 
 def pretraining_mask(bert, enc: Encoding, seed: int, mlm_prob: float = 0.15) -> PretrainingMask:
-    """Applies ``data.mask_tokens`` (15 %: 80 % [MASK], 10 % random, 10 % kept) with a seeded generator."""
+    """Applies ``data.mask_tokens`` (15 %: 80 % [MASK], 10 % random, 10 % kept) with a seeded
+    generator."""
     ids = torch.tensor([enc.ids])
     special = torch.tensor([enc.special_tokens_mask], dtype=torch.bool)
     gen = torch.Generator().manual_seed(int(seed))

@@ -37,7 +37,8 @@ TOY_MODEL = dict(hidden_size=128, num_hidden_layers=2, num_attention_heads=2, in
 
 @dataclass
 class ToySetup:
-    """Everything a live from-scratch pretraining run needs, built from a small slice of a corpus."""
+    """Everything a live from-scratch pretraining run needs, built from a small slice of a
+    corpus."""
 
     model: BertForPreTraining  # freshly initialised (random weights)
     tokenizer: Tokenizer  # only the pieces the slice uses (en) / its characters (zh)
@@ -49,7 +50,8 @@ class ToySetup:
 
 
 def toy_documents(lang: str, n_docs: int) -> list:
-    """The first ``n_docs`` multi-sentence documents of the toy corpus (Lee news / People's Daily)."""
+    """The first ``n_docs`` multi-sentence documents of the toy corpus (Lee news / People's
+    Daily)."""
     docs = corpora.lee_documents() if lang == "en" else corpora.chinese_documents()
     return [d for d in docs if len(d) >= 2][:n_docs]
 
@@ -186,12 +188,14 @@ def toy_train(model: BertForPreTraining, setup: ToySetup, *, steps: int, on_repo
 
 @dataclass
 class ToyRun:
-    """One learner's tiny BERT being pretrained: its own copy of the model and its history so far."""
+    """One learner's tiny BERT being pretrained: its own copy of the model and its history so
+    far."""
 
     setup: ToySetup  # shared and read-only: its model stays at the random start
     model: BertForPreTraining  # this run's own copy, trained in place
     cloze: str | None = None  # a text with one [MASK], whose top-5 is recorded at each evaluation
-    history: list = field(default_factory=list)  # on_report rows of toy_train, steps counted across calls
+    # on_report rows of toy_train, steps counted across calls
+    history: list = field(default_factory=list)
     step: int = 0  # optimiser steps taken in all
     seconds: float = 0.0  # training time in all
     steps_in_call: int = 0  # steps taken by the current (or last) call of ``train``

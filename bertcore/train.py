@@ -7,11 +7,11 @@ a model, a dataset, a collate function and a ``loss_fn(model, batch)``; fine-tun
 own losses, pretraining passes its MLM + NSP loss.
 
 Accelerate makes the same code run on the CPU, on one GPU with mixed precision, or on many GPUs and
-machines: ``accelerate launch -m bertcore finetune …`` (see README). The loop reports progress through
-a callback, can be cancelled between steps (what was trained so far is kept), evaluates every N steps
-with early stopping, and is deterministic for a seed. Optionally it keeps an exponential moving
-average of the weights (``TrainConfig.ema``), evaluates that and ends with it: a short, noisy run
-then settles sooner.
+machines: ``accelerate launch -m bertcore finetune …`` (see README). The loop reports progress
+through a callback, can be cancelled between steps (what was trained so far is kept), evaluates
+every N steps with early stopping, and is deterministic for a seed. Optionally it keeps an
+exponential moving average of the weights (``TrainConfig.ema``), evaluates that and ends with it: a
+short, noisy run then settles sooner.
 """
 
 from __future__ import annotations
@@ -34,7 +34,8 @@ class TrainConfig:
     max_steps: int = 200  # optimiser steps in all (the loop cycles over the data as needed)
     batch_size: int = 16  # examples per step (per process under `accelerate launch`)
     learning_rate: float = 5e-5  # peak learning rate, reached after warm-up
-    lr_overrides: dict[str, float] = field(default_factory=dict)  # name prefix -> lr, e.g. new heads
+    # name prefix -> lr, e.g. new heads
+    lr_overrides: dict[str, float] = field(default_factory=dict)
     weight_decay: float = 0.01  # AdamW decay, not applied to biases and LayerNorm weights
     warmup_ratio: float = 0.1  # fraction of max_steps spent warming the learning rate up from 0
     max_grad_norm: float = 1.0  # gradient clipping
@@ -122,7 +123,8 @@ def adamw(groups: list[dict[str, Any]], lr: float) -> torch.optim.AdamW:
 
 
 def warmup_linear(step: int, total: int, warmup: int) -> float:
-    """Learning-rate multiplier: 0 → 1 over ``warmup`` steps, then linearly back to 0 at ``total``."""
+    """Learning-rate multiplier: 0 → 1 over ``warmup`` steps, then linearly back to 0 at
+    ``total``."""
     if step < warmup:
         return (step + 1) / warmup
     return max(0.0, (total - step) / max(1, total - warmup))
@@ -148,8 +150,10 @@ def train(model: nn.Module, dataset, collate: Callable, cfg: TrainConfig, *,
         collate: turns a list of examples into a dict of tensors for ``loss_fn``.
         cfg: hyper-parameters (TrainConfig).
         loss_fn: (model, batch) -> scalar loss.
-        evaluate: (model in eval mode) -> metrics; called every ``cfg.eval_every`` steps and at the end.
-        callback: gets a Progress every ``cfg.log_every`` steps, after each evaluation and at the end.
+        evaluate: (model in eval mode) -> metrics; called every ``cfg.eval_every`` steps and at the
+            end.
+        callback: gets a Progress every ``cfg.log_every`` steps, after each evaluation and at the
+            end.
         should_stop: polled before every step; True cancels, keeping what was trained.
         batch_sampler: yields lists of indices (e.g. ``data.LengthGroupedBatches``); replaces the
             shuffled batches of ``cfg.batch_size``.
@@ -163,7 +167,8 @@ def train(model: nn.Module, dataset, collate: Callable, cfg: TrainConfig, *,
     cpu = cfg.cpu or pick_device("auto").type == "cpu"
     # a head that some batches leave unused (NSP without NSP labels, a pooler) must not stall DDP
     unused_ok = DistributedDataParallelKwargs(find_unused_parameters=True)
-    accelerator = Accelerator(mixed_precision=cfg.mixed_precision, cpu=cpu, kwargs_handlers=[unused_ok])
+    accelerator = Accelerator(mixed_precision=cfg.mixed_precision, cpu=cpu,
+                              kwargs_handlers=[unused_ok])
     processes = accelerator.num_processes
     generator = torch.Generator().manual_seed(cfg.seed)
     if batch_sampler is not None:
@@ -175,8 +180,8 @@ def train(model: nn.Module, dataset, collate: Callable, cfg: TrainConfig, *,
     warmup = max(1, int(cfg.warmup_ratio * cfg.max_steps))
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda s: warmup_linear(s, cfg.max_steps, warmup))
-    objective, optimizer, loader, scheduler = accelerator.prepare(_Objective(model, loss_fn), optimizer,
-                                                                  loader, scheduler)
+    objective, optimizer, loader, scheduler = accelerator.prepare(_Objective(model, loss_fn),
+                                                                  optimizer, loader, scheduler)
 
     trained = [p for p in model.parameters() if p.requires_grad]
     averaged = [p.detach().clone() for p in trained] if cfg.ema else None
@@ -213,7 +218,8 @@ def train(model: nn.Module, dataset, collate: Callable, cfg: TrainConfig, *,
         swap_in_average()
         try:
             with torch.no_grad():
-                metrics = evaluate(model)  # every process evaluates the same weights on the same data
+                # every process evaluates the same weights on the same data
+                metrics = evaluate(model)
         finally:
             swap_in_average()
         objective.train()
@@ -269,7 +275,8 @@ def train(model: nn.Module, dataset, collate: Callable, cfg: TrainConfig, *,
         averaged = None
     final = run_eval() if evaluate else None
     if final is not None and cfg.metric not in final:
-        raise KeyError(f"evaluate() returned no {cfg.metric!r} (TrainConfig.metric); it has {list(final)}")
+        raise KeyError(f"evaluate() returned no {cfg.metric!r} (TrainConfig.metric); it has "
+                       f"{list(final)}")
     if final and _better(cfg.metric, final[cfg.metric], best and best[cfg.metric]):
         best = {"step": step, **final}
     report(final, done=True)

@@ -18,7 +18,8 @@ TOP_K = 5
 MODEL_VIEW_MAX = 1_500_000  # attention numbers (L·H·T²) above which the model view shows one layer
 PLOT = {"displayModeBar": False}
 # One light colour per head label (attention.HEAD_LABELS order), as a stepwise plotly colour scale.
-LABEL_COLORS = ["#C9D7E8", "#F6D3B0", "#C8E2C4", "#F3C4C5", "#CFE6E4", "#F6ECB5", "#E3D2E0", "#E6E6E6"]
+LABEL_COLORS = ["#C9D7E8", "#F6D3B0", "#C8E2C4", "#F3C4C5",
+                "#CFE6E4", "#F6ECB5", "#E3D2E0", "#E6E6E6"]
 LABEL_SCALE = [[i / (len(LABEL_COLORS) - 1), c] for i, c in enumerate(LABEL_COLORS)]
 
 
@@ -27,7 +28,8 @@ def head_label(name: str) -> str:
 
 
 def kept(key: str, default, valid) -> None:
-    """Seeds widget ``key`` from a copy that survives the widget not being drawn (other sections)."""
+    """Seeds widget ``key`` from a copy that survives the widget not being drawn (other
+    sections)."""
     ss = st.session_state
     store = ss.setdefault("_attn_kept", {})
     if key not in ss:
@@ -70,7 +72,8 @@ def bertviz_html(kind: str, name: str, sentence: str, pair: str | None, layer: i
     if kind == "head":
         return bertviz_view.head_view_html(x, layer=layer, labels=lab,
                                            include_layers=list(include) if include else None)
-    return bertviz_view.model_view_html(x, labels=lab, include_layers=list(include) if include else None)
+    return bertviz_view.model_view_html(x, labels=lab,
+                                        include_layers=list(include) if include else None)
 
 
 # ----------------------------------------------------------------------------- page
@@ -100,7 +103,8 @@ if cut and (cut.removed_a or cut.removed_b):
 
 kept("attn_section", "head", lambda v: v in SECTIONS)
 # The five sections take a row of their own (in one column they were cut off at the right edge).
-section = st.segmented_control(t("attn.section"), SECTIONS, format_func=lambda k: t(f"attn.sec.{k}"),
+section = st.segmented_control(t("attn.section"), SECTIONS,
+                               format_func=lambda k: t(f"attn.sec.{k}"),
                                key="attn_section", on_change=keep, args=("attn_section",),
                                required=True) or "head"
 c1, c2, _ = st.columns([1, 1, 4])
@@ -137,7 +141,8 @@ def section_head() -> None:
         for h in range(start, min(start + per_row, H)):
             with cols[h - start]:
                 small = charts.heatmap(att[h], None, None,
-                                       f"{t('attn.grid_head', head=h)} · {head_label(summary['label'][layer, h])}",
+                                       f"{t('attn.grid_head', head=h)} · "
+                                       f"{head_label(summary['label'][layer, h])}",
                                        zmin=0, zmax=1, show_scale=False, height=230,
                                        value_label=t("attn.weight"))
                 small.update_xaxes(showticklabels=False)
@@ -226,7 +231,8 @@ def section_bertviz() -> None:
         st.iframe(doc, height=bertviz_view.view_height("head", T, L, H, is_pair),
                   alt=t("attn.bv_head"))
         st.subheader(t("attn.bv_model"))
-        st.caption(t("attn.bv_model_caption") + (" " + t("attn.bv_large", layer=layer) if big else ""))
+        st.caption(t("attn.bv_model_caption")
+                   + (" " + t("attn.bv_large", layer=layer) if big else ""))
         doc = bertviz_html("model", s.model, s.sentence, pair, layer, bertviz_labels(), only)
         st.iframe(doc, height=bertviz_view.view_height("model", T, 1 if big else L, H, is_pair),
                   alt=t("attn.bv_model"))
@@ -251,7 +257,8 @@ def section_off() -> None:
         st.markdown(t("attn.off_intro"))
     enc = x.encoding
     special = enc.special_tokens_mask
-    typed = [i for i, tok in enumerate(tokens) if tok == bert.tokenizer.mask_token and not special[i]]
+    typed = [i for i, tok in enumerate(tokens)
+             if tok == bert.tokenizer.mask_token and not special[i]]
     masks = [m for m in s.masks if m < T and not special[m]]
     if not typed and not masks:
         st.info(t("attn.off_need_mask"), icon="🙈")
@@ -286,7 +293,8 @@ def section_off() -> None:
     except ValueError:  # no [MASK] left (e.g. positions no longer fit the input)
         st.info(t("attn.off_need_mask"), icon="🙈")
         return
-    shown = [bert.tokenizer.mask_token if i in eff["positions"] else tok for i, tok in enumerate(tokens)]
+    shown = [bert.tokenizer.mask_token if i in eff["positions"] else tok
+             for i, tok in enumerate(tokens)]
     st.caption(t("attn.off_input", text=md_escape(" ".join(shown))))
     if not off:
         st.info(t("attn.off_none"), icon="👆")
@@ -294,7 +302,8 @@ def section_off() -> None:
         st.markdown(f"**{t('attn.off_mask', pos=pos)}**")
         c1, c2, c3 = st.columns([2, 2, 1.3])
         before, after = eff["before"][m], eff["after"][m]
-        c1.plotly_chart(charts.bars([w for w, _ in before], [p for _, p in before], t("attn.off_before")),
+        c1.plotly_chart(charts.bars([w for w, _ in before], [p for _, p in before],
+                                    t("attn.off_before")),
                         width="stretch", config=PLOT, key=f"attn_before_{m}")
         c2.plotly_chart(charts.bars([w for w, _ in after], [p for _, p in after],
                                     t("attn.off_after", n=len(off))),
@@ -306,7 +315,8 @@ def section_off() -> None:
                 c3.markdown(t("attn.off_changed", before=md_escape(eff["top1"][m]),
                               after=md_escape(after[0][0])))
             else:
-                c3.caption(t("attn.off_same", token=md_escape(eff["top1"][m]), tv=eff["tv_distance"][m]))
+                c3.caption(t("attn.off_same", token=md_escape(eff["top1"][m]),
+                             tv=eff["tv_distance"][m]))
 
 
 def section_summary() -> None:

@@ -69,8 +69,8 @@ if not s.presenter and st.toggle(t("emb.all_dims", dim=dim), key="emb_all_dims")
     st.dataframe(full.style.format("{:+.4f}"), width="stretch", height=360)
 # Two colour scales: LayerNorm's outputs are ~10-100x larger than the raw parts, and one shared
 # scale would leave the parts (the point of this page) white.
-st.plotly_chart(charts.vectors(matrix[:4], rows[:4], t("emb.heatmap_parts", dim=dim)), width="stretch",
-                config={"displayModeBar": False}, key="emb_parts_fig")
+st.plotly_chart(charts.vectors(matrix[:4], rows[:4], t("emb.heatmap_parts", dim=dim)),
+                width="stretch", config={"displayModeBar": False}, key="emb_parts_fig")
 ln_fig = charts.vectors(matrix[4:], rows[4:], t("emb.heatmap_ln"))
 ln_fig.update_layout(height=170)  # one row: room for its colour bar
 st.plotly_chart(ln_fig, width="stretch", config={"displayModeBar": False}, key="emb_ln_fig")

@@ -20,7 +20,8 @@ METRIC_NAMES = {"classification": {"accuracy": "ft.accuracy"},
 RESULT_METRICS = {"classification": {"accuracy": "ft.m.accuracy"},
                   "ner": {"f1": "ft.m.f1", "accuracy": "ft.m.accuracy"},
                   "qa": {"accuracy": "ft.m.exact", "f1": "ft.m.f1"}}
-TRY_DEFAULT = {"en": "A warm, funny and beautifully acted film.", "zh": "这本书内容很好，物流也快。"}
+TRY_DEFAULT = {"en": "A warm, funny and beautifully acted film.",
+               "zh": "这本书内容很好，物流也快。"}
 NER_DEFAULT = "新华社北京一月五日电，江泽民主席会见了美国客人。"
 QA_DEFAULT = ("文中提到的人是谁？", "国务委员陈俊生作了会议总结。")
 NO_BAR = {"displayModeBar": False}

@@ -1,4 +1,5 @@
-"""4 · Masked words: hide tokens and watch BERT guess them, layer by layer, and how it was trained."""
+"""4 · Masked words: hide tokens and watch BERT guess them, layer by layer, and how it was
+trained."""
 
 import numpy as np
 import streamlit as st
@@ -63,9 +64,10 @@ if not positions:
 else:
     mv = mask_view(s.model, s.sentence, s.pair or None, positions, K)
     st.subheader(t("mlm.input"))
-    st.html(charts.chips_html(mv.tokens, [charts.PALETTE[1] if i in positions else
-                                          (charts.SPECIAL_COLOR if special[i] else charts.PALETTE[0])
-                                          for i in range(len(mv.tokens))]))
+    st.html(charts.chips_html(mv.tokens,
+                              [charts.PALETTE[1] if i in positions else
+                               (charts.SPECIAL_COLOR if special[i] else charts.PALETTE[0])
+                               for i in range(len(mv.tokens))]))
 
     st.subheader(t("mlm.predictions", k=K))
     per_row = 1 if s.presenter else min(3, len(positions))

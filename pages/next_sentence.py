@@ -12,9 +12,10 @@ RANDOM_B = {
            "Penguins cannot fly, but they swim very well.", "He forgot his umbrella again.",
            "The stock market fell sharply today.", "Our team won the match in extra time.",
            "The library opens at nine.", "It rained all night, so the street was wet."],
-    "zh": ["这道菜需要两杯面粉。", "木星有几十颗卫星。", "她错过了回家的末班车。", "博物馆周一闭馆。",
-           "企鹅不会飞，但游泳很好。", "他又忘了带伞。", "今天股市大幅下跌。", "我们队在加时赛中赢了比赛。",
-           "图书馆九点开门。", "下了一整夜的雨，所以街道是湿的。"],
+    "zh": ["这道菜需要两杯面粉。", "木星有几十颗卫星。", "她错过了回家的末班车。",
+           "博物馆周一闭馆。", "企鹅不会飞，但游泳很好。", "他又忘了带伞。",
+           "今天股市大幅下跌。", "我们队在加时赛中赢了比赛。", "图书馆九点开门。",
+           "下了一整夜的雨，所以街道是湿的。"],
 }
 
 

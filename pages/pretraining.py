@@ -6,7 +6,8 @@ from bertcore import toy
 from ui import charts
 from ui.i18n import lang, md_escape, t
 
-CLOZES = {"en": "the prime [MASK] said the government would act .", "zh": "中华人民[MASK]和国成立以来"}
+CLOZES = {"en": "the prime [MASK] said the government would act .",
+          "zh": "中华人民[MASK]和国成立以来"}
 KEY = "pretraining_run"  # st.session_state: this session's own model, never a shared one
 
 

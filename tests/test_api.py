@@ -107,7 +107,8 @@ def test_fast_tokenizer_json_alone_is_enough(tmp_path, tiny_ckpt):
 
 def test_parameter_counts_add_up_to_transformers(bert, tiny_ckpt):
     counts = bert.num_parameters()
-    assert {"embeddings", "encoder", "pooler", "cls.predictions", "cls.seq_relationship"} <= set(counts)
+    assert {"embeddings", "encoder", "pooler", "cls.predictions",
+            "cls.seq_relationship"} <= set(counts)
     assert sum(counts.values()) == tiny_ckpt[1].num_parameters()
 
 
@@ -119,7 +120,8 @@ def test_tokenizer_larger_than_the_model_is_refused(tmp_path, tiny_ckpt):
         bertcore.load(tmp_path / "m", device="cpu")
 
 
-@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message on a machine without CUDA")
+@pytest.mark.skipif(torch.cuda.is_available(),
+                    reason="checks the message on a machine without CUDA")
 def test_asking_for_a_missing_gpu_is_a_clear_error(tiny_ckpt):
     with pytest.raises(ValueError, match="no CUDA GPU"):
         bertcore.load(tiny_ckpt[0], device="cuda")

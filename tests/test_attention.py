@@ -1,4 +1,5 @@
-"""bertcore.attention: the attention walkthrough, head statistics and head switching, on a tiny BERT."""
+"""bertcore.attention: the attention walkthrough, head statistics and head switching, on a tiny
+BERT."""
 
 from __future__ import annotations
 
@@ -121,8 +122,10 @@ def test_head_summary_agrees_with_the_attention_matrices(explained):
             m = a[head]
             assert s["cls"][layer, head] == pytest.approx(m[:, 0].mean())
             assert s["sep"][layer, head] == pytest.approx(m[:, seps].sum(1).mean())
-            assert s["prev"][layer, head] == pytest.approx(np.mean([m[i, i - 1] for i in range(1, n)]))
-            assert s["next"][layer, head] == pytest.approx(np.mean([m[i, i + 1] for i in range(n - 1)]))
+            assert s["prev"][layer, head] == pytest.approx(
+                np.mean([m[i, i - 1] for i in range(1, n)]))
+            assert s["next"][layer, head] == pytest.approx(
+                np.mean([m[i, i + 1] for i in range(n - 1)]))
             assert s["self"][layer, head] == pytest.approx(np.trace(m) / n)
             ent = -(m * np.log(m)).sum(1).mean()
             assert s["entropy"][layer, head] == pytest.approx(ent)
@@ -131,7 +134,8 @@ def test_head_summary_agrees_with_the_attention_matrices(explained):
 def _pattern(n, kind):
     m = np.zeros((n, n))
     for i in range(n):
-        j = {"prev": max(i - 1, 0), "next": min(i + 1, n - 1), "self": i, "cls": 0, "sep": n - 1}[kind]
+        j = {"prev": max(i - 1, 0), "next": min(i + 1, n - 1), "self": i, "cls": 0,
+             "sep": n - 1}[kind]
         m[i, j] = 1.0
     return m
 
@@ -143,11 +147,12 @@ def test_hand_built_heads_get_their_labels():
              0.45 * _pattern(n, "prev") + 0.45 * _pattern(n, "next") + 0.1 * _pattern(n, "self")]
     attn = np.stack(heads)[None]  # (1, 8, T, T)
     s = A.attention_summary(attn, cls_positions=[0], sep_positions=[n - 1])
-    assert list(s["label"][0]) == ["previous token", "next token", "self", "[CLS]", "[SEP]", "broad",
-                                   "off", "mixed"]
+    assert list(s["label"][0]) == ["previous token", "next token", "self", "[CLS]", "[SEP]",
+                                   "broad", "off", "mixed"]
     assert s["prev"][0, 0] == pytest.approx(1.0) and s["next"][0, 1] == pytest.approx(1.0)
     assert s["entropy"][0, 0] == pytest.approx(0.0)
-    assert s["entropy"][0, 5] == pytest.approx(math.log(n)) and s["entropy_norm"][0, 5] == pytest.approx(1)
+    assert (s["entropy"][0, 5] == pytest.approx(math.log(n))
+            and s["entropy_norm"][0, 5] == pytest.approx(1))
     # Also as a list of (1, H, T, T) tensors, the way x.attentions comes.
     s2 = A.attention_summary([torch.tensor(attn[:, :3])], [0], [n - 1])
     assert list(s2["label"][0]) == ["previous token", "next token", "self"]
@@ -195,10 +200,12 @@ def test_head_mask_effect_errors(bert):
 
 
 def test_head_mask_effect_masks_token_positions(sharp_bert):
-    # "the cat sat on the mat ." -> [CLS] the cat sat on the mat . [SEP]: mask "cat" (2) and "mat" (6)
+    # "the cat sat on the mat ." -> [CLS] the cat sat on the mat . [SEP]:
+    # mask "cat" (2) and "mat" (6)
     e = A.head_mask_effect(sharp_bert, "the cat sat on the mat .", [(0, 2)], mask_positions=[2, 6])
     same = A.head_mask_effect(sharp_bert, "the [MASK] sat on the [MASK] .", [(0, 2)])
-    assert e["positions"] == [2, 6] and e["before"] == same["before"] and e["after"] == same["after"]
+    assert (e["positions"] == [2, 6] and e["before"] == same["before"]
+            and e["after"] == same["after"])
     for bad in ([0], [8], [99]):
         with pytest.raises(ValueError):
             A.head_mask_effect(sharp_bert, "the cat sat on the mat .", [], mask_positions=bad)

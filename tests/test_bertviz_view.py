@@ -47,8 +47,8 @@ def bert(tiny_ckpt):
     return bertcore.load(str(tiny_ckpt[0]), device="cpu")
 
 
-EVIL = ["[CLS]", "</script><script>window.__pwned=1</script>", "<img src=x onerror=window.__pwned=1>",
-        "a&b", "\u2028", "[SEP]"]
+EVIL = ["[CLS]", "</script><script>window.__pwned=1</script>",
+        "<img src=x onerror=window.__pwned=1>", "a&b", "\u2028", "[SEP]"]
 
 
 def fake_explained(tokens, layers=2, heads=3, type_ids=None):
@@ -128,7 +128,8 @@ def test_head_view_is_offline_and_complete(vendor, bert):
 def test_model_view_pair_and_labels(vendor, bert):
     x = bert.explain("the dog barked .", "it rained")
     assert V.sentence_b_start(x) == x.tokens.index("[SEP]") + 1
-    doc = V.model_view_html(x, labels={"heads": "注意力头", "layers": "层", "a_b": "句子 A → 句子 B"})
+    doc = V.model_view_html(x, labels={"heads": "注意力头", "layers": "层",
+                                       "a_b": "句子 A → 句子 B"})
     _assert_offline(doc)
     assert '.text("注意力头")' in doc and '.text("层")' in doc
     assert ">句子 A → 句子 B</option>" in doc
@@ -138,7 +139,7 @@ def test_model_view_pair_and_labels(vendor, bert):
 
 
 def _params(doc: str) -> dict:
-    line = next(l for l in doc.splitlines() if l.strip().startswith("const params = "))
+    line = next(s for s in doc.splitlines() if s.strip().startswith("const params = "))
     value, _ = json.JSONDecoder().raw_decode(line.strip()[len("const params = "):])
     return value
 
@@ -187,6 +188,7 @@ def test_neuron_figure(bert):
     heat, bars = fig.data
     assert np.asarray(heat.z).shape == (len(tokens), x.layers[0].query.shape[-1])
     np.testing.assert_allclose(np.asarray(bars.x), w["probs"])
-    assert list(heat.y) == list(bars.y) and len(set(heat.y)) == len(tokens)  # "the" twice, unique rows
+    # "the" twice, unique rows
+    assert list(heat.y) == list(bars.y) and len(set(heat.y)) == len(tokens)
     assert "&lt;b&gt;x&lt;/b&gt;" in heat.y[1] and "<b>" not in "".join(heat.y)
     assert "query: 3 sat" == fig.layout.title.text

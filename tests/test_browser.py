@@ -39,7 +39,8 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 PAGES = {"": ("BERT Lab", "BERT 实验室"), "tokenization": ("Tokenization", "分词"),
          "embeddings": ("Embeddings", "嵌入"), "attention": ("Attention", "注意力"),
-         "masked_lm": ("Masked words", "掩码预测"), "next_sentence": ("Next sentence", "下一句预测"),
+         "masked_lm": ("Masked words", "掩码预测"),
+         "next_sentence": ("Next sentence", "下一句预测"),
          "fine_tuning": ("Fine-tuning", "微调"), "pretraining": ("Pretraining, live", "现场预训练")}
 HTML_TEXT = "<script>window.__pwned=1</script><b>x</b>"
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}
@@ -199,7 +200,8 @@ def test_deep_link_on_a_fresh_server(page):
 def test_every_page(page, lang):
     for path, titles in PAGES.items():
         sep = "&" if "?" in path else "?"
-        open_view(page, f"{path}{sep}lang={lang}&pair=" + ("it+rained+." if lang == "en" else "今天下雨了。"))
+        open_view(page, f"{path}{sep}lang={lang}&pair="
+                  + ("it+rained+." if lang == "en" else "今天下雨了。"))
         title = titles[0 if lang == "en" else 1]
         assert page.locator("h1").first.inner_text().strip() == title
         no_errors(page)

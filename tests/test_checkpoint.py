@@ -1,4 +1,5 @@
-"""Checkpoints: key-for-key loading of transformers' folders, its report, errors, and saving back."""
+"""Checkpoints: key-for-key loading of transformers' folders, its report, errors, and saving
+back."""
 
 from __future__ import annotations
 
@@ -81,7 +82,8 @@ def test_task_checkpoint_into_bare_encoder_names_what_it_skipped(tmp_path):
 
 def test_legacy_gamma_beta_bin_checkpoint_loads(tmp_path):
     ref = hf_model("BertForMaskedLM")
-    state = {k.replace("LayerNorm.weight", "LayerNorm.gamma").replace("LayerNorm.bias", "LayerNorm.beta"): v
+    state = {k.replace("LayerNorm.weight", "LayerNorm.gamma")
+             .replace("LayerNorm.bias", "LayerNorm.beta"): v
              for k, v in ref.state_dict().items()}
     assert any(k.endswith("LayerNorm.gamma") for k in state)
     torch.save(state, tmp_path / "pytorch_model.bin")
@@ -155,7 +157,8 @@ def test_saved_folder_loads_in_transformers_with_identical_outputs(tmp_path, tin
     checkpoint.save_pretrained(model, tmp_path)
     saved = json.loads((tmp_path / "config.json").read_text())
     assert saved["architectures"] == ["BertForPreTraining"]
-    back = transformers.BertForPreTraining.from_pretrained(tmp_path, attn_implementation="eager").eval()
+    back = transformers.BertForPreTraining.from_pretrained(tmp_path,
+                                                           attn_implementation="eager").eval()
     with torch.no_grad():
         out = model(IDS, token_type_ids=TYPES, attention_mask=MASK)
         hf = back(input_ids=IDS, token_type_ids=TYPES, attention_mask=MASK)

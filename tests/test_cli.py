@@ -50,7 +50,8 @@ def test_runs_as_a_module(tiny_ckpt):
 
 
 def _toy_csv(path):
-    rows = [f"the {'good' if i % 2 else 'bad'} dog sat,{'pos' if i % 2 else 'neg'}" for i in range(40)]
+    rows = [f"the {'good' if i % 2 else 'bad'} dog sat,{'pos' if i % 2 else 'neg'}"
+            for i in range(40)]
     path.write_text("text,label\n" + "\n".join(rows) + "\n", encoding="utf-8")
     return path
 

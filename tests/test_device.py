@@ -16,7 +16,8 @@ def test_auto_picks_the_best_available_and_cpu_is_always_there():
     assert device.pick_device("cpu") == torch.device("cpu")
 
 
-@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the refusal on a machine without CUDA")
+@pytest.mark.skipif(torch.cuda.is_available(),
+                    reason="checks the refusal on a machine without CUDA")
 def test_missing_gpu_is_refused_clearly():
     with pytest.raises(ValueError, match="no CUDA GPU"):
         device.pick_device("cuda")

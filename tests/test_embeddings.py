@@ -38,4 +38,5 @@ def test_position_similarity_is_a_cosine_matrix(bert):
     assert sim.shape == (10, 10)
     np.testing.assert_allclose(np.diag(sim), 1.0, atol=1e-5)
     np.testing.assert_allclose(sim, sim.T, atol=1e-6)
-    assert embeddings.position_similarity(bert, 10_000).shape[0] == bert.config.max_position_embeddings
+    assert (embeddings.position_similarity(bert, 10_000).shape[0]
+            == bert.config.max_position_embeddings)

@@ -45,7 +45,8 @@ def test_logit_lens_last_layer_is_the_models_prediction_and_greedy_starts_from_i
 
 def test_pretraining_mask_follows_the_rule_and_is_seeded(bert):
     enc = bert.encode("the dog barked at the cat on the mat . " * 4)
-    a, b = masked_lm.pretraining_mask(bert, enc, seed=1), masked_lm.pretraining_mask(bert, enc, seed=1)
+    a, b = (masked_lm.pretraining_mask(bert, enc, seed=1),
+            masked_lm.pretraining_mask(bert, enc, seed=1))
     assert a == b
     regular = sum(1 for s in enc.special_tokens_mask if not s)
     assert len(a.chosen) == round(0.15 * regular)

@@ -25,7 +25,8 @@ def test_next_sentence_pieces(bert):
     assert cross.shape == (bert.config.num_hidden_layers, 4, 3)
     layer0 = x.attentions[0][0].mean(0).numpy()  # (T, T) mean over heads
     np.testing.assert_allclose(cross[0], layer0[np.ix_(a, b)], atol=1e-6)
-    assert next_sentence.cross_attention(x.attentions, a, []).shape == (bert.config.num_hidden_layers, 4, 0)
+    assert (next_sentence.cross_attention(x.attentions, a, []).shape
+            == (bert.config.num_hidden_layers, 4, 0))
 
 
 

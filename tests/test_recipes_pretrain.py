@@ -128,11 +128,13 @@ def test_the_recipe_trains_on_neither_the_test_nor_the_dev_clozes(tmp_path, monk
     assert pretrain.language_clozes("en", dev=True) == [("the cow gives us [MASK].", "milk")]
     assert pretrain.language_clozes("zh", dev=True) == []  # no dev set: nothing to choose with
     monkeypatch.setattr(corpora, "english_documents", lambda sources=(): [
-        Document(["The dog barked at the cat.", "The cow gives us milk!", "It rained."], "wiki", f"w{i}")
+        Document(["The dog barked at the cat.", "The cow gives us milk!", "It rained."], "wiki",
+                 f"w{i}")
         for i in range(50)])
     save_pretrained(tiny_model(), tmp_path / "init", TOK)
     recipe = pretrain.Recipe("en", steps=1, batch_size=2, max_len=24, learning_rate=1e-3,
-                             head_lr=1e-3, frozen_layers=-1, init=str(tmp_path / "init"), heldout=0.1)
+                             head_lr=1e-3, frozen_layers=-1, init=str(tmp_path / "init"),
+                             heldout=0.1)
     _, _, train_docs, _ = pretrain.prepare(recipe)
     assert train_docs and all(d == ["It rained."] for d in train_docs)
     # both are measured; only the test set's rows go to the README table
@@ -151,10 +153,13 @@ def test_the_cloze_sets_are_one_mask_and_one_known_word_piece_each():
         clozes = pretrain.read_clozes(path)
         assert len(clozes) >= 30 and len(set(clozes)) == len(clozes), lang
         for sentence, answer in clozes:
-            assert sentence.count("[MASK]") == 1 and answer in vocabs[lang], (lang, sentence, answer)
+            assert sentence.count("[MASK]") == 1 and answer in vocabs[lang], \
+                (lang, sentence, answer)
     # the dev set chooses checkpoints and the test set is reported: they share no sentence
-    filled = lambda clozes: {pretrain._words(s.replace("[MASK]", a)) for s, a in clozes}  # noqa: E731
-    assert not filled(pretrain.language_clozes("en")) & filled(pretrain.language_clozes("en", dev=True))
+    filled = lambda clozes: {pretrain._words(s.replace("[MASK]", a))  # noqa: E731
+                             for s, a in clozes}
+    assert not (filled(pretrain.language_clozes("en"))
+                & filled(pretrain.language_clozes("en", dev=True)))
 
 
 def test_low_priority_tokens_are_masked_only_when_a_row_has_too_few_others():
@@ -173,7 +178,8 @@ def test_low_priority_tokens_are_masked_only_when_a_row_has_too_few_others():
     few = torch.tensor([[False, True, True, True, False, False]])
     special = torch.tensor([[True, False, False, False, False, True]])
     _, labels = content_mask_tokens(ids, special, few, 200, 103, gen(), mlm_prob=0.5)
-    assert (labels != -100).sum() == 2 and labels[0, 4] == 10  # round(0.5 * 4) = 2: 10, then one more
+    # round(0.5 * 4) = 2: 10, then one more
+    assert (labels != -100).sum() == 2 and labels[0, 4] == 10
 
 
 

@@ -42,7 +42,8 @@ def test_unigram_loss_is_the_cross_entropy_of_word_frequencies():
     ex = [data.PretrainingExample([5, 5, 5], [6], 1, 0, 0)]
     # counts with add-one over a vocabulary of 8: id 5 -> 4, id 6 -> 2, others 1 => total 12
     assert toy.unigram_loss(ex, ex, 8) == pytest.approx(
-        -(3 * torch.log(torch.tensor(4 / 12)) + torch.log(torch.tensor(2 / 12))).item() / 4, rel=1e-6)
+        -(3 * torch.log(torch.tensor(4 / 12)) + torch.log(torch.tensor(2 / 12))).item() / 4,
+        rel=1e-6)
 
 
 def test_masked_example_shows_the_rule_applied(zh_setup):

@@ -45,8 +45,9 @@ def fresh_model(seed: int = 0) -> BertForSequenceClassification:
 def test_loss_falls_and_accuracy_beats_chance():
     model, data, heldout = fresh_model(), separable(256), separable(128, seed=1)
     seen = []
-    result = train(model, data, collate, TrainConfig(max_steps=120, batch_size=16, learning_rate=3e-3,
-                                                      eval_every=40, log_every=20),
+    result = train(model, data, collate,
+                   TrainConfig(max_steps=120, batch_size=16, learning_rate=3e-3, eval_every=40,
+                               log_every=20),
                    evaluate=lambda m: {"accuracy": accuracy(m, heldout), "loss": 0.0},
                    callback=seen.append)
     assert result.steps == 120 and not result.cancelled
@@ -132,7 +133,7 @@ def test_warmup_then_linear_decay():
 
 
 def test_weight_averaging_follows_the_trained_weights_and_the_model_ends_as_the_average():
-    data, heldout = separable(128), separable(64, seed=1)
+    data = separable(128)
     cfg = dict(max_steps=12, batch_size=16, learning_rate=3e-3, eval_every=4, log_every=1, seed=0)
     weights = []  # the trained weights after every step of a plain run
     plain = fresh_model()

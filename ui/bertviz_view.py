@@ -1,26 +1,29 @@
-"""bertviz's head and model views (Vig 2019), made to work with no internet, and a neuron-style view.
+"""bertviz's head and model views (Vig 2019), made to work with no internet, and a neuron-style
+view.
 
-bertviz 1.4.1 (Vig, "A Multiscale Visualization of Attention in the Transformer Model", ACL 2019 demo,
-https://arxiv.org/abs/1906.05714) renders its views as HTML whose script asks cdnjs for require.js,
-d3 5.7.0 and jQuery 2.0.0. Behind a classroom firewall (or here) those never load and the view stays
-blank. So:
+bertviz 1.4.1 (Vig, "A Multiscale Visualization of Attention in the Transformer Model", ACL 2019
+demo, https://arxiv.org/abs/1906.05714) renders its views as HTML whose script asks cdnjs for
+require.js, d3 5.7.0 and jQuery 2.0.0. Behind a classroom firewall (or here) those never load and
+the view stays blank. So:
 
 * ``scripts/vendor_js.sh`` (``make vendor``) fetches require.js 2.3.6, d3 5.7.0 and jQuery 2.1.0
   (2.0.0 was never on npm) with the npm client into the git-ignored ``vendor/`` folder;
-* :func:`head_view_html` / :func:`model_view_html` take bertviz's own HTML (``html_action="return"``),
-  drop its CDN ``<script src>`` and its ``require.config`` CDN paths, and return one self-contained
-  document with the three libraries inlined: jQuery and d3 first (they set ``window.jQuery`` /
-  ``window.d3`` while no AMD loader exists), then require.js, then two named ``define`` calls that hand
-  those globals to bertviz's ``requirejs(['jquery', 'd3'], ...)``. The browser requests nothing.
+* :func:`head_view_html` / :func:`model_view_html` take bertviz's own HTML
+  (``html_action="return"``), drop its CDN ``<script src>`` and its ``require.config`` CDN paths,
+  and return one self-contained document with the three libraries inlined: jQuery and d3 first (they
+  set ``window.jQuery`` / ``window.d3`` while no AMD loader exists), then require.js, then two named
+  ``define`` calls that hand those globals to bertviz's ``requirejs(['jquery', 'd3'], ...)``. The
+  browser requests nothing.
 
 Safety: bertviz puts the tokens into a ``<script>`` as ``json.dumps`` output, where a token such as
-``</script><img onerror=...>`` would end the script and run as HTML; the parameters are re-serialised
-here with ``<``, ``>`` and ``&`` as JSON ``\\u003c`` escapes (the same string to JavaScript, never
-markup). bertviz's JavaScript then writes tokens with d3's ``.text()``, which does not parse HTML.
+``</script><img onerror=...>`` would end the script and run as HTML; the parameters are
+re-serialised here with ``<``, ``>`` and ``&`` as JSON ``\\u003c`` escapes (the same string to
+JavaScript, never markup). bertviz's JavaScript then writes tokens with d3's ``.text()``, which does
+not parse HTML.
 
-The documents are shown with ``st.iframe(html_string, height=...)`` (streamlit 1.67: a string that is not
-a URL or path is embedded as the iframe's HTML; ``st.components.v1.html`` is deprecated). Heights come
-from :func:`view_height`, which follows bertviz's own layout constants.
+The documents are shown with ``st.iframe(html_string, height=...)`` (streamlit 1.67: a string that
+is not a URL or path is embedded as the iframe's HTML; ``st.components.v1.html`` is deprecated).
+Heights come from :func:`view_height`, which follows bertviz's own layout constants.
 
 bertviz's neuron view needs its own patched model classes; :func:`neuron_figure` draws the same idea
 from our model's real query and key vectors instead (``bertcore.attention.walkthrough``): the
@@ -176,13 +179,15 @@ def head_view_html(x, layer: int | None = None, heads: list[int] | None = None,
 
     if layer is not None and include_layers is not None and layer not in include_layers:
         include_layers = sorted({*include_layers, layer})
-    raw = head_view(attention=_attention(x), tokens=list(x.tokens), sentence_b_start=sentence_b_start(x),
-                    layer=layer, heads=list(heads) if heads else None, include_layers=include_layers,
+    raw = head_view(attention=_attention(x), tokens=list(x.tokens),
+                    sentence_b_start=sentence_b_start(x), layer=layer,
+                    heads=list(heads) if heads else None, include_layers=include_layers,
                     html_action="return").data
     return _document(_offline(raw, labels or {}), title)
 
 
-def model_view_html(x, include_layers: list[int] | None = None, include_heads: list[int] | None = None,
+def model_view_html(x, include_layers: list[int] | None = None,
+                    include_heads: list[int] | None = None,
                     labels: dict[str, str] | None = None, display_mode: str = "light",
                     title: str = "model view") -> str:
     """bertviz's model view (every layer × head as a thumbnail) as a self-contained HTML document.
@@ -198,9 +203,10 @@ def model_view_html(x, include_layers: list[int] | None = None, include_heads: l
     """
     from bertviz import model_view
 
-    raw = model_view(attention=_attention(x), tokens=list(x.tokens), sentence_b_start=sentence_b_start(x),
-                     display_mode=display_mode, include_layers=include_layers,
-                     include_heads=include_heads, html_action="return").data
+    raw = model_view(attention=_attention(x), tokens=list(x.tokens),
+                     sentence_b_start=sentence_b_start(x), display_mode=display_mode,
+                     include_layers=include_layers, include_heads=include_heads,
+                     html_action="return").data
     return _document(_offline(raw, labels or {}), title)
 
 
@@ -216,11 +222,12 @@ def view_height(kind: str, n_tokens: int, n_layers: int, n_heads: int, pair: boo
     raise ValueError(f"kind must be 'head' or 'model', not {kind!r}")
 
 
-def neuron_figure(walk: dict, tokens: list[str], query_pos: int, titles: dict[str, str] | None = None):
+def neuron_figure(walk: dict, tokens: list[str], query_pos: int,
+                  titles: dict[str, str] | None = None):
     """A neuron-style view of one head for one query token, from ``attention.walkthrough``.
 
-    Left: the heatmap of q ⊙ k (one row per key token, one column per head dimension); a row's sum is
-    q·k, so one sees which dimensions make a token match. Right: the softmax probabilities (the
+    Left: the heatmap of q ⊙ k (one row per key token, one column per head dimension); a row's sum
+    is q·k, so one sees which dimensions make a token match. Right: the softmax probabilities (the
     model's own attention row), one bar per key token on the same rows.
 
     Args:

@@ -4,9 +4,9 @@ One calm colour scheme for the whole app. Every label that may come from user te
 is HTML-escaped here, because plotly renders a small HTML subset in labels and the token chips are
 HTML: user text is always shown as text, never interpreted.
 
-Presenter mode enlarges every chart's type: ``app.py`` calls :func:`set_font_scale` at the top of each
-run. The scale lives in a context variable, so it is per session (Streamlit runs each session's script in
-its own thread) and never leaks from a projected session to a student's.
+Presenter mode enlarges every chart's type: ``app.py`` calls :func:`set_font_scale` at the top of
+each run. The scale lives in a context variable, so it is per session (Streamlit runs each session's
+script in its own thread) and never leaks from a projected session to a student's.
 
 Token axes are numeric with the tokens as tick text, so a token that occurs twice ("the … the")
 keeps two rows instead of being merged by plotly's categorical axis.
@@ -37,7 +37,8 @@ _FONT_SCALE: ContextVar[float] = ContextVar("bertlab_chart_font_scale", default=
 
 
 def set_font_scale(scale: float) -> None:
-    """Type size of the charts built next in this thread (session): 1.0 normal, ~1.5 for projecting."""
+    """Type size of the charts built next in this thread (session): 1.0 normal, ~1.5 for
+    projecting."""
     _FONT_SCALE.set(float(scale))
 
 
@@ -81,7 +82,8 @@ def heatmap(matrix, x_labels=None, y_labels=None, title: str | None = None, *,
             colorscale: str = SEQUENTIAL, zmin=None, zmax=None, zmid=None, text=None,
             x_title: str | None = None, y_title: str | None = None, height: int | None = None,
             value_label: str = "", show_scale: bool = True, text_size: int = 12) -> go.Figure:
-    """A heatmap of a 2-D array, rows top to bottom; labels may repeat (numeric axes + tick text)."""
+    """A heatmap of a 2-D array, rows top to bottom; labels may repeat (numeric axes + tick
+    text)."""
     m = np.asarray(matrix, dtype=float)
     rows, cols = m.shape if m.ndim == 2 else (1, m.size)
     m = m.reshape(rows, cols)
@@ -91,7 +93,8 @@ def heatmap(matrix, x_labels=None, y_labels=None, title: str | None = None, *,
     custom = np.array([[f"{hover_y[r]} → {hover_x[c]}" for c in range(cols)] for r in range(rows)])
     trace = go.Heatmap(z=m, x=xs, y=ys, colorscale=colorscale, zmin=zmin, zmax=zmax, zmid=zmid,
                        customdata=custom, showscale=show_scale, xgap=1, ygap=1,
-                       hovertemplate="%{customdata}<br>" + esc(value_label) + " %{z:.4f}<extra></extra>",
+                       hovertemplate=("%{customdata}<br>" + esc(value_label)
+                                      + " %{z:.4f}<extra></extra>"),
                        colorbar=dict(thickness=12, outlinewidth=0))
     if text is not None:
         trace.update(text=[[esc(v) for v in row] for row in text], texttemplate="%{text}",
@@ -136,7 +139,8 @@ def gauge(p: float, title: str | None = None, *, left: str = "", right: str = ""
         mode="gauge+number", value=100 * float(p), number=dict(suffix=" %", valueformat=".1f"),
         gauge=dict(axis=dict(range=[0, 100], ticksuffix="%"),
                    bar=dict(color=PALETTE[0], thickness=0.35),
-                   steps=[dict(range=[0, 50], color="#F4F1EC"), dict(range=[50, 100], color="#E8EEF5")],
+                   steps=[dict(range=[0, 50], color="#F4F1EC"),
+                          dict(range=[50, 100], color="#E8EEF5")],
                    threshold=dict(line=dict(color=INK, width=2), value=50))))
     if left or right:  # under the ends of the arc, below its 0 % and 100 % ticks
         fig.add_annotation(x=0.0, y=-0.02, text=esc(left), showarrow=False, xref="paper",
@@ -170,19 +174,21 @@ def architecture(config, counts: dict[str, int], text: dict[str, str]) -> go.Fig
             and optionally word, position, segment (the three embedding tables).
     """
     c = config
-    L, H, D, I = c.num_hidden_layers, c.num_attention_heads, c.hidden_size, c.intermediate_size
+    L, H, D, FFN = c.num_hidden_layers, c.num_attention_heads, c.hidden_size, c.intermediate_size
     fig = go.Figure()
 
     def box(x0, x1, y0, y1, fill, label, sub="", line=INK):
         fig.add_shape(type="rect", x0=x0, x1=x1, y0=y0, y1=y1, fillcolor=fill, opacity=1,
                       line=dict(color=line, width=1), layer="below")
-        body = f"<b>{esc(label)}</b>" + (f"<br><span style='font-size:{px(12)}px'>{esc(sub)}</span>" if sub else "")
+        body = (f"<b>{esc(label)}</b>"
+                + (f"<br><span style='font-size:{px(12)}px'>{esc(sub)}</span>" if sub else ""))
         fig.add_annotation(x=(x0 + x1) / 2, y=(y0 + y1) / 2, text=body, showarrow=False,
                            font=dict(size=px(14), color=INK))
 
     def arrow(y0, y1, x=5):
         fig.add_annotation(x=x, y=y1, ax=x, ay=y0, xref="x", yref="y", axref="x", ayref="y",
-                           showarrow=True, arrowhead=2, arrowwidth=1.5, arrowcolor="#6C757D", text="")
+                           showarrow=True, arrowhead=2, arrowwidth=1.5, arrowcolor="#6C757D",
+                           text="")
 
     def n(key):
         return f"{counts.get(key, 0):,} {text['params']}"
@@ -205,7 +211,7 @@ def architecture(config, counts: dict[str, int], text: dict[str, str]) -> go.Fig
                        f"{esc(n('encoder'))}", showarrow=False, font=dict(size=px(15), color=INK))
     box(1.5, 8.5, 3.3, 4.5, "#FFFFFF", text["attention"], f"{H} × {c.head_dim} = {D}")
     arrow(4.5, 4.7)
-    box(1.5, 8.5, 4.7, 5.7, "#FFFFFF", text["ffn"], f"{D} → {I} → {D}")
+    box(1.5, 8.5, 4.7, 5.7, "#FFFFFF", text["ffn"], f"{D} → {FFN} → {D}")
     top = 6.4 + 0.06 * (shown - 1) * (12 / max(shown, 12))
     arrow(top, top + 0.5)
     base = top + 0.5
@@ -265,7 +271,8 @@ def chips_html(tokens, colors, sublabels=None, *, outline=None, strike=None) -> 
         # Each chip is a column as wide as the wider of the token and its sublabel, so long
         # sublabels ("→ [MASK]") never run into their neighbours'.
         out.append(
-            f'<div style="display:inline-flex;flex-direction:column;align-items:center;flex:0 0 auto;">'
+            f'<div style="display:inline-flex;flex-direction:column;align-items:center;'
+            f'flex:0 0 auto;">'
             f'<div style="background:{color}22;border-bottom:3px '
             f'solid {color};outline:{border};border-radius:6px;padding:3px 8px;font-size:1.05em;'
             f'white-space:pre;color:{INK};{deco}">{esc(tok)}</div>{sub}</div>')

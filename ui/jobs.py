@@ -55,7 +55,8 @@ class TrainingJob:
     # -- the worker side
     def _on_plan(self, plan, before) -> None:
         with self.lock:
-            self.plan, self.before, self.max_steps, self.status = plan, before, plan.steps, "training"
+            self.plan, self.before, self.max_steps, self.status = (plan, before, plan.steps,
+                                                                   "training")
 
     def _on_progress(self, p) -> None:
         with self.lock:

@@ -33,7 +33,8 @@ MAX_MODELS = 3  # models kept in memory at once (a bert-base is ~0.45 GB)
 
 
 class _Registry:
-    """name -> Future[Bert], loaded in worker threads; the oldest finished model is dropped first."""
+    """name -> Future[Bert], loaded in worker threads; the oldest finished model is dropped
+    first."""
 
     def __init__(self):
         self.lock = threading.Lock()
