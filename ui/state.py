@@ -49,6 +49,12 @@ def _text(value, previous: str = "") -> str:
     return str(value if value is not None else "")[:MAX_CHARS]
 
 
+def _name(value, previous: str = "") -> str:
+    """A short identifier (a page section): letters, digits, "_" and "-" only, else the previous."""
+    text = str(value if value is not None else "").strip()[:40]
+    return text if all(ch.isalnum() or ch in "_-" for ch in text) else previous
+
+
 def _int(value, previous: int) -> int:
     try:
         return max(0, int(str(value).strip()))
@@ -98,6 +104,10 @@ class State:
     head: int = _url(0, "head", _int)
     masks: list[int] = _url(list, "masks", _masks, lambda v: ",".join(map(str, v)))
     presenter: bool = _url(False, "presenter", _bool, lambda v: "1")
+    section: str = _url("", "section", _name)  # the page's section; "" is the page's first
+    query: int = _url(1, "query", _int)  # the query token a page explains (1: the first word)
+    window: int = _url(0, "window", _int)  # the first token shown where a view shows a window
+    step: int = _url(0, "step", _int)  # presenter mode: how many of a page's sections are shown
 
 
 FIELDS = {f.name: f.metadata for f in fields(State)}
