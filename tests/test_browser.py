@@ -1,10 +1,11 @@
 """The app in a real browser: Debian's chromium driven by playwright, against ``streamlit run``.
 
 One Streamlit server per module (a tiny local checkpoint as $BERTLAB_MODEL, no network), one
-chromium. What only a browser can show: a deep link on a fresh server, every page in English and
-Chinese (screenshots in $BERTLAB_SCREENSHOTS, default /tmp/bertlab-screenshots), hiding a word and
-seeing the guesses, a shared link reopening the same view, an HTML/script sentence staying text
-(no script runs), bertviz's views drawing with no internet, and no request leaving 127.0.0.1.
+chromium (``browser_support``). What only a browser can show: a deep link on a fresh server, every
+page in English and Chinese (screenshots in $BERTLAB_SCREENSHOTS, default
+/tmp/bertlab-screenshots), hiding a word and seeing the guesses, a shared link reopening the same
+view, an HTML/script sentence staying text (no script runs), bertviz's views drawing with no
+internet, and no request leaving 127.0.0.1.
 
 Skipped, with the reason, when /usr/bin/chromium or playwright is missing (``make test`` installs
 chromium with apt when it runs as root).
@@ -12,172 +13,13 @@ chromium with apt when it runs as root).
 
 from __future__ import annotations
 
-import os
 import re
-import socket
-import subprocess
-import sys
-import time
 import urllib.request
-from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 
-from app_support import write_app_checkpoint
-
-CHROMIUM = "/usr/bin/chromium"
-if not os.access(CHROMIUM, os.X_OK):
-    pytest.skip(f"{CHROMIUM} is missing: the browser tests need Debian's chromium "
-                "(`apt-get install -y chromium`; `make test` does it when run as root)",
-                allow_module_level=True)
-sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
-
-REPO = Path(__file__).resolve().parent.parent
-SHOTS = Path(os.environ.get("BERTLAB_SCREENSHOTS", "/tmp/bertlab-screenshots"))
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
-PAGES = {"": ("BERT Lab", "BERT 实验室"), "tokenization": ("Tokenization", "分词"),
-         "embeddings": ("Embeddings", "嵌入"), "attention": ("Attention", "注意力"),
-         "masked_lm": ("Masked words", "掩码预测"),
-         "next_sentence": ("Next sentence", "下一句预测"),
-         "fine_tuning": ("Fine-tuning", "微调"), "pretraining": ("Pretraining, live", "现场预训练")}
-HTML_TEXT = "<script>window.__pwned=1</script><b>x</b>"
-LOCAL_HOSTS = {"127.0.0.1", "localhost"}
-RUN_TIMEOUT = 90_000  # ms for a page to finish its script run (a loaded 2-core machine)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    """``streamlit run app.py`` on a free port of 127.0.0.1, with the tiny checkpoint."""
-    model = write_app_checkpoint(tmp_path_factory.mktemp("browser-bert"))
-    port = _free_port()
-    env = dict(os.environ, BERTLAB_MODEL=str(model), HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1",
-               TOKENIZERS_PARALLELISM="false")
-    log = tmp_path_factory.mktemp("streamlit-log") / "server.log"
-    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-           "--server.address", "127.0.0.1", "--server.headless", "true",
-           "--browser.gatherUsageStats", "false",
-           # Other people editing the repository must not make the page rerun under the tests.
-           "--server.fileWatcherType", "none", "--server.runOnSave", "false"]
-    with open(log, "w") as out:
-        proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as r:
-                if r.status == 200:
-                    break
-        except OSError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail(f"streamlit did not become healthy:\n{log.read_text()[-3000:]}")
-        time.sleep(0.3)
-    yield base
-    proc.terminate()
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
-
-
-@pytest.fixture
-def page(browser, server):
-    """A fresh browser context (a new Streamlit session); every request it makes must be local."""
-    context = browser.new_context(viewport={"width": 1366, "height": 900}, locale="en-US")
-    pg = context.new_page()
-    seen: list[str] = []
-    pg.on("request", lambda r: seen.append(r.url))
-    pg.on("websocket", lambda ws: seen.append(ws.url))
-    pg.base = server
-    yield pg
-    context.close()
-    outside = [u for u in seen if not _is_local(u)]
-    assert not outside, f"requests left 127.0.0.1: {outside[:10]}"
-
-
-def _is_local(url: str) -> bool:
-    parts = urlsplit(url)
-    if parts.scheme in ("data", "blob", "about", "javascript"):
-        return True
-    return parts.hostname in LOCAL_HOSTS
-
-
-# ----------------------------------------------------------------------------- helpers
-
-def wait_idle(pg) -> None:
-    """Waits until the script run is over and the page has drawn."""
-    pg.wait_for_selector("h1", timeout=RUN_TIMEOUT)
-    pg.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]',
-                         timeout=RUN_TIMEOUT)
-    pg.wait_for_timeout(300)
-
-
-def open_view(pg, path: str = "") -> None:
-    pg.goto(f"{pg.base}/{path}")
-    wait_idle(pg)
-
-
-def main_text(pg) -> str:
-    return pg.locator('[data-testid="stMain"]').inner_text()
-
-
-def no_errors(pg) -> None:
-    assert pg.locator('[data-testid="stException"]').count() == 0, main_text(pg)[:2000]
-    errors = pg.locator('[data-testid="stAlertContentError"]')
-    assert errors.count() == 0, errors.all_inner_texts()
-
-
-def screenshot(pg, name: str) -> Path:
-    """The whole page (Streamlit scrolls inside its main block, so the window is made as tall)."""
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    height = pg.evaluate("""() => Math.max(
-        document.querySelector('[data-testid="stMain"]')?.scrollHeight || 0,
-        document.querySelector('[data-testid="stSidebarContent"]')?.scrollHeight || 0)""")
-    pg.set_viewport_size({"width": 1366, "height": int(min(max(900, height + 40), 8000))})
-    pg.wait_for_timeout(400)
-    path = SHOTS / f"{name}.png"
-    pg.screenshot(path=str(path))
-    pg.set_viewport_size({"width": 1366, "height": 900})
-    return path
-
-
-def choose(pg, label: str) -> None:
-    """Clicks an option of a segmented control or a pill (Streamlit's button groups)."""
-    pg.locator('[data-testid="stButtonGroup"] button').filter(
-        has_text=re.compile(rf"^\s*{re.escape(label)}\s*$")).first.click()
-
-
-def heading(pg, text: str):
-    return pg.locator("h1, h2, h3").filter(has_text=text).first
-
-
-def pwned(pg) -> list[str]:
-    """Frames (the page and its iframes) where window.__pwned was set."""
-    hit = []
-    for frame in pg.frames:
-        try:
-            if frame.evaluate("() => typeof window.__pwned") != "undefined":
-                hit.append(frame.url)
-        except sync_api.Error:  # a frame that went away while we looked
-            pass
-    return hit
+from browser_support import (HTML_TEXT, PAGES, RUN_TIMEOUT, choose, heading, no_errors, open_view,
+                             pwned, screenshot, sync_api, wait_idle)
 
 
 # ----------------------------------------------------------------------------- tests
