@@ -2,8 +2,8 @@
 
 ``streamlit run app.py``. This file is the frame every page shares: page config, the view state
 (which lives in the URL, see ``ui/state.py``), the model (loaded once, with a fallback to the
-default when a choice fails), the sidebar (language, sentence, second sentence, model, presenter
-mode) and the navigation over ``pages/``.
+default when a choice fails), the sidebar (language, sentence, second sentence, the page's "try
+these" examples, model, presenter mode) and the navigation over ``pages/``.
 
 Environment: ``BERTLAB_MODEL`` (a checkpoint folder) replaces the default model, e.g. for tests.
 """
@@ -17,7 +17,7 @@ import streamlit as st
 
 from bertcore import defaults
 from bertcore.checkpoint import CheckpointError, OfflineError
-from ui import charts, models, state
+from ui import charts, examples, models, state
 from ui.i18n import LANG_NAMES, md_escape, t
 
 HERE = Path(__file__).parent
@@ -146,7 +146,7 @@ def model_picker(bert) -> None:
 
 # ----------------------------------------------------------------------------- sidebar
 
-def sidebar(bert) -> None:
+def sidebar(bert, page_name: str) -> None:
     with st.sidebar:
         st.segmented_control(t("side.language"), list(LANG_NAMES), format_func=LANG_NAMES.get,
                              **state.bind("lang"))
@@ -154,6 +154,7 @@ def sidebar(bert) -> None:
                      help=t("side.sentence_help"), **state.bind("sentence"))
         st.text_area(t("side.pair"), max_chars=state.MAX_CHARS, height=68,
                      help=t("side.pair_help"), **state.bind("pair"))
+        examples.sidebar(page_name)
         model_picker(bert)
         st.toggle(t("side.presenter"), help=t("side.presenter_help"), **state.bind("presenter"))
         st.caption(t("side.share"))
@@ -171,7 +172,7 @@ def pages() -> list:
 
 bert = load_model()
 s = state.current()
-sidebar(bert)
 page = st.navigation(pages())
+sidebar(bert, page.url_path or "home")  # the default page (home) has the URL path ""
 if bert is not None:
     page.run()
