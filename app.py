@@ -2,8 +2,8 @@
 
 ``streamlit run app.py``. This file is the frame every page shares: page config, the view state
 (which lives in the URL, see ``ui/state.py``), the model (loaded once, with a fallback to the
-default when a choice fails), the sidebar (language, sentence, second sentence, the page's "try
-these" examples, model, presenter mode) and the navigation over ``pages/``.
+default when a choice fails), the sidebar (language, sentence, second sentence, model, presenter
+mode) and the navigation over ``pages/``.
 
 Environment: ``BERTLAB_MODEL`` (a checkpoint folder) replaces the default model, e.g. for tests.
 """
@@ -17,7 +17,7 @@ import streamlit as st
 
 from bertcore import defaults
 from bertcore.checkpoint import CheckpointError, OfflineError
-from ui import charts, examples, models, state
+from ui import charts, models, state
 from ui.i18n import LANG_NAMES, md_escape, t
 
 HERE = Path(__file__).parent
@@ -147,6 +147,10 @@ def model_picker(bert) -> None:
 # ----------------------------------------------------------------------------- sidebar
 
 def sidebar(bert, page_name: str) -> None:
+    """Language, the sentences, the "try these" examples of page ``page_name``, the model and
+    presenter mode."""
+    from ui import examples
+
     with st.sidebar:
         st.segmented_control(t("side.language"), list(LANG_NAMES), format_func=LANG_NAMES.get,
                              **state.bind("lang"))
