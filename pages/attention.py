@@ -63,6 +63,12 @@ def summary_view(name: str, sentence: str, pair: str | None) -> dict:
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
+def labels_view(name: str, sentence: str, pair: str | None, layer: int) -> list[str]:
+    """What each head of one layer does (the whole summary is L times the work)."""
+    return list(attention.head_summary(models.explain(name, sentence, pair), [layer])["label"][0])
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
 def layer_view(name: str, sentence: str, pair: str | None, layer: int, first: int,
                stop: int) -> np.ndarray:
     return attention.layer_attention(models.explain(name, sentence, pair), layer,
@@ -180,7 +186,7 @@ def shown_tokens(focus: int | None = None, width: int = window.WIDTH) -> range:
 
 
 def section_head() -> None:
-    summary = summary_view(s.model, s.sentence, pair)
+    labels = labels_view(s.model, s.sentence, pair, layer)
     chart = st.container()  # drawn after the window is known, above it in presenter mode
     span = shown_tokens(width=PRESENTER_WIDTH if s.presenter else window.WIDTH)
     att = layer_view(s.model, s.sentence, pair, layer, span.start, span.stop)  # (H, W, W)
@@ -197,7 +203,7 @@ def section_head() -> None:
                          value_label=t("attn.weight"),
                          height=max(320, min(tallest, 120 + 26 * len(span))))
     chart.plotly_chart(fig, width="stretch", config=PLOT, key="attn_head_fig")
-    chart.caption(t("attn.head_caption", label=head_label(summary["label"][layer, head]))
+    chart.caption(t("attn.head_caption", label=head_label(labels[head]))
                   + (" " + t("attn.head_window") if windowed else ""))
 
     st.subheader(t("attn.grid", heads=H, layer=layer))
@@ -208,19 +214,23 @@ def section_head() -> None:
         cols = st.columns(per_row)
         for h in range(start, min(start + per_row, H)):
             with cols[h - start]:
-                title = (f"{t('attn.grid_head', head=h)} · "
-                         f"{head_label(summary['label'][layer, h])}")
+                title = f"{t('attn.grid_head', head=h)} · {head_label(labels[h])}"
                 st.caption(f"**{md_escape(title)}**")
                 st.image(thumbnails.thumbnail(att[h]), width="stretch", alt=title)
                 st.button(t("attn.open_head", head=h), key=f"attn_open_{h}", on_click=state.update,
                           kwargs={"head": h}, disabled=h == head, width="stretch")
 
 
-def query_picker() -> int:
+def current_query() -> int:
     """The query token (``state.query``); one past the end of a shorter input becomes the first
     word."""
-    if s.query >= T:
+    if state.current().query >= T:
         state.update(query=1 if T > 2 else 0)
+    return state.current().query
+
+
+def query_picker() -> int:
+    current_query()
     return st.selectbox(t("attn.ex_query"), list(range(T)), format_func=token_label,
                         **state.bind("query", "attn_query"))
 
@@ -290,8 +300,7 @@ def section_bertviz() -> None:
         st.caption(t("attn.bv_intro"))
     missing = bertviz_view.missing_vendor()
     # One window for the three views, around the neuron view's query token.
-    pos = min(s.query, T - 1)
-    span = shown_tokens(focus=pos, width=BERTVIZ_WIDTH)
+    span = shown_tokens(focus=current_query(), width=BERTVIZ_WIDTH)
     n = len(span)
     if missing:
         st.warning(t("attn.bv_missing", files=", ".join(missing)), icon="🧩")

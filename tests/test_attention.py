@@ -338,3 +338,11 @@ def test_content_word_on_real_encodings(bert):
     assert enc.tokens[A.content_word(enc.tokens, enc.special_tokens_mask, enc.word_ids)] == "dog"
     enc = bert.encode("the unaffable cat sat")  # un ##aff ##able: one word in three pieces
     assert enc.tokens[A.content_word(enc.tokens, enc.special_tokens_mask, enc.word_ids)] == "cat"
+
+
+def test_head_summary_of_some_layers(explained):
+    full = A.head_summary(explained)
+    part = A.head_summary(explained, [1])
+    for key in ("cls", "sep", "punct", "prev", "next", "self", "entropy", "label"):
+        assert part[key].shape == (1, 4)
+        np.testing.assert_array_equal(part[key][0], full[key][1])
