@@ -11,17 +11,13 @@ are the shared ones (conftest.py, browser_support.py).
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
-import time
 import urllib.parse
 import urllib.request
 
 import pytest
 
-from browser_support import (REPO, RUN_TIMEOUT, choose, heading, main_text, no_errors,
+from browser_support import (RUN_TIMEOUT, choose, heading, main_text, no_errors,
                              screenshot, sync_api, wait_idle)
 
 LONG = "the dog barked on the street , and it rained . " * 60  # 720 tokens: cut to 512
@@ -32,42 +28,15 @@ NOTICE = re.compile(r"Showing tokens (\d+)–(\d+) of 512")
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    """``streamlit run app.py`` with a tiny checkpoint that reads 512 tokens (this module only)."""
+    """The app with a tiny checkpoint that reads 512 tokens (this module only)."""
     from app_support import APP_VOCAB
-    from conftest import _free_port, write_checkpoint
+    from conftest import streamlit_server, write_checkpoint
 
     model = tmp_path_factory.mktemp("browser-bert-512")
     write_checkpoint(model, vocab_size=len(APP_VOCAB), max_position_embeddings=512)
     (model / "vocab.txt").write_text("\n".join(APP_VOCAB) + "\n", encoding="utf-8")
-    port = _free_port()
-    env = dict(os.environ, BERTLAB_MODEL=str(model), HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1",
-               TOKENIZERS_PARALLELISM="false")
-    log = tmp_path_factory.mktemp("streamlit-log") / "server.log"
-    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-           "--server.address", "127.0.0.1", "--server.headless", "true",
-           "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
-           "--server.runOnSave", "false"]
-    with open(log, "w") as out:
-        proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as r:
-                if r.status == 200:
-                    break
-        except OSError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail(f"streamlit did not become healthy:\n{log.read_text()[-3000:]}")
-        time.sleep(0.3)
-    yield base
-    proc.terminate()
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    with streamlit_server(model, tmp_path_factory.mktemp("streamlit-log")) as base:
+        yield base
 
 
 def open_url(pg, query: dict) -> None:
