@@ -1,11 +1,13 @@
 """The token views' building blocks: right-to-left runs of tokens (ui.bidi) and how the chips lay
-them out."""
+them out, the probability bars' absolute axis, and the word table of the logit lens."""
 
 from __future__ import annotations
 
+import json
+import re
 from html.parser import HTMLParser
 
-from ui import bidi, charts
+from ui import bidi, charts, word_table
 
 ARABIC = ["م", "##ر", "##حب", "##ا", "ب", "##ال", "##عالم"]  # "مرحبا بالعالم" in pieces
 HEBREW = ["ש", "##לום"]
@@ -111,3 +113,41 @@ def test_a_right_to_left_word_inside_english_is_a_run_of_its_own():
 def test_chips_escape_right_to_left_text_too():
     html = charts.chips_html(["م", "<b>x</b>"], ["#123456"] * 2, ['<i>"', "&"])
     assert "<b>" not in html and "&lt;b&gt;" in html and "<i>" not in html
+
+
+def test_absolute_probability_bars():
+    spec = json.loads(charts.bars(["paris", "lyon"], [0.03, 0.01], x_max=1.0).to_json())
+    assert spec["layout"]["xaxis"]["range"] == [0, 1]
+    assert spec["layout"]["xaxis"]["tickvals"][-1] == 1.0
+    scaled = json.loads(charts.bars(["paris", "lyon"], [0.03, 0.01]).to_json())
+    assert scaled["layout"]["xaxis"]["range"][1] < 0.1  # without x_max: scaled to the top bar
+    high = json.loads(charts.bars(["a", "b"], [0.95, 0.02], x_max=1.0, highlight=1).to_json())
+    bar = high["data"][0]
+    assert bar["textposition"] == ["inside", "outside"]  # 95 % writes its value inside
+    assert bar["marker"]["color"][1] == charts.PALETTE[1] != bar["marker"]["color"][0]
+
+
+def test_the_word_table_shades_by_probability_and_marks_a_word():
+    html = word_table.html(["layer 0", "layer 1"], ["guess 1", "guess 2"],
+                           [["cat", "<dog>"], ["dog", "cat"]], [[0.9, 0.05], [0.5, 0.2]],
+                           mark="cat")
+    assert "<dog>" not in html and "&lt;dog&gt;" in html
+    cells = re.findall(r'<td style="([^"]*)">(.*?)</td>', html)
+    assert [re.sub("<.*", "", c) for _, c in cells] == ["cat", "&lt;dog&gt;", "dog", "cat"]
+    assert [("outline" in style) for style, _ in cells] == [True, False, False, True]
+    shade = [re.search(r"background:(rgb\([^)]*\))", style).group(1) for style, _ in cells]
+    lum = [sum(int(v) for v in re.findall(r"\d+", s)) for s in shade]
+    assert lum[0] < lum[2] < lum[3] < lum[1]  # darker for more probable
+    assert "color:#FFFFFF" in cells[0][0] and f"color:{charts.INK}" in cells[1][0]
+    assert "90%" in cells[0][1] and "5%" in cells[1][1]
+
+
+def test_text_on_every_shade_keeps_aa_contrast():
+    from plotly.colors import sample_colorscale
+
+    assert round(word_table.contrast("rgb(0, 0, 0)", "rgb(255, 255, 255)"), 1) == 21.0
+    as_rgb = {charts.INK: "rgb(43, 45, 66)", "#FFFFFF": "rgb(255, 255, 255)",
+              "#000000": "rgb(0, 0, 0)"}
+    for shade in sample_colorscale(charts.SEQUENTIAL, [i / 50 for i in range(51)]):
+        ink = word_table.text_color(shade)
+        assert word_table.contrast(shade, as_rgb[ink]) >= 4.5, (shade, ink)

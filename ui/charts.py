@@ -119,8 +119,14 @@ def heatmap(matrix, x_labels=None, y_labels=None, title: str | None = None, *,
 
 
 def bars(labels, values, title: str | None = None, *, highlight: int | None = None,
-         color: str = PALETTE[0], percent: bool = True, height: int | None = None) -> go.Figure:
-    """Horizontal bars, the first label on top (e.g. top-k predictions with probabilities)."""
+         color: str = PALETTE[0], percent: bool = True, height: int | None = None,
+         x_max: float | None = None) -> go.Figure:
+    """Horizontal bars, the first label on top (e.g. top-k predictions with probabilities).
+
+    Args:
+        x_max: an absolute axis from 0 to ``x_max`` with its ticks shown (1.0 for probabilities:
+            3 % then looks small next to 100 %), instead of an axis scaled to the longest bar.
+    """
     vals = [float(v) for v in values]
     colors = [PALETTE[1] if i == highlight else color for i in range(len(vals))]
     ys = list(range(len(vals)))
@@ -130,9 +136,19 @@ def bars(labels, values, title: str | None = None, *, highlight: int | None = No
                            hovertemplate="%{x:.4f}<extra></extra>"))
     fig.update_yaxes(tickvals=ys, ticktext=[esc(x) for x in labels], autorange="reversed",
                      showgrid=False)
-    fig.update_xaxes(range=[0, max(vals + [1e-9]) * 1.25], showgrid=False, showticklabels=False,
-                     zeroline=False)
-    return _layout(fig, title, height or 60 + px(32) * len(vals))
+    if x_max is None:
+        fig.update_xaxes(range=[0, max(vals + [1e-9]) * 1.25], showgrid=False,
+                         showticklabels=False, zeroline=False)
+    else:  # long bars write their value inside, where an outside label would leave the axis
+        fig.update_traces(textposition=["inside" if v > 0.8 * x_max else "outside" for v in vals],
+                          insidetextanchor="end", insidetextfont=dict(color="#FFFFFF"))
+        fig.update_xaxes(range=[0, x_max], showgrid=True, gridcolor="#E5E5E5", zeroline=False,
+                         tickvals=[x_max * q for q in (0, 0.25, 0.5, 0.75, 1)],
+                         tickformat=".0%" if percent else None)
+    fig = _layout(fig, title, height or 60 + px(32) * len(vals) + (px(20) if x_max else 0))
+    if x_max is not None:  # room for the last tick's label ("100%"), centred on the axis' end
+        fig.update_layout(margin_r=px(24))
+    return fig
 
 
 def gauge(p: float, title: str | None = None, *, left: str = "", right: str = "") -> go.Figure:
