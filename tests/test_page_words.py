@@ -1,6 +1,6 @@
 """The word pages in front of a class (issue 16), with Streamlit's AppTest on the tiny checkpoint:
 masked words on one absolute axis with the hidden word's own rank, the 15 % rule showing every
-original, and a window of the tokens for long inputs."""
+original, a window of the tokens for long inputs, and right-to-left text in the WordPiece trace."""
 
 from __future__ import annotations
 
@@ -162,3 +162,45 @@ def test_the_layer_by_layer_guesses_are_a_table_that_marks_the_hidden_word(bert)
     view = masked_lm.predict_masks(bert, bert.encode("the dog sat on the mat ."), (2,), k=5)
     marked = len(re.findall(r"outline:3px", table[0]))
     assert marked == sum(layer[0].count("dog") for layer in view.lens_tokens)
+
+
+# ----------------------------------------------------------------------------- long inputs
+
+def test_tokenization_windows_its_chips_and_table():
+    at = open_app("tokenization", text=LONG, pair="it rained .")
+    chips = chip_labels(elements(at.main, "html")[0].value)
+    assert len(chips) == 32 and chips[0] == "[CLS]"
+    run(at.slider(key="tok_window").set_value(10))
+    assert chip_labels(elements(at.main, "html")[0].value)[0] == LONG.split()[9]
+    table = at.dataframe[0].value
+    assert len(table) == 32 and table.iloc[0, 0] == 10  # the same tokens, by position
+    assert at.query_params["window"] == "10"
+
+
+def test_the_position_map_draws_at_most_128_positions_a_side(tmp_path, monkeypatch):
+    from app_support import APP_VOCAB
+    from conftest import write_checkpoint
+
+    write_checkpoint(tmp_path, vocab_size=len(APP_VOCAB), max_position_embeddings=300)
+    (tmp_path / "vocab.txt").write_text("\n".join(APP_VOCAB) + "\n", encoding="utf-8")
+    monkeypatch.setenv("BERTLAB_MODEL", str(tmp_path))
+    at = open_app("embeddings")
+    run(at.slider(key="emb_pos_n").set_value(300))
+    heat = [c for c in charts_of(at) if c["data"][0]["type"] == "heatmap"][-1]
+    assert heat["data"][0]["z"]["shape"] == "100, 100"  # every 3rd of 300 positions
+    assert heat["layout"]["xaxis"]["ticktext"][1] == str(3 * heat["layout"]["xaxis"]["tickvals"][1])
+    assert any("One position in 3 is drawn (100 a side)" in c for c in texts(at, "caption"))
+    run(at.slider(key="emb_pos_n").set_value(64))
+    heat = [c for c in charts_of(at) if c["data"][0]["type"] == "heatmap"][-1]
+    assert heat["data"][0]["z"]["shape"] == "64, 64"
+
+
+# ----------------------------------------------------------------------------- right to left
+
+def test_the_wordpiece_trace_of_a_right_to_left_word_reads_from_the_right():
+    at = open_app("tokenization", text="مرحبا the")
+    trace = elements(at.main, "html")[-1].value  # the chosen word's candidates
+    assert 'class="bl-chips" dir="rtl"' in trace
+    assert chip_labels(trace)[0] == "مرحبا"  # tried first: the whole word, on the right
+    label = [s for s in at.selectbox if s.label == "Word"][0]
+    assert label.format_func(0) == "\u2068مرحبا\u2069  →  \u2068[UNK]\u2069"
