@@ -47,3 +47,14 @@ def test_reading_a_pair_without_the_masked_lm_head_gives_the_same_view(bert):
         full.tokens, full.a_positions, full.b_positions)
     np.testing.assert_allclose(lean.cross, full.cross, atol=1e-6)
 
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_the_example_pair_is_a_continuation_the_offline_model_recognises(lang):
+    """The next-sentence page opens on [nsp] example_a/example_b: B must follow A for the model
+    offered in that language (its offline default), or the page's first answer would mislead."""
+    from bertcore import defaults
+    from ui.i18n import STRINGS
+
+    bert = bertcore.load(defaults.DEFAULT_MODEL[lang], device="cpu")
+    a, b = STRINGS["nsp.example_a"][lang], STRINGS["nsp.example_b"][lang]
+    assert bert.next_sentence(a, b) >= 0.5

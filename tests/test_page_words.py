@@ -1,6 +1,7 @@
 """The word pages in front of a class (issue 16), with Streamlit's AppTest on the tiny checkpoint:
 masked words on one absolute axis with the hidden word's own rank, the 15 % rule showing every
-original, a window of the tokens for long inputs, and right-to-left text in the WordPiece trace."""
+original, a window of the tokens for long inputs on all four pages, the next-sentence page opening
+on an example pair, and right-to-left text in the WordPiece trace."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from pathlib import Path
 import pytest
 
 import bertcore
-from app_support import elements, write_app_checkpoint
+from app_support import all_text, elements, write_app_checkpoint
 from bertcore import masked_lm
 from ui import charts
 
@@ -166,6 +167,13 @@ def test_the_layer_by_layer_guesses_are_a_table_that_marks_the_hidden_word(bert)
 
 # ----------------------------------------------------------------------------- long inputs
 
+@pytest.mark.parametrize("page", ["tokenization", "embeddings", "masked_lm", "next_sentence"])
+def test_a_long_input_shows_a_window_of_its_tokens(page):
+    at = open_app(page, text=LONG, pair=LONG if page == "next_sentence" else "")
+    assert any(WINDOW in c for c in texts(at, "caption"))
+    assert not at.error
+
+
 def test_tokenization_windows_its_chips_and_table():
     at = open_app("tokenization", text=LONG, pair="it rained .")
     chips = chip_labels(elements(at.main, "html")[0].value)
@@ -175,6 +183,19 @@ def test_tokenization_windows_its_chips_and_table():
     table = at.dataframe[0].value
     assert len(table) == 32 and table.iloc[0, 0] == 10  # the same tokens, by position
     assert at.query_params["window"] == "10"
+
+
+def test_next_sentence_windows_the_a_to_b_map_and_summarises_the_segments():
+    at = open_app("next_sentence", text=LONG, pair=LONG)
+    heat = [c for c in charts_of(at) if c["data"][0]["type"] == "heatmap"][0]
+    assert heat["data"][0]["z"]["shape"] == "12, 12"
+    assert any("Rows: A's tokens 0–11 of" in c for c in texts(at, "caption"))
+    chips = chip_labels(elements(at.main, "html")[0].value)
+    assert chips[0] == "[CLS]" and chips.count("[SEP]") == 2 and len(chips) < 45
+    assert sum(c.startswith("… ") for c in chips) == 2  # one gap in each sentence
+    short = open_app("next_sentence", text="the dog barked .", pair="it rained .")
+    assert chip_labels(elements(short.main, "html")[0].value) == [
+        "[CLS]", "the", "dog", "barked", ".", "[SEP]", "it", "rained", ".", "[SEP]"]
 
 
 def test_the_position_map_draws_at_most_128_positions_a_side(tmp_path, monkeypatch):
@@ -193,6 +214,21 @@ def test_the_position_map_draws_at_most_128_positions_a_side(tmp_path, monkeypat
     run(at.slider(key="emb_pos_n").set_value(64))
     heat = [c for c in charts_of(at) if c["data"][0]["type"] == "heatmap"][-1]
     assert heat["data"][0]["z"]["shape"] == "64, 64"
+
+
+# ----------------------------------------------------------------------------- next sentence
+
+@pytest.mark.parametrize("lang, a, b", [
+    ("en", "Tom studied hard for his exam.", "He passed it with the best mark in his class."),
+    ("zh", "小明认真地复习了功课。", "他考试得了全班第一名。")])
+def test_the_next_sentence_page_opens_on_an_example_pair(lang, a, b):
+    at = open_app("next_sentence", lang=lang)
+    assert texts(at, "text") == [a, b]
+    assert "(example)" in all_text(at) or "（示例）" in all_text(at)
+    assert at.text_area(key="w_pair").value == ""  # the sidebar is left as it was
+    assert "pair" not in at.query_params
+    typed = open_app("next_sentence", lang=lang, pair="it rained .")
+    assert texts(typed, "text")[1] == "it rained ." and "(example)" not in all_text(typed)
 
 
 # ----------------------------------------------------------------------------- right to left
