@@ -87,7 +87,7 @@ table = pd.DataFrame({  # the tokens of the window: every row shows, without inn
 if s.pair:
     st.subheader(t("tok.pair_title"))
     st.markdown(t("tok.pair_caption"))
-    st.dataframe(table, hide_index=True, width="stretch", height=38 + 35 * len(table))
+    st.dataframe(table, hide_index=True, width="stretch", height="content")
 elif not s.presenter:
     with st.expander(t("tok.table")):
         st.dataframe(table, hide_index=True, width="stretch")
