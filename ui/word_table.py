@@ -15,6 +15,8 @@ from plotly.colors import sample_colorscale
 
 from . import charts
 
+NARROW = 640  # px: at most this wide (a phone), the table's type is smaller
+
 
 def _luminance(rgb: str) -> float:
     """WCAG relative luminance of an "rgb(r, g, b)" colour."""
@@ -51,12 +53,15 @@ def html(row_labels, col_labels, words, probs, *, mark: str | None = None) -> st
     """
     shades = sample_colorscale(charts.SEQUENTIAL,
                                [min(max(float(p), 0.0), 1.0) for row in probs for p in row])
-    cell = ("padding:0.25em 0.3em;text-align:center;vertical-align:middle;"
-            "overflow-wrap:anywhere;line-height:1.25;")
-    out = ['<table class="bl-word-table" style="width:100%;table-layout:fixed;'
+    cell = ("padding:0.25em 0.15em;text-align:center;vertical-align:middle;"
+            "overflow-wrap:break-word;line-height:1.25;")
+    # A phone's columns are ~55 px: smaller type keeps "guess 1" or "remains" whole in them.
+    out = [f"<style>@media (max-width: {NARROW}px) {{ .bl-word-table {{ font-size: 0.8em; }} }}"
+           "</style>",
+           '<table class="bl-word-table" style="width:100%;table-layout:fixed;'
            f'border-collapse:separate;border-spacing:2px;color:{charts.INK};'
            'font-family:Inter,sans-serif;">', "<thead><tr>",
-           '<th style="width:24%;"></th>']
+           '<th style="width:22%;"></th>']
     out += [f'<th style="{cell}font-weight:600;">{charts.esc(c)}</th>' for c in col_labels]
     out.append("</tr></thead><tbody>")
     n = 0
