@@ -18,12 +18,14 @@ EXTRA_VOCAB = ["<", ">", "/", "=", "_", "script", "window", "pwned", "b", "x", "
 APP_VOCAB = TOY_VOCAB + EXTRA_VOCAB
 
 
-def write_app_checkpoint(folder: Path) -> Path:
-    """A tiny BertForPreTraining checkpoint (2 layers, 4 heads, 64 positions) with ``APP_VOCAB``."""
+def write_app_checkpoint(folder: Path, positions: int = 64, extra_vocab=()) -> Path:
+    """A tiny BertForPreTraining checkpoint (2 layers, 4 heads, ``positions`` positions) with
+    ``APP_VOCAB`` and ``extra_vocab``."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    write_checkpoint(folder, vocab_size=len(APP_VOCAB))
-    (folder / "vocab.txt").write_text("\n".join(APP_VOCAB) + "\n", encoding="utf-8")
+    vocab = APP_VOCAB + list(extra_vocab)
+    write_checkpoint(folder, vocab_size=len(vocab), max_position_embeddings=positions)
+    (folder / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
     return folder
 
 

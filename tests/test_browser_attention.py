@@ -29,12 +29,10 @@ NOTICE = re.compile(r"Showing tokens (\d+)–(\d+) of 512")
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """The app with a tiny checkpoint that reads 512 tokens (this module only)."""
-    from app_support import APP_VOCAB
-    from conftest import streamlit_server, write_checkpoint
+    from app_support import write_app_checkpoint
+    from conftest import streamlit_server
 
-    model = tmp_path_factory.mktemp("browser-bert-512")
-    write_checkpoint(model, vocab_size=len(APP_VOCAB), max_position_embeddings=512)
-    (model / "vocab.txt").write_text("\n".join(APP_VOCAB) + "\n", encoding="utf-8")
+    model = write_app_checkpoint(tmp_path_factory.mktemp("browser-bert-512"), positions=512)
     with streamlit_server(model, tmp_path_factory.mktemp("streamlit-log")) as base:
         yield base
 

@@ -9,7 +9,6 @@ tokens. Screenshots go to $BERTLAB_SCREENSHOTS (default /tmp/bertlab-screenshots
 
 from __future__ import annotations
 
-from pathlib import Path
 from urllib.parse import quote
 
 import pytest
@@ -23,26 +22,17 @@ LONG = {"en": "the dog barked on the street , the cat sat on the mat . " * 45,  
 WORD_PAGES = ("tokenization", "embeddings", "masked_lm", "next_sentence")
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _model_with_512_positions():
-    """conftest's ``server`` builds its model with app_support.write_app_checkpoint: for this
-    module, one with 512 positions and the right-to-left pieces."""
-    import app_support
-    from conftest import write_checkpoint
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """The app with a tiny checkpoint that reads 512 tokens and the right-to-left pieces (this
+    module only)."""
+    from app_support import write_app_checkpoint
+    from conftest import streamlit_server
 
-    vocab = app_support.APP_VOCAB + RTL_VOCAB
-
-    def build(folder: Path) -> Path:
-        folder = Path(folder)
-        folder.mkdir(parents=True, exist_ok=True)
-        write_checkpoint(folder, vocab_size=len(vocab), max_position_embeddings=512)
-        (folder / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
-        return folder
-
-    original = app_support.write_app_checkpoint
-    app_support.write_app_checkpoint = build
-    yield
-    app_support.write_app_checkpoint = original
+    model = write_app_checkpoint(tmp_path_factory.mktemp("browser-bert-512"), positions=512,
+                                 extra_vocab=RTL_VOCAB)
+    with streamlit_server(model, tmp_path_factory.mktemp("streamlit-log")) as base:
+        yield base
 
 
 def url(page: str, **query) -> str:
