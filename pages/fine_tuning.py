@@ -149,8 +149,10 @@ def start(data, on_cpu: bool) -> None:
         st.session_state["_ft_busy"] = True
 
 
-def live_panel(task: str, live: bool = False) -> None:
-    """Progress bar and curves, redrawn from the job while it trains."""
+def live_panel(task: str, live: bool = False, scale: float = 1.0) -> None:
+    """Progress bar and curves, redrawn from the job while it trains (``scale``: the charts' type
+    scale of the page's run, which a fragment's rerun does not get from app.py)."""
+    charts.set_font_scale(scale)
     job = jobs.training_job()
     if job is None:
         return
@@ -242,6 +244,8 @@ def results(job) -> None:
     c2.select_slider(t("common.head"), list(range(heads)), help=t("common.from_zero"),
                      **state.bind("head"))
     cur = state.current()
+    for w in ("before", "after"):  # its token labels thinned where the chart is narrow
+        st.html(charts.narrow_columns_css(f"ft_att_{w}", len(probes[i])))
     before_after(lambda w: st.plotly_chart(
         charts.heatmap(getattr(out, w).probe_attentions[i][cur.layer, cur.head], probes[i],
                        probes[i], t(f"ft.{w}"), zmin=0, zmax=1, value_label=t("common.attention")),
@@ -322,9 +326,10 @@ if st.session_state.pop("_ft_busy", False):
 
 if job is not None:
     if running:
-        st.fragment(run_every=1.0)(live_panel)(job.data.task, live=True)
+        st.fragment(run_every=1.0)(live_panel)(job.data.task, live=True,
+                                               scale=charts.font_scale())
     else:
-        live_panel(job.data.task)
+        live_panel(job.data.task, scale=charts.font_scale())
         if job.status == "failed":
             st.error(t("ft.failed", reason=error_text(job.error)), icon="⚠️")
         elif job.outcome is not None:

@@ -186,7 +186,7 @@ def test_the_scale_is_per_session_thread_and_floors_at_18():
 def test_title_sits_above_the_token_labels_and_the_axis_title():
     fig = builders()["heatmap"]
     title = fig.layout.title
-    assert (title.yref, title.y, title.yanchor, title.automargin) == ("paper", 1, "bottom", True)
+    assert (title.yref, title.y, title.yanchor, title.automargin) == ("container", 1, "top", True)
     assert fig.layout.xaxis.side == "top" and fig.layout.xaxis.automargin
 
 
@@ -215,12 +215,25 @@ def test_row_labels_never_overlap(presenter, rows):
     labels = [f"tok{i}" for i in range(rows)]
     fig = charts.heatmap(np.zeros((rows, rows)), labels, labels, "t")
     y = fig.layout.yaxis
-    line = 18 * 1.3
+    line = 18 * 1.25
     shown = len(y.tickvals)
     assert shown <= charts.MAX_LABELS and len(fig.layout.xaxis.tickvals) <= charts.MAX_LABELS
     assert (fig.layout.height - 150) / shown >= line  # every shown label has a line of its own
     if rows <= 32:
         assert shown == rows
+
+
+def test_column_labels_are_thinned_where_the_chart_is_narrow():
+    css = charts.narrow_columns_css("ft_att_before", 25)
+    assert ".st-key-ft_att_before { container-type: inline-size; }" in css
+    rules = re.findall(r"max-width: (\d+)px\) \{ \.st-key-ft_att_before "
+                       r"\.xtick:not\(:nth-child\((\d+)n\+1\)\)", css)
+    widths, steps = [int(w) for w, _ in rules], [int(k) for _, k in rules]
+    assert steps[:3] == [2, 4, 8] and widths == sorted(widths, reverse=True)
+    # every 2nd label from where 25 labels at 12 px × 1.35 no longer fit next to 160 px of rows
+    assert widths[0] == int(np.ceil(25 * 12 * 1.35 + 160))
+    few = charts.narrow_columns_css("few", 3)  # 3 labels fit all but the narrowest chart
+    assert re.findall(r"max-width: (\d+)px.*?(\d+)n\+1", few) == [("209", "2")]
 
 
 def test_narrow_architecture_has_short_lines():

@@ -113,6 +113,9 @@ def test_presenter_tables_fit_without_an_inner_scroll_bar():
     assert PAIRS in subheaders(at) and MASKED not in subheaders(at)
     assert at.table and not at.dataframe  # st.table: every row at the page's type size
     assert len(at.table[0].value) == 6
+    # the control names the section without its own number ("2 · …")
+    assert any(m.value == "2 / 4 · Sentence pairs for next-sentence prediction"
+               for m in at.markdown)
 
 
 def test_keys_and_clicker():

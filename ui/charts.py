@@ -58,6 +58,9 @@ INK_MUTED = "#4A4E5E"  # secondary chart text (axis titles, notes): 8.4:1 on whi
 PAPER = "#FFFFFF"  # every chart's background, under any Streamlit theme (the text is dark)
 BASE_FONT_SIZE = 12  # plotly's default
 PRESENTER_MIN_PX = 18  # in presenter mode no chart text is smaller (read from the back row)
+# A legend in a row at the foot of the figure: plotly keeps it clear of the axis title above it
+# (a legend placed in the plot's own units, y=-0.2, runs into "step" once the type is large).
+LEGEND_BELOW = dict(orientation="h", yref="container", y=0, yanchor="bottom", x=0)
 _FONT_SCALE: ContextVar[float] = ContextVar("bertlab_chart_font_scale", default=1.0)
 
 
@@ -65,6 +68,12 @@ def set_font_scale(scale: float) -> None:
     """Type size of the charts built next in this thread (session): 1.0 normal, ~1.5 for
     projecting."""
     _FONT_SCALE.set(float(scale))
+
+
+def font_scale() -> float:
+    """The type scale set for this thread (a fragment's rerun does not run app.py: it sets it
+    again from what the page's run saw)."""
+    return _FONT_SCALE.get()
 
 
 def px(size: float) -> int:
@@ -128,12 +137,12 @@ def readable(fig: go.Figure) -> go.Figure:
 
 
 def _layout(fig: go.Figure, title: str | None, height: int | None = None) -> go.Figure:
-    # The title sits above the plot area and above whatever is drawn over it (a heatmap's token
-    # labels, an axis title on top): with title.automargin and yref "paper", plotly makes the top
-    # margin as tall as they all need, so they never overlap.
+    # The title sits at the top of the figure, and the plot area with whatever is drawn over it (a
+    # heatmap's token labels, an axis title on top) below it: with title.automargin and yref
+    # "container", plotly makes the top margin as tall as they all need, so they never overlap.
     fig.update_layout(title=dict(text=esc(title) if title else None, x=0, xanchor="left",
-                                 y=1, yref="paper", yanchor="bottom", automargin=bool(title),
-                                 pad=dict(b=px(10))),
+                                 y=1, yref="container", yanchor="top", automargin=bool(title),
+                                 pad=dict(t=px(8), b=px(8))),
                       font=dict(FONT, size=text_px()),
                       margin=dict(l=10, r=10, t=10, b=10),
                       paper_bgcolor=PAPER, plot_bgcolor=PAPER,
@@ -189,6 +198,29 @@ def token_axis(labels) -> tuple[list[str], bool]:
     return out, True
 
 
+def narrow_columns_css(key: str, n: int) -> str:
+    """A style that keeps a heatmap's ``n`` column labels apart however narrow its chart is drawn.
+
+    Plotly turns the labels to 90° when they do not fit, but on a phone (or in a half-width
+    column) even turned labels can be too many. The style, for the chart drawn with Streamlit key
+    ``key`` (``st.plotly_chart(fig, key=key)``), shows only every k-th label below the widths
+    where all would collide (k a power of 2, so the rules nest); the others stay in place,
+    invisible, so that plotly still turns them all. Pass it to ``st.html``.
+    """
+    need = text_px() * 1.35  # the room of one label turned 90°
+    aside = px(160)  # the row labels and the colour bar
+    rules, step = [], 2
+    while step <= max(2, n):  # every step-th label fits from n / step labels' room up
+        width = int(np.ceil(n * need / (step / 2) + aside))  # below it, step/2 is too few
+        if width < 200:
+            break
+        rules.append(f"@container (max-width: {width}px) {{ .st-key-{key} "
+                     f".xtick:not(:nth-child({step}n+1)) text {{ visibility: hidden; }} }}")
+        step *= 2
+    return (f"<style>.st-key-{key} {{ container-type: inline-size; }}\n" + "\n".join(rules)
+            + "</style>")
+
+
 def _every(n: int, room: float, need: float) -> int:
     """Show every k-th of ``n`` labels when ``n`` labels need more than ``room`` pixels."""
     if n <= 1 or room <= 0:
@@ -241,7 +273,7 @@ def heatmap(matrix, x_labels=None, y_labels=None, title: str | None = None, *,
     row_h = max(28, round(size * 1.65))
     height = height or max(180, min(px(900), round(extra + row_h * rows)))
     x_step = _every(cols, MAX_LABELS * line, line)  # only past MAX_LABELS columns
-    y_step = _every(rows, height - extra, line * 1.2)
+    y_step = _every(rows, height - extra, size * 1.25)  # a row label's glyphs: ~1.2 × the size
     fig.update_xaxes(tickvals=xs[::x_step] if x_labels is not None else None,
                      ticktext=x_text[::x_step] if x_labels is not None else None,
                      title=esc(x_title) if x_title else None, side="top", showgrid=False,
@@ -295,6 +327,11 @@ def vectors(rows, row_labels, title: str | None = None, *, dims=None) -> go.Figu
     lim = float(np.abs(m).max()) or 1.0
     fig = heatmap(m, [str(d) for d in dims], row_labels, title, colorscale=DIVERGING,
                   zmin=-lim, zmax=lim, zmid=0, height=70 + px(40) * len(m))
+    # The colour bar is as short as the rows: its two ends (and 0, from two rows up) are the
+    # ticks that fit, also in presenter mode's large type.
+    ticks = [-lim, 0, lim] if len(m) > 1 else [-lim, lim]
+    fig.update_traces(colorbar=dict(tickvals=ticks,
+                                    ticktext=[f"{v:+.2g}" if v else "0" for v in ticks]))
     fig.update_xaxes(tickangle=0, nticks=min(len(dims), 16), tickvals=None, ticktext=None,
                      side="bottom")
     return fig
@@ -427,7 +464,7 @@ def curves(rows, series, title: str | None = None, *, x_title: str = "", y_title
                       annotation_font=dict(size=text_px(11), color=INK_MUTED))
     fig.update_xaxes(title=esc(x_title), rangemode="tozero", showgrid=False)
     fig.update_yaxes(title=esc(y_title), rangemode="tozero", gridcolor="#EEEEEE")
-    fig.update_layout(legend=dict(orientation="h", y=-0.2), hovermode="x unified")
+    fig.update_layout(legend=LEGEND_BELOW, hovermode="x unified")
     return _layout(fig, title, height)
 
 
@@ -486,7 +523,7 @@ def training_curves(history: list[dict], *, loss_label: str, metric_labels: dict
                                  gridcolor="#EEE"),
                       yaxis2=dict(overlaying="y", side="right", range=[0, 1.02], tickmode="linear",
                                   tick0=0, dtick=0.25, tickformat=".0%", showgrid=False),
-                      legend=dict(orientation="h", y=-0.2), hovermode="x unified")
+                      legend=LEGEND_BELOW, hovermode="x unified")
     return _layout(fig, title, 340)
 
 
@@ -517,5 +554,5 @@ def points_2d(points, classes, names, title: str | None = None, *,
             hovertemplate="%{text}<extra></extra>" if hover is not None else None))
     fig.update_xaxes(showticklabels=False, zeroline=False, showgrid=False, title="PC 1")
     fig.update_yaxes(showticklabels=False, zeroline=False, showgrid=False, title="PC 2")
-    fig.update_layout(legend=dict(orientation="h", y=-0.1))
+    fig.update_layout(legend=LEGEND_BELOW)
     return _layout(fig, title, 360)

@@ -32,6 +32,7 @@ inner scroll bar) and as ``st.dataframe`` otherwise.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 
 import streamlit as st
@@ -101,8 +102,10 @@ class Steps:
     def __init__(self, page: str, sections: Mapping[str, str] | Sequence[str]):
         self.page = page
         self.names = list(sections)
-        self.labels = (dict(sections) if isinstance(sections, Mapping)
-                       else {n: n for n in self.names})
+        # (a label's own number, "2 · Pairs", would repeat the control's "2 / 4")
+        self.labels = {n: re.sub(r"^\s*\d+\s*·\s*", "", label) for n, label in
+                       (sections.items() if isinstance(sections, Mapping)
+                        else zip(self.names, self.names))}
         self.active = state.current().presenter and len(self.names) > 1
         self.step = self._current_step() if self.active else len(self.names) - 1
         self.scroll = bool(st.session_state.pop(SCROLL, False)) and self.active
