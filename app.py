@@ -25,8 +25,10 @@ OTHER = "__other__"
 
 # ----------------------------------------------------------------------------- page and state
 s = state.init()
+# "auto": open on a laptop, closed on a phone (Streamlit's breakpoint), where it would cover most of
+# the screen; presenter mode always starts with the whole width for the page.
 st.set_page_config(page_title="BERT Lab", page_icon="🔬", layout="wide",
-                   initial_sidebar_state="collapsed" if s.presenter else "expanded")
+                   initial_sidebar_state="collapsed" if s.presenter else "auto")
 
 PRESENTER_CHART_SCALE = 1.5  # the charts' type, like the page's (21 px instead of 14-16)
 PRESENTER_CSS = """<style>
