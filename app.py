@@ -41,8 +41,9 @@ CALM_CSS = """<style>
 .stMainBlockContainer { padding-top: 2.5rem; }
 .bl-chips { line-height: 2.6; }
 </style>"""
-st.html(CALM_CSS + (PRESENTER_CSS if s.presenter else ""))
 charts.set_font_scale(PRESENTER_CHART_SCALE if s.presenter else 1.0)
+st.html(CALM_CSS + (PRESENTER_CSS if s.presenter else "")
+        + charts.column_labels_css(charts.text_px()))  # a chart's token labels apart, if narrow
 
 
 # ----------------------------------------------------------------------------- the model

@@ -244,8 +244,6 @@ def results(job) -> None:
     c2.select_slider(t("common.head"), list(range(heads)), help=t("common.from_zero"),
                      **state.bind("head"))
     cur = state.current()
-    for w in ("before", "after"):  # its token labels thinned where the chart is narrow
-        st.html(charts.narrow_columns_css(f"ft_att_{w}", len(probes[i])))
     before_after(lambda w: st.plotly_chart(
         charts.heatmap(getattr(out, w).probe_attentions[i][cur.layer, cur.head], probes[i],
                        probes[i], t(f"ft.{w}"), zmin=0, zmax=1, value_label=t("common.attention")),

@@ -36,7 +36,8 @@ CHART_TEXT_JS = """() => Array.from(document.querySelectorAll(
             fill: style.fill,
             angle: Math.abs(parseFloat(((e.getAttribute('transform') || '')
                                         .match(/rotate\\((-?[\\d.]+)/) || [0, 0])[1])),
-            box: [r.left, r.top, r.right, r.bottom], chartBox: [box.left, box.right]};
+            box: [r.left, r.top, r.right, r.bottom],
+            chartBox: [box.left, box.right, box.top, box.bottom]};
   });
 })"""
 # Text drawn on the chart's white background (not on a coloured cell or bar).
@@ -76,6 +77,13 @@ def collisions(found: list[dict]) -> list[tuple]:
                     and (not slanted or "gtitle" in (a["kind"], b["kind"]))):
                 hits.append((a["chart"], a["kind"], a["text"], b["kind"], b["text"]))
     return hits
+
+
+def outside(found: list[dict]) -> list[tuple]:
+    """Texts drawn (partly) outside their chart, where they are cut off."""
+    return [(t["chart"], t["kind"], t["text"]) for t in found
+            if t["box"][0] < t["chartBox"][0] - 1 or t["box"][2] > t["chartBox"][1] + 1
+            or t["box"][1] < t["chartBox"][2] - 1 or t["box"][3] > t["chartBox"][3] + 1]
 
 
 def draw_every_chart(pg, expected: bool = True) -> None:
@@ -153,6 +161,7 @@ def test_presenter_chart_text_is_large_dark_and_apart(projector, view):
     assert not pale, f"chart text under 4.5:1 on white: {pale[:10]}"
     hits = collisions(found)
     assert not hits, f"chart texts run into each other: {hits[:6]}"
+    assert not outside(found), f"chart texts cut off at the chart's edge: {outside(found)[:6]}"
     if "lang=zh" in view:  # Chinese tokens stay upright
         ticks = [t for t in found if t["kind"] == "xtick"]
         assert ticks and not any(t["angle"] for t in ticks), ticks[:5]
@@ -222,6 +231,9 @@ def test_phone_gets_the_whole_width(phone, path):
         main: document.querySelector('[data-testid="stMain"]').scrollWidth,
         width: innerWidth})""")
     assert sizes["doc"] <= sizes["width"] and sizes["main"] <= sizes["width"], sizes
+    found = phone.evaluate(CHART_TEXT_JS)
+    assert not collisions(found), collisions(found)[:6]
+    assert not outside(found), outside(found)[:6]
     shot(phone, f"phone-{path or 'home'}", PHONE)
 
 
@@ -229,8 +241,7 @@ def test_phone_architecture_fits(phone):
     open_view(phone, "")
     found = [t for t in chart_texts(phone) if t["kind"] == "annotation"]
     assert len(found) >= 7 and len({t["chart"] for t in found}) == 1  # the narrow drawing only
-    for t in found:  # inside the chart, left to right
-        assert t["box"][0] >= t["chartBox"][0] - 1 and t["box"][2] <= t["chartBox"][1] + 1, t
+    assert not outside(found), outside(found)
     assert not collisions(found), collisions(found)
 
 
@@ -254,6 +265,7 @@ def test_fine_tuning_results_projected_and_on_a_phone(projector):
     assert len({t["chart"] for t in found}) >= 7  # curves, 2 × confusion, points, attention; bars
     assert min(t["size"] for t in found) >= 18
     assert not collisions(found), collisions(found)[:6]
+    assert not outside(found), outside(found)[:6]
     shot(projector, "present-fine_tuning-results", PROJECTOR)
     projector.set_viewport_size(PHONE)
     projector.wait_for_timeout(1500)
@@ -264,3 +276,21 @@ def test_fine_tuning_results_projected_and_on_a_phone(projector):
     sizes = projector.evaluate("""() => [document.documentElement.scrollWidth, innerWidth]""")
     assert sizes[0] <= sizes[1], sizes
     shot(projector, "phone-fine_tuning-results-presenter", PHONE)
+
+
+def test_phone_keeps_every_label_that_fits(phone):
+    """A few columns keep all their labels on a phone; many keep every 2nd, 4th, … (the first
+    always), never two that collide."""
+    def column_labels(pair: str) -> tuple[list[str], list[dict]]:
+        open_view(phone, f"next_sentence?text=the+cat+sat+.&pair={pair}")
+        found = chart_texts(phone)
+        heat = max(t["chart"] for t in found)  # the A → B heatmap, after the gauge
+        shown = [t["text"] for t in found if t["chart"] == heat and t["kind"] == "xtick"]
+        return shown, found
+
+    shown, found = column_labels("it+rained+.")
+    assert shown == ["it", "rained", "."]
+    long = "+".join("the dog barked on the mat .".split() * 5)  # 35 tokens
+    shown, found = column_labels(long)
+    assert 2 <= len(shown) < 35 and shown[0] == "the"
+    assert not collisions(found), collisions(found)[:6]

@@ -224,16 +224,54 @@ def test_row_labels_never_overlap(presenter, rows):
 
 
 def test_column_labels_are_thinned_where_the_chart_is_narrow():
-    css = charts.narrow_columns_css("ft_att_before", 25)
-    assert ".st-key-ft_att_before { container-type: inline-size; }" in css
-    rules = re.findall(r"max-width: (\d+)px\) \{ \.st-key-ft_att_before "
-                       r"\.xtick:not\(:nth-child\((\d+)n\+1\)\)", css)
-    widths, steps = [int(w) for w, _ in rules], [int(k) for _, k in rules]
-    assert steps[:3] == [2, 4, 8] and widths == sorted(widths, reverse=True)
-    # every 2nd label from where 25 labels at 12 px × 1.35 no longer fit next to 160 px of rows
-    assert widths[0] == int(np.ceil(25 * 12 * 1.35 + 160))
-    few = charts.narrow_columns_css("few", 3)  # 3 labels fit all but the narrowest chart
-    assert re.findall(r"max-width: (\d+)px.*?(\d+)n\+1", few) == [("209", "2")]
+    css = charts.column_labels_css(12)
+    assert '[data-testid="stPlotlyChart"] { container-type: inline-size; }' in css
+    rules = [(int(w), int(k), int(step)) for w, k, step in re.findall(
+        r"max-width: (\d+)px\) \{ g\.xtick:first-of-type:nth-last-of-type\(n\+(\d+)\) ~ "
+        r"g\.xtick:not\(:nth-of-type\((\d+)n\+1\)\) text \{ visibility: hidden", css)]
+    assert len(rules) == 44 and {step for _, _, step in rules} == {2, 4, 8, 16}
+
+    def shown(width: int, n: int) -> int:
+        """How many of n labels stay visible in a chart ``width`` px wide."""
+        step = max([s for w, k, s in rules if width <= w and n >= k], default=1)
+        return len(range(0, n, step))
+
+    for width in (250, 350, 390, 700, 1000):  # the labels shown fit beside 120 px of row labels
+        for n in (2, 13, 32, 64):
+            assert shown(width, n) * 12 * 1.35 <= width - 120, (width, n)
+    assert shown(1300, 32) == 32 and shown(700, 32) == 32  # a laptop: every token
+    assert shown(390, 13) == 13 and shown(390, 2) == 2  # a phone, a short sentence: all
+    assert shown(390, 32) == 8  # a phone, 32 tokens: every 4th (every 2nd would be 16 × 16 px)
+
+
+def columns(line: str) -> int:
+    """A line's width in columns, a CJK character counting two (as the title wrapping does)."""
+    return sum(2 if charts.is_cjk(ch) else 1 for ch in line)
+
+
+@pytest.mark.parametrize("title", [
+    "The three parts and their sum, all 384 dimensions (red positive, blue negative)",
+    "三个部分及其和，全部 384 维（红色为正，蓝色为负）——每一行是一个向量的全部维度",
+])
+def test_long_titles_wrap_to_fit_a_phone(title):
+    lines = charts.heatmap([[1.0]], ["a"], ["b"], title).layout.title.text.split("<br>")
+    assert len(lines) >= 2 and all(columns(line) <= charts.TITLE_LINE for line in lines)
+    assert "".join(lines).replace(" ", "") == charts.esc(title).replace(" ", "")  # nothing lost
+    assert not any(line[0] in "，。）" for line in lines[1:])  # no line opens with "，" or "）"
+    charts.set_font_scale(1.5)  # a projector is wider: one line up to PRESENTER_TITLE_LINE
+    try:
+        assert "<br>" not in charts.heatmap([[1.0]], ["a"], ["b"], title).layout.title.text
+    finally:
+        charts.set_font_scale(1.0)
+    short = "Layer 0: A → B, mean over heads"
+    assert charts.heatmap([[1.0]], ["a"], ["b"], short).layout.title.text == charts.esc(short)
+
+
+def test_hundreds_of_columns_have_no_gaps():
+    """A 1 px gap between cells hides the cells themselves when hundreds share a phone's width."""
+    assert builders()["heatmap"].data[0].xgap == 1
+    assert builders()["vectors"].data[0].xgap == 0  # 64 dimensions: the cells touch
+    assert builders()["vectors"].data[0].ygap == 1  # its 4 rows keep their gaps
 
 
 def test_narrow_architecture_has_short_lines():

@@ -58,6 +58,8 @@ INK_MUTED = "#4A4E5E"  # secondary chart text (axis titles, notes): 8.4:1 on whi
 PAPER = "#FFFFFF"  # every chart's background, under any Streamlit theme (the text is dark)
 BASE_FONT_SIZE = 12  # plotly's default
 PRESENTER_MIN_PX = 18  # in presenter mode no chart text is smaller (read from the back row)
+TITLE_LINE = 48  # characters of a chart title's line: what a phone's width holds at 16 px
+PRESENTER_TITLE_LINE = 80  # the same on a projector (presenter mode is not for phones)
 # A legend in a row at the foot of the figure: plotly keeps it clear of the axis title above it
 # (a legend placed in the plot's own units, y=-0.2, runs into "step" once the type is large).
 LEGEND_BELOW = dict(orientation="h", yref="container", y=0, yanchor="bottom", x=0)
@@ -140,9 +142,15 @@ def _layout(fig: go.Figure, title: str | None, height: int | None = None) -> go.
     # The title sits at the top of the figure, and the plot area with whatever is drawn over it (a
     # heatmap's token labels, an axis title on top) below it: with title.automargin and yref
     # "container", plotly makes the top margin as tall as they all need, so they never overlap.
-    fig.update_layout(title=dict(text=esc(title) if title else None, x=0, xanchor="left",
+    # A long title is cut into lines of at most TITLE_LINE characters: plotly never wraps one, and
+    # on a phone a longer line would run off the chart. (Plotly draws a title of n > 1 lines
+    # anchored at the top about n lines too high, out of the figure: the top pad puts it back.)
+    width = TITLE_LINE if _FONT_SCALE.get() <= 1 else PRESENTER_TITLE_LINE
+    lines = _wrap(title, width) if title else []
+    shift = len(lines) * round(text_px(16) * 1.32) if len(lines) > 1 else 0
+    fig.update_layout(title=dict(text="<br>".join(map(esc, lines)) or None, x=0, xanchor="left",
                                  y=1, yref="container", yanchor="top", automargin=bool(title),
-                                 pad=dict(t=px(8), b=px(8))),
+                                 pad=dict(t=px(8) + shift, b=px(8))),
                       font=dict(FONT, size=text_px()),
                       margin=dict(l=10, r=10, t=10, b=10),
                       paper_bgcolor=PAPER, plot_bgcolor=PAPER,
@@ -169,6 +177,7 @@ _WIDE = ((0x1100, 0x11FF), (0x2E80, 0x303F), (0x3040, 0x30FF), (0x3130, 0x318F),
          (0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xAC00, 0xD7AF), (0xF900, 0xFAFF),
          (0xFE30, 0xFE4F), (0xFF00, 0xFFEF), (0x20000, 0x2FA1F))
 MAX_LABELS = 64  # more tick labels than this cannot be read on any screen: every n-th is shown
+GAPS_UP_TO = 48  # heatmap cells are drawn 1 px apart up to this many columns (rows), then touch
 
 
 def is_cjk(label) -> bool:
@@ -198,27 +207,29 @@ def token_axis(labels) -> tuple[list[str], bool]:
     return out, True
 
 
-def narrow_columns_css(key: str, n: int) -> str:
-    """A style that keeps a heatmap's ``n`` column labels apart however narrow its chart is drawn.
+def column_labels_css(size: float) -> str:
+    """A style for every chart on a page that keeps a heatmap's column labels apart however narrow
+    the chart is drawn (``size``: their type size in px).
 
     Plotly turns the labels to 90° when they do not fit, but on a phone (or in a half-width
-    column) even turned labels can be too many. The style, for the chart drawn with Streamlit key
-    ``key`` (``st.plotly_chart(fig, key=key)``), shows only every k-th label below the widths
-    where all would collide (k a power of 2, so the rules nest); the others stay in place,
-    invisible, so that plotly still turns them all. Pass it to ``st.html``.
+    column) even turned labels can be too many. Below each chart width (a CSS container query on
+    the chart) where more labels are drawn than fit, only every 2nd, 4th, … label stays visible
+    (counted with a CSS quantity query on the labels, plotly's ``g.xtick`` groups, which follow
+    their tick marks' ``path.xtick`` in one parent; powers of 2, so the rules nest); the others
+    stay in place, invisible, so that plotly still turns them all. ``app.py`` adds it to every
+    page.
     """
-    need = text_px() * 1.35  # the room of one label turned 90°
-    aside = px(160)  # the row labels and the colour bar
-    rules, step = [], 2
-    while step <= max(2, n):  # every step-th label fits from n / step labels' room up
-        width = int(np.ceil(n * need / (step / 2) + aside))  # below it, step/2 is too few
-        if width < 200:
-            break
-        rules.append(f"@container (max-width: {width}px) {{ .st-key-{key} "
-                     f".xtick:not(:nth-child({step}n+1)) text {{ visibility: hidden; }} }}")
-        step *= 2
-    return (f"<style>.st-key-{key} {{ container-type: inline-size; }}\n" + "\n".join(rules)
-            + "</style>")
+    need = size * 1.35  # the room of one label turned 90°
+    aside = size * 10  # the row labels and the colour bar beside the columns
+    rules = ['[data-testid="stPlotlyChart"] { container-type: inline-size; }']
+    widths = (240, 300, 360, 420, 480, 560, 640, 760, 900, 1100, 1400)
+    for low, high in zip((200, *widths), widths):
+        fit = max(1, int((low - aside) // need))  # labels that fit in the narrowest such chart
+        for step in (2, 4, 8, 16):
+            rules.append(f"@container (max-width: {high}px) {{ g.xtick:first-of-type:"
+                         f"nth-last-of-type(n+{fit * step // 2 + 1}) ~ g.xtick:not("
+                         f":nth-of-type({step}n+1)) text {{ visibility: hidden; }} }}")
+    return "<style>\n" + "\n".join(rules) + "\n</style>"
 
 
 def _every(n: int, room: float, need: float) -> int:
@@ -250,7 +261,9 @@ def heatmap(matrix, x_labels=None, y_labels=None, title: str | None = None, *,
     hover_y = [esc(v) for v in y_labels] if y_labels is not None else [str(i) for i in ys]
     custom = np.array([[f"{hover_y[r]} → {hover_x[c]}" for c in range(cols)] for r in range(rows)])
     trace = go.Heatmap(z=m, x=xs, y=ys, colorscale=colorscale, zmin=zmin, zmax=zmax, zmid=zmid,
-                       customdata=custom, showscale=show_scale, xgap=1, ygap=1,
+                       customdata=custom, showscale=show_scale,
+                       xgap=1 if cols <= GAPS_UP_TO else 0,  # (many columns: no gaps, which
+                       ygap=1 if rows <= GAPS_UP_TO else 0,  # would hide the cells on a phone)
                        hovertemplate=("%{customdata}<br>" + esc(value_label)
                                       + " %{z:.4f}<extra></extra>"),
                        colorbar=dict(thickness=px(12), outlinewidth=0))
@@ -332,19 +345,43 @@ def vectors(rows, row_labels, title: str | None = None, *, dims=None) -> go.Figu
     ticks = [-lim, 0, lim] if len(m) > 1 else [-lim, lim]
     fig.update_traces(colorbar=dict(tickvals=ticks,
                                     ticktext=[f"{v:+.2g}" if v else "0" for v in ticks]))
-    fig.update_xaxes(tickangle=0, nticks=min(len(dims), 16), tickvals=None, ticktext=None,
-                     side="bottom")
+    if len(m) == 1:  # one row may be shorter than two lines of type: the bar keeps room for both
+        fig.update_traces(colorbar=dict(lenmode="pixels", len=round(text_px() * 2.8)))
+    fig.update_xaxes(nticks=min(len(dims), 8), tickvals=None, ticktext=None, side="bottom")
     return fig
 
 
+_CLOSING = set("，。、；：！？）」』】》〉”’,.;:!?)]")
+_OPENING = set("（「『【《〈“‘([")
+
+
 def _wrap(text: str, width: int) -> list[str]:
-    """``text`` cut at spaces into lines of about ``width`` characters (a word is never split)."""
-    lines: list[str] = []
-    for word in str(text).split(" "):
-        if lines and len(lines[-1]) + 1 + len(word) <= width:
-            lines[-1] += " " + word
+    """``text`` cut into lines of at most about ``width`` columns (a CJK character takes two): at
+    spaces, and between two CJK characters; a word is never split."""
+    pieces: list[tuple[str, bool]] = []  # (a word or one CJK character, a space before it)
+    space = False
+    for ch in str(text):
+        if ch.isspace():
+            space = True
+            continue
+        last = pieces[-1][0][-1] if pieces else ""
+        glued = not space and pieces and (ch in _CLOSING or last in _OPENING
+                                          or not (is_cjk(ch) or is_cjk(last)))
+        if glued:  # a line never starts with "，" or "）" nor ends with "（"
+            pieces[-1] = (pieces[-1][0] + ch, pieces[-1][1])
         else:
-            lines.append(word)
+            pieces.append((ch, space))
+        space = False
+    lines: list[str] = []
+    used = 0
+    for piece, spaced in pieces:
+        size = sum(2 if is_cjk(ch) else 1 for ch in piece)
+        if lines and used + spaced + size <= width:
+            lines[-1] += (" " if spaced else "") + piece
+            used += spaced + size
+        else:
+            lines.append(piece)
+            used = size
     return lines or [""]
 
 
@@ -429,8 +466,8 @@ def architecture(config, counts: dict[str, int], text: dict[str, str], *,
     tall = 1.9 if narrow else 1.1
     for (key, name, fill), (hx0, hx1) in zip(heads, spans):
         there = key in counts
-        if narrow:  # the name in lines of ~12 characters, the count over "params"
-            label = _wrap(text[name], 12)
+        if narrow:  # the name in lines of ~14 columns, the count over "params"
+            label = _wrap(text[name], 14)
             sub = [f"{counts[key]:,}", text["params"]] if there else ["—"]
         else:
             label, sub = text[name], n(key) if there else "—"
