@@ -30,8 +30,10 @@ Token axes are numeric with the tokens as tick text, so a token that occurs twic
 keeps two rows instead of being merged by plotly's categorical axis. Their labels never overlap:
 plotly turns them (0°, 45° or 90°, the first that fits the width the chart really gets), Chinese,
 Japanese and Korean tokens stay upright (a two-character token is stacked, one character a line,
-and turns only when even that cannot fit, on a phone), and a title sits above the labels and
-the axis title (``title.automargin``), never on them.
+and turns only when even that cannot fit, on a phone); where even turned labels are too many for
+the width a chart gets, every 2nd, 4th, … is shown (:func:`column_labels_css`, on every page).
+A title sits above the labels and the axis title (``title.automargin``), never on them, and a
+long one is wrapped so that a phone shows all of it.
 """
 
 from __future__ import annotations
