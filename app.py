@@ -149,7 +149,11 @@ def model_picker(bert) -> None:
 
 # ----------------------------------------------------------------------------- sidebar
 
-def sidebar(bert) -> None:
+def sidebar(bert, page_name: str) -> None:
+    """Language, the sentences, the "try these" examples of page ``page_name``, the model and
+    presenter mode."""
+    from ui import examples
+
     with st.sidebar:
         st.segmented_control(t("side.language"), list(LANG_NAMES), format_func=LANG_NAMES.get,
                              **state.bind("lang"))
@@ -157,6 +161,7 @@ def sidebar(bert) -> None:
                      help=t("side.sentence_help"), **state.bind("sentence"))
         st.text_area(t("side.pair"), max_chars=state.MAX_CHARS, height=68,
                      help=t("side.pair_help"), **state.bind("pair"))
+        examples.sidebar(page_name)
         model_picker(bert)
         st.toggle(t("side.presenter"), help=t("side.presenter_help"), **state.bind("presenter"))
         st.caption(t("side.share"))
@@ -174,7 +179,7 @@ def pages() -> list:
 
 bert = load_model()
 s = state.current()
-sidebar(bert)
 page = st.navigation(pages())
+sidebar(bert, page.url_path or "home")  # the default page (home) has the URL path ""
 if bert is not None:
     page.run()

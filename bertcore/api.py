@@ -14,7 +14,7 @@ H heads, V vocabulary.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -22,7 +22,6 @@ import torch
 from . import checkpoint
 from .config import BertConfig
 from .device import describe, pick_device, pick_dtype
-from .heads import HeadsOutput
 from .model import Explanation
 from .tokenizer import Encoding, Tokenizer, VocabNotFoundError
 
@@ -41,13 +40,25 @@ class Explained:
 
     encoding: Encoding
     explanation: Explanation
+    # The masked-LM head, applied to the last hidden state only when ``mlm_logits`` is read: its
+    # (T, V) product is the largest of the whole pass, and most views never look at it.
+    mlm_head: torch.nn.Module | None = field(default=None, repr=False)
 
     @property
     def tokens(self) -> list[str]:
         return self.encoding.tokens
 
+    @property
+    def mlm_logits(self) -> torch.Tensor | None:
+        """(1, T, V) masked-LM logits at every position (None without a masked-LM head)."""
+        x = self.explanation
+        if x.mlm_logits is None and self.mlm_head is not None:
+            with torch.inference_mode():
+                x.mlm_logits = self.mlm_head(x.hidden_states[-1])
+        return x.mlm_logits
+
     def __getattr__(self, name):
-        if name.startswith("__") or name in ("encoding", "explanation"):
+        if name.startswith("__") or name in ("encoding", "explanation", "mlm_head"):
             raise AttributeError(name)
         return getattr(self.explanation, name)
 
@@ -123,10 +134,13 @@ class Bert:
             head_mask: optional (H,) or (L, H) of 1 (keep) / 0 (switch the head off).
         """
         enc = self.encode(text, text_pair)
-        out = self.forward(enc, head_mask, explain=True)
-        # a bare BertModel has no heads
-        hidden = out.hidden if isinstance(out, HeadsOutput) else out
-        return Explained(enc, hidden.explanation)
+        encoder = getattr(self.model, "bert", self.model)  # a bare BertModel has no heads
+        with torch.inference_mode():
+            out = encoder(**self.tensors(enc), head_mask=self._head_mask(head_mask), explain=True)
+            x = out.explanation
+            if self.has_nsp:
+                x.nsp_logits = self.model.cls.seq_relationship(out.pooler_output)  # (1, 2)
+        return Explained(enc, x, self.model.cls.predictions if self.has_mlm else None)
 
     def mask_logits(self, enc: Encoding, head_mask=None) -> torch.Tensor:
         """MLM logits at each [MASK] position, (M, V) in the order the masks appear."""

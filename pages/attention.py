@@ -2,7 +2,10 @@
 switching heads off, and what each head tends to look at (Clark et al. 2019; Vig 2019).
 
 Everything numeric comes from ``bertcore.attention`` (and ``ui.bertviz_view`` for the bertviz HTML);
-this page only lays it out.
+this page only lays it out. The section, the worked example's query token and the token window are
+in the URL (``state.section``, ``state.query``, ``state.window``). At long input (more than
+``window.WIDTH`` tokens) every view that draws tokens shows a window of them, cut out before any
+figure or HTML is built, so its cost grows with the tokens it shows, not with the input.
 """
 
 import numpy as np
@@ -10,17 +13,28 @@ import pandas as pd
 import streamlit as st
 
 from bertcore import MissingHeadError, attention
-from ui import bertviz_view, charts, models, state
+from ui import bertviz_view, charts, models, state, thumbnails, window
 from ui.i18n import md_escape, t
 
 SECTIONS = ("head", "example", "bertviz", "off", "summary")
 TOP_K = 5
-MODEL_VIEW_MAX = 1_500_000  # attention numbers (L·H·T²) above which the model view shows one layer
+# bertviz draws one SVG line per pair of tokens per head. Measured in chromium (offline-en, 6 × 12
+# heads, a window of a 512-token text): 32 tokens, 74k lines in the model view, took 2.2 s to draw
+# and the head view 1.2 s; 16 tokens 1.0 s and 0.6 s. So its window is narrower than the others',
+# and above MODEL_VIEW_MAX lines the model view draws a band of layers around the chosen one.
+BERTVIZ_WIDTH = 20
+MODEL_VIEW_MAX = 40_000  # SVG lines (layers · heads · tokens²) the model view draws at most
 PLOT = {"displayModeBar": False}
 # One light colour per head label (attention.HEAD_LABELS order), as a stepwise plotly colour scale.
-LABEL_COLORS = ["#C9D7E8", "#F6D3B0", "#C8E2C4", "#F3C4C5",
+LABEL_COLORS = ["#C9D7E8", "#F6D3B0", "#DCCFE9", "#C8E2C4", "#F3C4C5",
                 "#CFE6E4", "#F6ECB5", "#E3D2E0", "#E6E6E6"]
 LABEL_SCALE = [[i / (len(LABEL_COLORS) - 1), c] for i, c in enumerate(LABEL_COLORS)]
+WINDOW_KEY = "attn_window"  # the token window's slider (one window for every section)
+# Presenter mode's one-head heatmap: what fits under the controls of a 1440 × 900 projector with
+# rows of 18-pixel labels (measured in the browser): 540 pixels, 20 tokens (both default sentences
+# whole; longer inputs get a 20-token window).
+PRESENTER_WIDTH = 20
+PRESENTER_HEATMAP = 540
 
 
 def head_label(name: str) -> str:
@@ -49,8 +63,16 @@ def summary_view(name: str, sentence: str, pair: str | None) -> dict:
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def layer_view(name: str, sentence: str, pair: str | None, layer: int) -> np.ndarray:
-    return attention.layer_attention(models.explain(name, sentence, pair), layer)
+def labels_view(name: str, sentence: str, pair: str | None, layer: int) -> list[str]:
+    """What each head of one layer does (the whole summary is L times the work)."""
+    return list(attention.head_summary(models.explain(name, sentence, pair), [layer])["label"][0])
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def layer_view(name: str, sentence: str, pair: str | None, layer: int, first: int,
+               stop: int) -> np.ndarray:
+    return attention.layer_attention(models.explain(name, sentence, pair), layer,
+                                     range(first, stop))
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -58,21 +80,27 @@ def walk_view(name: str, sentence: str, pair: str | None, layer: int, head: int,
     return attention.walkthrough(models.explain(name, sentence, pair), layer, head, pos)
 
 
+@st.cache_data(max_entries=16, show_spinner=False)
+def all_heads_view(name: str, sentence: str, pair: str | None, masks: tuple) -> tuple:
+    return attention.mask_probabilities(models.loaded(name), sentence, (), pair, list(masks))
+
+
 @st.cache_data(max_entries=64, show_spinner=False)
 def off_view(name: str, sentence: str, pair: str | None, off: tuple, masks: tuple) -> dict:
+    # The predictions with every head on are shared by every choice of heads to switch off.
     return attention.head_mask_effect(models.loaded(name), sentence, list(off), TOP_K, pair,
-                                      list(masks))
+                                      list(masks), all_heads_view(name, sentence, pair, masks))
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
 def bertviz_html(kind: str, name: str, sentence: str, pair: str | None, layer: int,
-                 labels: tuple, include: tuple | None) -> str:
+                 labels: tuple, include: tuple | None, first: int, stop: int) -> str:
     x = models.explain(name, sentence, pair)
-    lab = dict(labels)
+    lab, shown = dict(labels), range(first, stop)
     if kind == "head":
-        return bertviz_view.head_view_html(x, layer=layer, labels=lab,
+        return bertviz_view.head_view_html(x, layer=layer, labels=lab, tokens=shown,
                                            include_layers=list(include) if include else None)
-    return bertviz_view.model_view_html(x, labels=lab,
+    return bertviz_view.model_view_html(x, labels=lab, tokens=shown,
                                         include_layers=list(include) if include else None)
 
 
@@ -97,40 +125,86 @@ x = models.explain(s.model, s.sentence, pair)
 tokens = list(x.tokens)
 T = len(tokens)
 cut = x.encoding.truncation
-if cut and (cut.removed_a or cut.removed_b):
-    st.warning(t("input.truncated", max=bert.max_length, n=len(cut.removed_a) + len(cut.removed_b)),
-               icon="✂️")
 
-kept("attn_section", "head", lambda v: v in SECTIONS)
-# The five sections take a row of their own (in one column they were cut off at the right edge).
-section = st.segmented_control(t("attn.section"), SECTIONS,
-                               format_func=lambda k: t(f"attn.sec.{k}"),
-                               key="attn_section", on_change=keep, args=("attn_section",),
-                               required=True) or "head"
-c1, c2, _ = st.columns([1, 1, 4])
+
+def truncation_notice() -> None:
+    if cut and (cut.removed_a or cut.removed_b):
+        st.warning(t("input.truncated", max=bert.max_length,
+                     n=len(cut.removed_a) + len(cut.removed_b)), icon="✂️")
+
+
+if not s.presenter:  # in presenter mode it comes under the section, to leave the screen to charts
+    truncation_notice()
+
+
+def pick_section() -> None:
+    state.update(section=st.session_state["attn_section"])
+
+
+# The section is in the URL; one this page does not have (another page's) shows the first.
+section = s.section if s.section in SECTIONS else SECTIONS[0]
+if st.session_state.get("attn_section") != section:
+    st.session_state["attn_section"] = section
+if s.presenter:
+    # One row of controls: the sections, layer and head (the presenter's page is wide enough), so
+    # that a heatmap fits under them on a 1440 × 900 projector. The token window, at long input,
+    # goes under the chart it cuts.
+    c0, c1, c2 = st.columns([4.4, 1, 1])
+    window_slot = None
+else:
+    # The five sections take a row of their own (in one column they were cut off at the right
+    # edge); layer and head share the next with the token window, at long input.
+    c0 = st.container()
+    c1, c2, window_slot = st.columns([1, 1, 4])
+c0.segmented_control(t("attn.section"), SECTIONS, format_func=lambda k: t(f"attn.sec.{k}"),
+                     key="attn_section", on_change=pick_section, required=True)
 c1.selectbox(t("common.layer"), list(range(L)), help=t("common.from_zero"), **state.bind("layer"))
 c2.selectbox(t("common.head"), list(range(H)), help=t("common.from_zero"), **state.bind("head"))
 s = state.current()
 layer, head = s.layer, s.head
-summary = summary_view(s.model, s.sentence, pair)
-labels_axis = [f"{i} {tok}" for i, tok in enumerate(tokens)]
 
 
 def token_label(i: int) -> str:
     return f"{i} · {tokens[i]}"
 
 
+def shown_tokens(focus: int | None = None, width: int = window.WIDTH) -> range:
+    """The tokens a view draws: all of a short input, else a window of ``width`` (slider + notice
+    beside the layer and head, in the URL) that moves to ``focus`` when the user picks a new one,
+    and otherwise stays where it was slid.
+    """
+    ss = st.session_state
+    if focus is None:
+        follow = False
+    else:
+        first = "_attn_focus" not in ss
+        last, ss["_attn_focus"] = ss.get("_attn_focus"), focus
+        # A new focus moves the window to it; a session's first one keeps a window a link chose.
+        follow = focus != last and (not first or s.window == 0)
+    with window_slot or st.container():
+        return window.tokens(T, focus=focus if follow else None, width=width, key=WINDOW_KEY)
+
+
 def section_head() -> None:
-    att = layer_view(s.model, s.sentence, pair, layer)  # (H, T, T)
-    st.subheader(t("attn.head_title", layer=layer, head=head))
+    labels = labels_view(s.model, s.sentence, pair, layer)
+    chart = st.container()  # drawn after the window is known, above it in presenter mode
+    span = shown_tokens(width=PRESENTER_WIDTH if s.presenter else window.WIDTH)
+    att = layer_view(s.model, s.sentence, pair, layer, span.start, span.stop)  # (H, W, W)
+    shown = tokens[span.start:span.stop]
+    windowed = len(span) < T
+    chart.subheader(t("attn.head_title", layer=layer, head=head))
     # Darkest = this head's largest weight, but never below 3/T: a head that spreads its attention
     # evenly (every weight ~1/T) must look pale, not like strong attention everywhere.
     zmax = min(1.0, max(float(att[head].max()), 3.0 / T))
-    fig = charts.heatmap(att[head], tokens, tokens, None, zmin=0, zmax=zmax,
+    # Presenter mode: short enough to sit under the controls on a 900-pixel-high projector.
+    tallest = PRESENTER_HEATMAP if s.presenter else 900
+    fig = charts.heatmap(att[head], shown, shown, None, zmin=0, zmax=zmax,
                          x_title=t("attn.key_axis"), y_title=t("attn.query_axis"),
-                         value_label=t("attn.weight"), height=max(320, min(900, 120 + 26 * T)))
-    st.plotly_chart(fig, width="stretch", config=PLOT, key="attn_head_fig")
-    st.caption(t("attn.head_caption", label=head_label(summary["label"][layer, head])))
+                         value_label=t("attn.weight"),
+                         height=max(320, min(tallest, 120 + 26 * len(span))))
+    chart.plotly_chart(fig, width="stretch", config=PLOT, key="attn_head_fig")
+    chart.caption(t("attn.head_caption", label=head_label(labels[head]))
+                  + (" " + t("attn.head_window") if windowed else ""))
 
     st.subheader(t("attn.grid", heads=H, layer=layer))
     if not s.presenter:
@@ -140,25 +214,25 @@ def section_head() -> None:
         cols = st.columns(per_row)
         for h in range(start, min(start + per_row, H)):
             with cols[h - start]:
-                small = charts.heatmap(att[h], None, None,
-                                       f"{t('attn.grid_head', head=h)} · "
-                                       f"{head_label(summary['label'][layer, h])}",
-                                       zmin=0, zmax=1, show_scale=False, height=230,
-                                       value_label=t("attn.weight"))
-                small.update_xaxes(showticklabels=False)
-                small.update_yaxes(showticklabels=False, scaleanchor="x")
-                small.update_layout(margin=dict(l=4, r=4, t=36, b=4), title_font_size=12)
-                st.plotly_chart(small, width="stretch", config={**PLOT, "staticPlot": True},
-                                key=f"attn_grid_{h}")
+                title = f"{t('attn.grid_head', head=h)} · {head_label(labels[h])}"
+                st.caption(f"**{md_escape(title)}**")
+                st.image(thumbnails.thumbnail(att[h]), width="stretch", alt=title)
                 st.button(t("attn.open_head", head=h), key=f"attn_open_{h}", on_click=state.update,
                           kwargs={"head": h}, disabled=h == head, width="stretch")
 
 
+def current_query() -> int:
+    """The query token (``state.query``); one past the end of a shorter input becomes the first
+    word."""
+    if state.current().query >= T:
+        state.update(query=1 if T > 2 else 0)
+    return state.current().query
+
+
 def query_picker() -> int:
-    default = 1 if T > 2 else 0
-    kept("attn_query", default, lambda v: isinstance(v, int) and 0 <= v < T)
+    current_query()
     return st.selectbox(t("attn.ex_query"), list(range(T)), format_func=token_label,
-                        key="attn_query", on_change=keep, args=("attn_query",))
+                        **state.bind("query", "attn_query"))
 
 
 def section_example() -> None:
@@ -166,13 +240,15 @@ def section_example() -> None:
     if not s.presenter:
         st.markdown(t("attn.ex_intro", layer=layer, head=head, dh=dh))
     pos = query_picker()
-    w = walk_view(s.model, s.sentence, pair, layer, head, pos)
+    span = shown_tokens(focus=pos)
+    windowed = len(span) < T
+    w = attention.walk_window(walk_view(s.model, s.sentence, pair, layer, head, pos), span)
     st.latex(r"s_j = \frac{q \cdot k_j}{\sqrt{d_h}} + m_j \qquad p = \mathrm{softmax}(s) "
              r"\qquad \mathrm{out} = \sum_j p_j\, v_j")
 
     st.subheader(t("attn.ex_step1"))
-    rows = [t("attn.ex_q_row", token=tokens[pos])] + [t("attn.ex_k_row", pos=j, token=tok)
-                                                      for j, tok in enumerate(tokens)]
+    rows = [t("attn.ex_q_row", token=tokens[pos])] + [t("attn.ex_k_row", pos=j, token=tokens[j])
+                                                      for j in span]
     st.plotly_chart(charts.vectors(np.vstack([w["q"][None], w["k"]]), rows,
                                    t("attn.ex_qk_title", dh=dh)),
                     width="stretch", config=PLOT, key="attn_qk_fig")
@@ -180,15 +256,19 @@ def section_example() -> None:
     st.subheader(t("attn.ex_step2"))
     if not s.presenter:
         st.caption(t("attn.ex_table_caption", dh=dh, sqrt=float(w["sqrt_dh"])))
-    table = pd.DataFrame({
-        t("attn.col_token"): [token_label(j) for j in range(T)],
-        t("attn.col_qk"): w["qk"], t("attn.col_scaled"): w["scaled"], t("attn.col_mask"): w["mask"],
-        t("attn.col_softmax"): w["softmax"], t("attn.col_model"): w["probs"],
-    })
-    fmt = {c: "{:+.4f}" for c in table.columns[1:4]} | {c: "{:.6f}" for c in table.columns[4:]}
-    st.dataframe(table.style.format(fmt).bar(subset=[t("attn.col_softmax")], color="#4E79A755",
-                                             vmin=0, vmax=1),
-                 hide_index=True, width="stretch")
+    # A static table as tall as its rows: no inner scroll bar, and it grows with presenter mode's
+    # type (an interactive st.dataframe keeps 35-pixel rows and scrolls after ten). st.table reads
+    # Markdown in every cell and header, so the tokens and headers ("+ mask") are escaped.
+    cols = [md_escape(t(f"attn.col_{c}")) for c in ("token", "qk", "scaled", "mask", "softmax",
+                                                   "model")]
+    table = pd.DataFrame(dict(zip(cols, (
+        [md_escape(token_label(j)) for j in span], w["qk"], w["scaled"], w["mask"], w["softmax"],
+        w["probs"]))))
+    fmt = {c: "{:+.4f}" for c in cols[1:4]} | {c: "{:.6f}" for c in cols[4:]}
+    st.table(table.style.hide(axis="index").format(fmt).bar(subset=[cols[4]], color="#4E79A755",
+                                                            vmin=0, vmax=1))
+    if windowed:
+        st.caption(t("attn.ex_outside", n=T - len(span), share=float(w["outside"])))
     m1, m2 = st.columns(2)
     m1.metric(t("attn.diff_probs"), f"{float(w['probs_max_abs_diff']):.1e}")
     m2.metric(t("attn.diff_context"), f"{float(w['context_max_abs_diff']):.1e}")
@@ -200,8 +280,9 @@ def section_example() -> None:
     st.subheader(t("attn.ex_step3"))
     if not s.presenter:
         st.caption(t("attn.ex_sum_caption", token=tokens[pos]))
-    rows = [t("attn.ex_v_row", pos=j, token=tok) for j, tok in enumerate(tokens)]
-    rows += [t("attn.ex_sum_row"), t("attn.ex_model_row")]
+    rows = [t("attn.ex_v_row", pos=j, token=tokens[j]) for j in span]
+    rows += [t("attn.ex_sum_all_row", n=T) if windowed else t("attn.ex_sum_row"),
+             t("attn.ex_model_row")]
     mat = np.vstack([w["weighted"], w["weighted_sum"][None], w["context"][None]])
     st.plotly_chart(charts.vectors(mat, rows, t("attn.ex_sum_title")), width="stretch", config=PLOT,
                     key="attn_sum_fig")
@@ -218,33 +299,39 @@ def section_bertviz() -> None:
     if not s.presenter:
         st.caption(t("attn.bv_intro"))
     missing = bertviz_view.missing_vendor()
-    is_pair = bertviz_view.sentence_b_start(x) is not None
+    # One window for the three views, around the neuron view's query token.
+    span = shown_tokens(focus=current_query(), width=BERTVIZ_WIDTH)
+    n = len(span)
     if missing:
         st.warning(t("attn.bv_missing", files=", ".join(missing)), icon="🧩")
     else:
-        big = L * H * T * T > MODEL_VIEW_MAX
-        only = (layer,) if big else None
+        is_pair = bertviz_view.sentence_b_start(x, span) is not None
         st.subheader(t("attn.bv_head"))
-        if big:
-            st.caption(t("attn.bv_large", layer=layer))
-        doc = bertviz_html("head", s.model, s.sentence, pair, layer, bertviz_labels(), only)
-        st.iframe(doc, height=bertviz_view.view_height("head", T, L, H, is_pair),
+        doc = bertviz_html("head", s.model, s.sentence, pair, layer, bertviz_labels(), None,
+                           span.start, span.stop)
+        st.iframe(doc, height=bertviz_view.view_height("head", n, L, H, is_pair),
                   alt=t("attn.bv_head"))
+        band = bertviz_view.model_view_layers(L, H, n, layer, MODEL_VIEW_MAX)
         st.subheader(t("attn.bv_model"))
-        st.caption(t("attn.bv_model_caption")
-                   + (" " + t("attn.bv_large", layer=layer) if big else ""))
-        doc = bertviz_html("model", s.model, s.sentence, pair, layer, bertviz_labels(), only)
-        st.iframe(doc, height=bertviz_view.view_height("model", T, 1 if big else L, H, is_pair),
+        st.caption(t("attn.bv_model_caption") + (
+            " " + t("attn.bv_large", first=band[0], last=band[-1]) if band else ""))
+        doc = bertviz_html("model", s.model, s.sentence, pair, layer, bertviz_labels(),
+                           tuple(band) if band else None, span.start, span.stop)
+        st.iframe(doc, height=bertviz_view.view_height("model", n, len(band) if band else L, H,
+                                                       is_pair),
                   alt=t("attn.bv_model"))
     st.subheader(t("attn.bv_neuron"))
     if not s.presenter:
         st.caption(t("attn.bv_neuron_caption"))
     pos = query_picker()
     w = walk_view(s.model, s.sentence, pair, layer, head, pos)
-    fig = bertviz_view.neuron_figure(w, tokens, pos, titles={
+    fig = bertviz_view.neuron_figure(w, tokens, pos, tokens_shown=span if n < T else None, titles={
         "products": t("attn.bv_products"), "probs": t("attn.bv_probs"), "dim": t("attn.bv_dim"),
-        "query": t("attn.bv_query", token="{token}")})
+        "query": t("attn.bv_query", token="{token}"), "adds": t("attn.bv_adds"),
+        "subtracts": t("attn.bv_subtracts")})
     st.plotly_chart(fig, width="stretch", config=PLOT, key="attn_neuron_fig")
+    if n < T and pos not in span:
+        st.caption(t("attn.bv_query_outside", pos=pos))
 
 
 def set_off(pairs) -> None:
@@ -266,8 +353,11 @@ def section_off() -> None:
         if not choosable:
             st.warning(t("attn.off_no_token"))
             return
+        # A content word ("cat", not "the"): hiding it is what shows heads mattering.
+        suggested = attention.content_word(tokens, special, enc.word_ids)
         c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
         pick = c1.selectbox(t("attn.off_mask_pick"), choosable, format_func=token_label,
+                            index=choosable.index(suggested) if suggested in choosable else 0,
                             key="attn_mask_pick")
         c2.button(t("attn.off_mask_button"), on_click=state.update, kwargs={"masks": [pick]},
                   key="attn_mask_button", type="primary")
@@ -320,18 +410,25 @@ def section_off() -> None:
 
 
 def section_summary() -> None:
+    summary = summary_view(s.model, s.sentence, pair)
     if not s.presenter:
         st.markdown(t("attn.sum_intro"))
+    st.info(t("attn.sum_noop"), icon="💤")
     heads_axis = [str(h) for h in range(H)]
     layers_axis = [str(li) for li in range(L)]
-    panels = [("cls", t("attn.sum_cls")), ("sep", t("attn.sum_sep")), ("prev", t("attn.sum_prev")),
-              ("next", t("attn.sum_next")), ("self", t("attn.sum_self")),
+    # Clark et al.'s (2019) patterns, each a mean share of attention, and the entropy ("broad").
+    panels = [("cls", t("attn.sum_cls")), ("sep", t("attn.sum_sep")),
+              ("punct", t("attn.sum_punct")), ("prev", t("attn.sum_prev")),
+              ("next", t("attn.sum_next")),
               ("entropy", t("attn.sum_entropy", max=float(summary["max_entropy"])))]
     for start in range(0, len(panels), 3):
         cols = st.columns(3)
         for col, (key, title) in zip(cols, panels[start:start + 3]):
             zmax = float(summary["max_entropy"]) if key == "entropy" else 1.0
-            fig = charts.heatmap(summary[key], heads_axis, layers_axis, title, zmin=0, zmax=zmax,
+            # The panel's title is a line of the page above it, not a plotly title: it cannot run
+            # into the axis title drawn over the plot.
+            col.markdown(f"**{md_escape(title)}**")
+            fig = charts.heatmap(summary[key], heads_axis, layers_axis, None, zmin=0, zmax=zmax,
                                  x_title=t("common.head"), y_title=t("common.layer"),
                                  height=max(240, 90 + 24 * L), value_label=title)
             fig.update_xaxes(tickangle=0)
@@ -352,3 +449,5 @@ def section_summary() -> None:
 
 {"head": section_head, "example": section_example, "bertviz": section_bertviz, "off": section_off,
  "summary": section_summary}[section]()
+if s.presenter:
+    truncation_notice()

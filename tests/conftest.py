@@ -7,6 +7,7 @@ user's hub model takes.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import os
 import socket
@@ -93,18 +94,16 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    """``streamlit run app.py`` on a free port of 127.0.0.1, with the tiny checkpoint (one per
-    browser test module)."""
-    from app_support import write_app_checkpoint
+@contextlib.contextmanager
+def streamlit_server(model: Path, log_dir: Path):
+    """``streamlit run app.py`` on a free port of 127.0.0.1 with ``model`` as $BERTLAB_MODEL;
+    yields its base URL once it is healthy, and stops it afterwards."""
     from browser_support import REPO
 
-    model = write_app_checkpoint(tmp_path_factory.mktemp("browser-bert"))
     port = _free_port()
     env = dict(os.environ, BERTLAB_MODEL=str(model), HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1",
                TOKENIZERS_PARALLELISM="false")
-    log = tmp_path_factory.mktemp("streamlit-log") / "server.log"
+    log = log_dir / "server.log"
     cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
            "--server.address", "127.0.0.1", "--server.headless", "true",
            "--browser.gatherUsageStats", "false",
@@ -125,12 +124,24 @@ def server(tmp_path_factory):
             proc.kill()
             pytest.fail(f"streamlit did not become healthy:\n{log.read_text()[-3000:]}")
         time.sleep(0.3)
-    yield base
-    proc.terminate()
     try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """The app with the tiny checkpoint (one server per browser test module)."""
+    from app_support import write_app_checkpoint
+
+    model = write_app_checkpoint(tmp_path_factory.mktemp("browser-bert"))
+    with streamlit_server(model, tmp_path_factory.mktemp("streamlit-log")) as base:
+        yield base
 
 
 @pytest.fixture(scope="module")

@@ -209,3 +209,140 @@ def test_head_mask_effect_masks_token_positions(sharp_bert):
     for bad in ([0], [8], [99]):
         with pytest.raises(ValueError):
             A.head_mask_effect(sharp_bert, "the cat sat on the mat .", [], mask_positions=bad)
+
+
+def test_mask_probabilities_and_reusing_them(sharp_bert):
+    text = "the [MASK] sat on the [MASK] ."
+    positions, p0 = A.mask_probabilities(sharp_bert, text)
+    assert positions == [2, 6] and p0.shape == (2, sharp_bert.config.vocab_size)
+    assert torch.allclose(p0.sum(-1), torch.ones(2))
+    off = [(0, 0), (1, 3)]
+    _, p1 = A.mask_probabilities(sharp_bert, text, off)
+    assert not torch.allclose(p0, p1)  # switching heads off changes the probabilities
+    # Handing in the all-heads probabilities gives the same result as computing them again.
+    fresh = A.head_mask_effect(sharp_bert, text, off, top_k=3)
+    reused = A.head_mask_effect(sharp_bert, text, off, top_k=3, all_heads=(positions, p0))
+    assert reused["before"] == fresh["before"] and reused["after"] == fresh["after"]
+    assert reused["tv_distance"] == pytest.approx(fresh["tv_distance"])
+    with pytest.raises(ValueError):
+        A.mask_probabilities(sharp_bert, "no mask here")
+
+
+# ------------------------------------------------------------------ windows of a long input
+
+
+def test_layer_attention_window(explained):
+    full = A.layer_attention(explained, 1)
+    part = A.layer_attention(explained, 1, range(3, 8))
+    assert part.shape == (4, 5, 5)
+    np.testing.assert_array_equal(part, full[:, 3:8, 3:8])
+    assert np.all(part.sum(-1) <= 1 + 1e-6)  # rows lose what goes outside the window
+
+
+def test_walk_window(explained):
+    w = A.walkthrough(explained, 1, 2, 4)
+    part = A.walk_window(w, range(3, 7))
+    for key in ("k", "qk_terms", "qk", "scaled", "softmax", "probs", "v", "weighted", "mask"):
+        np.testing.assert_array_equal(part[key], w[key][3:7])
+    for key in ("q", "weighted_sum", "context", "probs_max_abs_diff"):
+        np.testing.assert_array_equal(part[key], w[key])  # still about the whole row
+    assert part["outside"] == pytest.approx(1.0 - w["probs"][3:7].sum(), abs=1e-6)
+    assert A.walk_window(w, range(len(explained.tokens)))["outside"] == pytest.approx(0, abs=1e-6)
+
+
+# ------------------------------------------------------------------ Clark et al.'s categories
+
+
+def test_punctuation_positions():
+    tokens = ["[CLS]", "the", "dog", ",", "barked", "...", "!?", "don", "'", "t", "，", "。", "a.b",
+              "[SEP]"]
+    special = [1] + [0] * 12 + [1]
+    assert A.punctuation_positions(tokens, special) == [3, 5, 6, 8, 10, 11]
+    assert A.punctuation_positions(["[CLS]", "[SEP]"], [1, 1]) == []
+
+
+def test_punctuation_heads_and_the_self_fallback():
+    n = 6  # [CLS] a , b . [SEP]
+    punct = np.zeros((n, n))
+    punct[:, 2], punct[:, 4] = 0.3, 0.4
+    punct[:, 0] = 0.3
+    selfish = 0.6 * np.eye(n) + 0.4 / n
+    attn = np.stack([punct, selfish])[None]  # (1, 2, T, T)
+    s = A.attention_summary(attn, [0], [n - 1], punct_positions=[2, 4])
+    assert s["punct"][0, 0] == pytest.approx(0.7)
+    assert list(s["label"][0]) == ["punctuation", "self"]
+    assert "punctuation" in A.HEAD_LABELS and set(s["label"].ravel()) <= set(A.HEAD_LABELS)
+
+
+def test_clark_patterns_come_before_self():
+    base = dict(cls=0.0, sep=0.0, punct=0.0, prev=0.0, next=0.0, self=0.0, entropy_norm=0.1,
+                mass=1.0)
+    # A head can give half to [SEP] and, being [SEP] itself, count that as "self" too.
+    assert A.label_head({**base, "sep": 0.6, "self": 0.6}) == "[SEP]"
+    assert A.label_head({**base, "self": 0.6}) == "self"
+    assert A.label_head({**base, "punct": 0.5}) == "punctuation"
+    assert A.label_head({**base, "self": 0.4, "entropy_norm": 0.9}) == "broad"
+
+
+def test_head_summary_finds_punctuation(explained):
+    s = A.head_summary(explained)  # "the dog barked ." + "it rained on the street"
+    dot = explained.tokens.index(".")
+    a = explained.attentions[0][0].double().numpy()
+    assert s["punct"][0] == pytest.approx(a[:, :, dot].mean(-1))
+
+
+def test_summary_works_one_layer_at_a_time():
+    # A list of layers gives what the stacked array gives (the app passes x.attentions).
+    g = np.random.default_rng(0)
+    attn = g.random((3, 2, 5, 5))
+    attn /= attn.sum(-1, keepdims=True)
+    stacked = A.attention_summary(attn, [0], [4], punct_positions=[2])
+    layered = A.attention_summary([torch.tensor(a[None]) for a in attn], [0], [4],
+                                  punct_positions=[2])
+    for key in ("cls", "sep", "punct", "prev", "next", "self", "entropy", "mass"):
+        np.testing.assert_allclose(layered[key], stacked[key], err_msg=key)
+        assert stacked[key].shape == (3, 2)
+    with pytest.raises(ValueError):
+        A.attention_summary(np.ones((2, 3, 4)), [0], [3])
+
+
+# ------------------------------------------------------------------ which word to hide
+
+
+@pytest.mark.parametrize("tokens,word_ids,expected", [
+    # "the" and other function words are passed over for the first content word
+    (["[CLS]", "the", "cat", "sat", "on", "the", "mat", ".", "[SEP]"], None, 2),
+    (["[CLS]", "It", "is", "what", "France", "[SEP]"], None, 4),
+    # a word split into pieces is passed over: its other pieces would give it away
+    (["[CLS]", "the", "un", "##aff", "##able", "dog", "[SEP]"], [None, 0, 1, 1, 1, 2, None], 5),
+    # digits, punctuation and single letters are not words to guess
+    (["[CLS]", "1999", ",", "x", "river", "[SEP]"], None, 4),
+    # Chinese: function characters (的 了 是 我 们 …) are passed over
+    (["[CLS]", "我", "们", "都", "是", "好", "人", "。", "[SEP]"], None, 5),
+    (["[CLS]", "今", "天", "[SEP]"], None, 1),
+])
+def test_content_word(tokens, word_ids, expected):
+    special = [int(tok in ("[CLS]", "[SEP]")) for tok in tokens]
+    assert A.content_word(tokens, special, word_ids) == expected
+
+
+def test_content_word_fallbacks():
+    # Only function words: the first whole alphabetic word; only punctuation: the first token.
+    assert A.content_word(["[CLS]", "it", "is", "[SEP]"], [1, 0, 0, 1]) == 1
+    assert A.content_word(["[CLS]", ",", "!", "[SEP]"], [1, 0, 0, 1]) == 1
+    assert A.content_word(["[CLS]", "[SEP]"], [1, 1]) is None
+
+
+def test_content_word_on_real_encodings(bert):
+    enc = bert.encode("the dog barked on the street .")
+    assert enc.tokens[A.content_word(enc.tokens, enc.special_tokens_mask, enc.word_ids)] == "dog"
+    enc = bert.encode("the unaffable cat sat")  # un ##aff ##able: one word in three pieces
+    assert enc.tokens[A.content_word(enc.tokens, enc.special_tokens_mask, enc.word_ids)] == "cat"
+
+
+def test_head_summary_of_some_layers(explained):
+    full = A.head_summary(explained)
+    part = A.head_summary(explained, [1])
+    for key in ("cls", "sep", "punct", "prev", "next", "self", "entropy", "label"):
+        assert part[key].shape == (1, 4)
+        np.testing.assert_array_equal(part[key][0], full[key][1])

@@ -192,3 +192,104 @@ def test_neuron_figure(bert):
     assert list(heat.y) == list(bars.y) and len(set(heat.y)) == len(tokens)
     assert "&lt;b&gt;x&lt;/b&gt;" in heat.y[1] and "<b>" not in "".join(heat.y)
     assert "query: 3 sat" == fig.layout.title.text
+
+
+# ------------------------------------------------------------------ windows of a long input
+
+
+def test_sentence_b_start_in_a_window():
+    x = fake_explained(["t"] * 10, type_ids=[0] * 6 + [1] * 4)
+    assert V.sentence_b_start(x) == 6
+    assert V.sentence_b_start(x, range(2, 9)) == 4  # counted from the window's first token
+    assert V.sentence_b_start(x, range(0, 5)) is None  # only sentence A in the window
+    assert V.sentence_b_start(x, range(6, 10)) is None  # only sentence B
+    assert V.sentence_b_start(fake_explained(["t"] * 5), range(1, 3)) is None
+
+
+@pytest.mark.parametrize("view", [V.head_view_html, V.model_view_html])
+def test_views_of_a_window_carry_only_its_tokens(vendor, view):
+    tokens = [f"w{i}" for i in range(40)]
+    x = fake_explained(tokens, layers=2, heads=3, type_ids=[0] * 25 + [1] * 15)
+    doc = view(x, tokens=range(20, 30))
+    _assert_offline(doc)
+    params = _params(doc)
+    everything = params["attention"][0]
+    assert everything["left_text"] == tokens[20:30] and "w19" not in doc and "w30" not in doc
+    attn = np.array(everything["attn"])  # (L, H, W, W): the window's block, nothing else
+    assert attn.shape == (2, 3, 10, 10)
+    full = np.stack([a[0].numpy() for a in x.attentions])
+    np.testing.assert_allclose(attn, full[:, :, 20:30, 20:30], atol=1e-4)
+    # The pair filter splits the window where sentence B starts in it (token 25 = its 6th).
+    a_to_a = next(d for d in params["attention"] if d["name"] == "Sentence A -> Sentence A")
+    assert a_to_a["left_text"] == tokens[20:25]
+
+
+def test_a_window_keeps_the_page_small(vendor):
+    x = fake_explained([f"w{i}" for i in range(300)], layers=2, heads=4)
+    small = V.head_view_html(x, tokens=range(0, 20))
+    assert len(small) < len(V.head_view_html(fake_explained(["w"] * 60, 2, 4)))
+
+
+def test_model_view_layers():
+    assert V.model_view_layers(6, 12, 13, 0, 40_000) is None  # 12,168 lines: every layer
+    assert V.model_view_layers(12, 12, 20, 5, 40_000) == list(range(2, 10))  # 4,800 a layer: 8
+    assert V.model_view_layers(12, 12, 20, 0, 40_000) == list(range(0, 8))
+    assert V.model_view_layers(12, 12, 20, 11, 40_000) == list(range(4, 12))
+    assert V.model_view_layers(12, 12, 512, 3, 40_000) == [3]  # never fewer than one
+
+
+def test_neuron_figure_window_and_colours(bert):
+    from ui import charts
+
+    x = bert.explain("the cat sat on the mat , the dog barked on the street .")
+    w = attention.walkthrough(x, 0, 1, 9)
+    tokens = list(x.tokens)
+    fig = V.neuron_figure(w, tokens, 9, tokens_shown=range(6, 12),
+                          titles={"adds": "adds", "subtracts": "subtracts"})
+    heat, bars = fig.data
+    assert list(heat.y) == [f"{i} {tokens[i]}" for i in range(6, 12)]
+    np.testing.assert_allclose(np.asarray(heat.z), w["qk_terms"][6:12])
+    np.testing.assert_allclose(np.asarray(bars.x), w["probs"][6:12])
+    # The app's diverging scale, centred on 0, and a colour bar that says which end adds: the
+    # caption says red adds, so the scale's top (positive) end must be the red one.
+    assert heat.zmid == 0 and heat.zmin == -heat.zmax
+    scale = [c for _, c in heat.colorscale]
+    top, bottom = _rgb(scale[-1]), _rgb(scale[0])
+    assert top[0] > top[2] and bottom[2] > bottom[0]
+    assert list(heat.colorscale) == list(go_scale(charts.DIVERGING))
+    assert heat.colorbar.ticktext[0].endswith("subtracts")
+    assert heat.colorbar.ticktext[-1].endswith("adds")
+
+
+def go_scale(name):
+    import plotly.graph_objects as go
+
+    return go.Heatmap(colorscale=name).colorscale
+
+
+def _rgb(color: str) -> tuple[float, ...]:
+    import plotly.colors
+
+    if color.startswith("#"):
+        return plotly.colors.hex_to_rgb(color)
+    return tuple(float(v) for v in re.findall(r"[\d.]+", color)[:3])
+
+
+# ------------------------------------------------------------------ small multiples
+
+
+def test_thumbnail():
+    from ui import charts, thumbnails
+
+    m = np.array([[0.0, 1.0], [0.5, 2.0]])
+    img = thumbnails.thumbnail(m, size=40)
+    assert img.shape == (40, 40, 3) and img.dtype == np.uint8
+    cell = 20
+    lut = thumbnails._lut(charts.SEQUENTIAL)
+    assert tuple(img[0, 0]) == tuple(lut[0])  # 0: the palest colour
+    assert tuple(img[0, cell]) == tuple(lut[255])  # 1: the darkest
+    assert tuple(img[cell, cell]) == tuple(lut[255])  # above zmax: clipped to the darkest
+    assert tuple(img[cell - 1, 3]) == (255, 255, 255)  # the gap between cells
+    assert lut[255].sum() < lut[0].sum()  # the scale goes from pale to dark
+    # A window's 32 × 32 block: cells of whole pixels, about the asked size.
+    assert thumbnails.thumbnail(np.zeros((32, 32)), size=240).shape == (224, 224, 3)

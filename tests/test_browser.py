@@ -82,7 +82,9 @@ def test_shared_link_reopens_the_view(browser, server, page):
         pg = other.new_page()
         pg.goto(shared.replace("lang=en", "lang=zh") + "&layer=1&head=3&masks=2")
         wait_idle(pg)
-        heading(pg, "第 1 层，第 3 个头：谁在看谁").wait_for(timeout=RUN_TIMEOUT)
+        # The link keeps the section (the worked example), now for layer 1, head 3.
+        heading(pg, "① 查询与键").wait_for(timeout=RUN_TIMEOUT)
+        pg.get_by_text("第 1 层第 3 个头如何计算").wait_for(timeout=RUN_TIMEOUT)
         boxes = pg.locator('[data-testid="stSidebar"] textarea')
         # the sidebar's text boxes may fill a moment after the page's heading: wait for the value
         sync_api.expect(boxes.nth(0)).to_have_value("the dog barked .", timeout=RUN_TIMEOUT)

@@ -37,7 +37,7 @@ def test_the_app_opens_on_the_english_default_and_says_what_it_is(monkeypatch):
     monkeypatch.delenv("BERTLAB_MODEL", raising=False)
     at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "app.py"),
                            default_timeout=180)
-    at.query_params["masks"] = "6"  # "mat" in the default sentence
+    at.query_params["masks"] = "11"  # "bed" in the default sentence
     at.switch_page("pages/masked_lm.py").run()
     assert not at.exception and not at.error
     info = defaults.manifest("offline-en")

@@ -41,7 +41,8 @@ from pathlib import Path
 import numpy as np
 
 __all__ = ["VENDOR_FILES", "VendorMissing", "vendor_dir", "missing_vendor", "head_view_html",
-           "model_view_html", "view_height", "neuron_figure", "safe_json", "sentence_b_start"]
+           "model_view_html", "model_view_layers", "view_height", "neuron_figure", "safe_json",
+           "sentence_b_start"]
 
 REPO = Path(__file__).resolve().parent.parent
 # Load order matters: jQuery and d3 before require.js (see the module docstring).
@@ -147,22 +148,37 @@ def _document(body: str, title: str) -> str:
             f"<div style=\"overflow-x:auto;overflow-y:hidden;\">\n{body}\n</div>\n</body></html>\n")
 
 
-def sentence_b_start(x) -> int | None:
-    """Index of sentence B's first token in a pair (its first segment-1 token), else None."""
+def sentence_b_start(x, tokens: range | None = None) -> int | None:
+    """Index of sentence B's first token in a pair (its first segment-1 token), else None.
+
+    Args:
+        tokens: a window of the input: the index is counted from its first token, and None unless
+            the window holds tokens of both sentences (bertviz's A/B filter needs both).
+    """
     types = list(x.encoding.type_ids)
-    return types.index(1) if 1 in types else None
+    start = types.index(1) if 1 in types else None
+    if tokens is None or start is None:
+        return start
+    return start - tokens.start if tokens.start < start < tokens.stop else None
 
 
-def _attention(x) -> list:
-    """x.attentions as float64 CPU tensors rounded to DECIMALS (short numbers in the page)."""
+def _attention(x, tokens: range | None = None) -> list:
+    """x.attentions as float64 CPU tensors rounded to DECIMALS (short numbers in the page); only
+    the ``tokens`` window's rows and columns, cut out before anything is copied."""
     import torch
 
-    return [a.detach().to("cpu", torch.float64).round(decimals=DECIMALS) for a in x.attentions]
+    keep = slice(None) if tokens is None else slice(tokens.start, tokens.stop)
+    return [a[..., keep, keep].detach().to("cpu", torch.float64).round(decimals=DECIMALS)
+            for a in x.attentions]
+
+
+def _tokens(x, tokens: range | None = None) -> list[str]:
+    return list(x.tokens) if tokens is None else list(x.tokens)[tokens.start:tokens.stop]
 
 
 def head_view_html(x, layer: int | None = None, heads: list[int] | None = None,
                    include_layers: list[int] | None = None, labels: dict[str, str] | None = None,
-                   title: str = "head view") -> str:
+                   title: str = "head view", tokens: range | None = None) -> str:
     """bertviz's head view of ``x`` (an Explained) as a self-contained HTML document, offline.
 
     Args:
@@ -171,6 +187,8 @@ def head_view_html(x, layer: int | None = None, heads: list[int] | None = None,
         include_layers: restrict the view to these layers (smaller pages for long inputs).
         labels: captions in the app's language: "layer", "attention" (the pair filter), "head",
             and the filter's options "all", "a_a", "b_b", "a_b", "b_a" (A→A, B→B, A→B, B→A).
+        tokens: show only this window of the input (its tokens and the attention among them): a
+            page of 512 tokens is 24 MB that the browser takes minutes to draw.
 
     Raises:
         VendorMissing: ``vendor/`` lacks the libraries (run ``make vendor``).
@@ -179,8 +197,8 @@ def head_view_html(x, layer: int | None = None, heads: list[int] | None = None,
 
     if layer is not None and include_layers is not None and layer not in include_layers:
         include_layers = sorted({*include_layers, layer})
-    raw = head_view(attention=_attention(x), tokens=list(x.tokens),
-                    sentence_b_start=sentence_b_start(x), layer=layer,
+    raw = head_view(attention=_attention(x, tokens), tokens=_tokens(x, tokens),
+                    sentence_b_start=sentence_b_start(x, tokens), layer=layer,
                     heads=list(heads) if heads else None, include_layers=include_layers,
                     html_action="return").data
     return _document(_offline(raw, labels or {}), title)
@@ -189,7 +207,7 @@ def head_view_html(x, layer: int | None = None, heads: list[int] | None = None,
 def model_view_html(x, include_layers: list[int] | None = None,
                     include_heads: list[int] | None = None,
                     labels: dict[str, str] | None = None, display_mode: str = "light",
-                    title: str = "model view") -> str:
+                    title: str = "model view", tokens: range | None = None) -> str:
     """bertviz's model view (every layer × head as a thumbnail) as a self-contained HTML document.
 
     Args:
@@ -197,17 +215,32 @@ def model_view_html(x, include_layers: list[int] | None = None,
         labels: captions in the app's language: "layers", "heads", "layer", "head", "attention",
             and the pair filter's options (see :func:`head_view_html`).
         display_mode: "light" or "dark".
+        tokens: show only this window of the input (see :func:`head_view_html`).
 
     Raises:
         VendorMissing: ``vendor/`` lacks the libraries (run ``make vendor``).
     """
     from bertviz import model_view
 
-    raw = model_view(attention=_attention(x), tokens=list(x.tokens),
-                     sentence_b_start=sentence_b_start(x), display_mode=display_mode,
+    raw = model_view(attention=_attention(x, tokens), tokens=_tokens(x, tokens),
+                     sentence_b_start=sentence_b_start(x, tokens), display_mode=display_mode,
                      include_layers=include_layers, include_heads=include_heads,
                      html_action="return").data
     return _document(_offline(raw, labels or {}), title)
+
+
+def model_view_layers(n_layers: int, n_heads: int, n_tokens: int, layer: int,
+                      max_lines: int) -> list[int] | None:
+    """The layers the model view draws: None for all, when its ``n_layers · n_heads ·
+    n_tokens²`` attention lines (one SVG line per pair of tokens, per head) stay within
+    ``max_lines``; else as many consecutive layers as fit (at least one), with ``layer`` as near
+    the middle as the ends allow. A browser's drawing time grows with the lines."""
+    per_layer = n_heads * n_tokens * n_tokens
+    if n_layers * per_layer <= max_lines:
+        return None
+    k = max(1, max_lines // max(per_layer, 1))
+    first = min(max(0, layer - (k - 1) // 2), n_layers - k)
+    return list(range(first, first + k))
 
 
 def view_height(kind: str, n_tokens: int, n_layers: int, n_heads: int, pair: bool = False) -> int:
@@ -223,43 +256,61 @@ def view_height(kind: str, n_tokens: int, n_layers: int, n_heads: int, pair: boo
 
 
 def neuron_figure(walk: dict, tokens: list[str], query_pos: int,
-                  titles: dict[str, str] | None = None):
+                  titles: dict[str, str] | None = None, tokens_shown: range | None = None):
     """A neuron-style view of one head for one query token, from ``attention.walkthrough``.
 
     Left: the heatmap of q ⊙ k (one row per key token, one column per head dimension); a row's sum
-    is q·k, so one sees which dimensions make a token match. Right: the softmax probabilities (the
-    model's own attention row), one bar per key token on the same rows.
+    is q·k, so one sees which dimensions make a token match. It uses the app's diverging scale for
+    signed numbers (``charts.DIVERGING``: red above 0, adding to the score; blue below 0,
+    subtracting), centred on 0, and its colour bar says which end adds. Right: the softmax
+    probabilities (the model's own attention row), one bar per key token on the same rows, in the
+    colour of the app's probability scale (``charts.SEQUENTIAL``).
 
     Args:
-        walk: ``bertcore.attention.walkthrough(...)``.
-        tokens: the tokens (row labels); shown escaped, each with its position.
-        titles: "products", "probs", "dim", "query" (the caption "query: {token}").
+        walk: ``bertcore.attention.walkthrough(...)`` (every key token).
+        tokens: every token; rows are labelled with their position and the token, escaped.
+        titles: "products", "probs", "dim", "query" (the caption "query: {token}"), "adds",
+            "subtracts" (the ends of the colour bar).
+        tokens_shown: the key tokens drawn (a window of a long input); None for all.
 
     Returns:
         a plotly Figure.
     """
+    import plotly.colors
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
+    from bertcore.attention import walk_window
+
+    from . import charts
+
     titles = titles or {}
-    terms = np.asarray(walk["qk_terms"])  # (T, dh)
-    probs = np.asarray(walk["probs"])  # (T,)
+    shown = tokens_shown if tokens_shown is not None else range(len(tokens))
+    part = walk_window(walk, shown) if tokens_shown is not None else walk
+    terms = np.asarray(part["qk_terms"])  # (W, dh)
+    probs = np.asarray(part["probs"])  # (W,)
     n_tok, dh = terms.shape
-    rows = [f"{i} {html.escape(t)}" for i, t in enumerate(tokens)]  # unique, escaped for plotly
+    rows = [f"{i} {html.escape(tokens[i])}" for i in shown]  # unique, escaped for plotly
     fig = make_subplots(rows=1, cols=2, shared_yaxes=True, column_widths=[0.72, 0.28],
                         horizontal_spacing=0.03,
                         subplot_titles=(html.escape(titles.get("products", "q ⊙ k")),
                                         html.escape(titles.get("probs", "softmax"))))
     lim = float(np.abs(terms).max()) or 1.0
-    qk = np.asarray(walk["qk"])
+    qk = np.asarray(part["qk"])
     fig.add_trace(go.Heatmap(
-        z=terms, x=list(range(dh)), y=rows, colorscale="RdBu", zmid=0, zmin=-lim, zmax=lim,
-        customdata=np.repeat(qk[:, None], dh, axis=1),
+        z=terms, x=list(range(dh)), y=rows, colorscale=charts.DIVERGING, zmid=0, zmin=-lim,
+        zmax=lim, customdata=np.repeat(qk[:, None], dh, axis=1),
         hovertemplate="%{y}<br>dim %{x}: %{z:.4f}<br>q·k = %{customdata:.4f}<extra></extra>",
-        # The colour bar goes to the far right: on the left it covered the token labels.
-        colorbar=dict(x=1.02, len=0.9, thickness=10)), row=1, col=1)
+        # At the bottom, across: on the left it covered the token labels, on the right its
+        # words took the bars' room.
+        colorbar=dict(orientation="h", x=0.0, xanchor="left", y=0.0, yref="container",
+                      yanchor="bottom", ypad=8, len=0.7, thickness=10, tickvals=[-lim, 0, lim],
+                      ticktext=[f"−{lim:.2f} {html.escape(titles.get('subtracts', ''))}", "0",
+                                f"+{lim:.2f} {html.escape(titles.get('adds', ''))}"])),
+        row=1, col=1)
+    bar_color = plotly.colors.sample_colorscale(charts.SEQUENTIAL, [0.75])[0]
     fig.add_trace(go.Bar(
-        x=probs, y=rows, orientation="h", marker_color="#1f77b4",
+        x=probs, y=rows, orientation="h", marker_color=bar_color,
         text=[f"{p:.3f}" for p in probs], textposition="auto",
         hovertemplate="%{y}: %{x:.4f}<extra></extra>"), row=1, col=2)
     fig.update_yaxes(autorange="reversed", type="category", row=1, col=1)
@@ -267,6 +318,7 @@ def neuron_figure(walk: dict, tokens: list[str], query_pos: int,
     fig.update_xaxes(range=[0, 1], row=1, col=2)
     query = html.escape(titles.get("query", "query: {token}").replace(
         "{token}", f"{query_pos} {tokens[query_pos]}"))
-    fig.update_layout(height=max(260, 26 * n_tok + 120), margin=dict(l=10, r=10, t=60, b=40),
-                      title=dict(text=query, x=0.0, font=dict(size=14)), showlegend=False)
+    fig.update_layout(height=max(300, 26 * n_tok + 200), margin=dict(l=10, r=10, t=60, b=130),
+                      title=dict(text=query, x=0.0, font=dict(size=charts.px(14))),
+                      showlegend=False)
     return fig

@@ -12,9 +12,20 @@ that writes their value back::
     state.update(masks=[2, 5])                                       # state + URL, e.g. in on_click
 
 URL parameters (each declared once, on its ``State`` field): ``lang``, ``model``, ``text``,
-``pair``, ``layer``, ``head``, ``masks`` (e.g. "2,5"), ``presenter`` ("1"); ``sentence`` (or ``a``)
-and ``b`` are read as ``text`` and ``pair`` and rewritten. Anything malformed in a URL falls back to
-the default instead of failing.
+``pair``, ``layer``, ``head``, ``masks`` (e.g. "2,5"), ``presenter`` ("1"), ``section``, ``query``,
+``window``, ``step``; ``sentence`` (or ``a``) and ``b`` are read as ``text`` and ``pair`` and
+rewritten. Anything malformed in a URL falls back to the default instead of failing.
+
+Two rules keep the state trustworthy when one choice changes (``update``):
+
+* The UI language and the model are separate choices. Switching the language changes the sentence
+  and the model only while the input is still the old language's default (its default sentence,
+  no second sentence): a Chinese class then gets the Chinese example and model, but a sentence the
+  user typed or picked stays, read by the same model.
+* ``masks``, ``query`` and ``window`` are token positions. When the input or the model changes, a
+  position keeps its value only if the tokens up to and including it are unchanged (an edit after
+  it); otherwise a mask is dropped and the query and window go back to their defaults, so a mask
+  never lands on another word or on a continuation piece.
 """
 
 from __future__ import annotations
@@ -111,6 +122,8 @@ class State:
 
 
 FIELDS = {f.name: f.metadata for f in fields(State)}
+INPUT = ("model", "sentence", "pair")  # what the token positions below are positions in
+POSITIONS = ("masks", "query", "window")  # token positions in that input
 
 
 def default_model(lang: str) -> str:
@@ -222,10 +235,9 @@ def current() -> State:
 
 
 def update(**changes) -> None:
-    """Changes fields of the state and the URL.
-
-    Switching the language also switches the model and the sentence when they are still the old
-    language's defaults (a Chinese class gets the Chinese model and a Chinese example sentence).
+    """Changes fields of the state and the URL, with the two rules of the module docstring: the
+    language takes the model and sentence along only from its default input, and token positions
+    survive only an edit after them.
 
     Raises:
         TypeError: an unknown field name.
@@ -236,13 +248,60 @@ def update(**changes) -> None:
         setattr(new, name, coerce(name, value, getattr(state, name)))
     if new.lang != state.lang:
         old_base, new_base = defaults_for(state.lang), defaults_for(new.lang)
-        if "model" not in changes and state.model == old_base.model:
-            new.model = new_base.model
-        if "sentence" not in changes and state.sentence == old_base.sentence:
+        if ("sentence" not in changes and "pair" not in changes
+                and state.sentence == old_base.sentence and not state.pair):
             new.sentence = new_base.sentence
+            if "model" not in changes and state.model == old_base.model:
+                new.model = new_base.model
+    if any(getattr(new, name) != getattr(state, name) for name in INPUT):
+        _keep_positions(state, new, [name for name in POSITIONS if name not in changes])
     for f in fields(State):
         setattr(state, f.name, getattr(new, f.name))
     _write_url(state)
+
+
+def _tokens(model: str, sentence: str, pair: str) -> list[str] | None:
+    """The tokens ``model`` reads for the input (None when that cannot be known here)."""
+    try:
+        from . import models  # models imports this module
+
+        return list(models.encode(model, sentence, pair or None).tokens)
+    except Exception:  # a model that fails to load: its page says so, the state keeps nothing
+        return None
+
+
+def unchanged_prefix(old: list[str] | None, new: list[str] | None) -> int:
+    """How many leading tokens two token lists share (0 when either is unknown)."""
+    if old is None or new is None:
+        return 0
+    n = 0
+    for a, b in zip(old, new):
+        if a != b:
+            break
+        n += 1
+    return n
+
+
+def _keep_positions(old: State, new: State, names: list[str]) -> None:
+    """Drops (or resets to their defaults) the token positions ``names`` of ``new`` whose tokens,
+    or any token before them, changed from ``old``'s input to ``new``'s.
+
+    A new model reads with other tokens, or cannot be asked before it is loaded (which happens in
+    the next run, with its progress shown): every position is reset then.
+    """
+    base = State()
+    if all(getattr(new, name) == getattr(base, name) for name in names):
+        return  # nothing to keep: no need to tokenize
+    keep = 0
+    if new.model == old.model:
+        keep = unchanged_prefix(_tokens(old.model, old.sentence, old.pair),
+                                _tokens(new.model, new.sentence, new.pair))
+    for name in names:
+        value = getattr(new, name)
+        if isinstance(value, list):
+            setattr(new, name, [p for p in value if p < keep])
+        elif value >= keep:
+            setattr(new, name, getattr(base, name))
 
 
 def bind(name: str, key: str | None = None) -> dict:
