@@ -70,8 +70,18 @@ def cosine_matrix(vectors) -> np.ndarray:
     return to_numpy(v @ v.T)
 
 
+def sampled_positions(n: int, most: int) -> list[int]:
+    """Positions 0..n-1, or every k-th of them (k = ceil(n / most)) when there are more than
+    ``most``: a map of how n positions relate, drawn with at most most x most cells. Neighbouring
+    positions change slowly, so the sample still shows the band along the diagonal."""
+    return list(range(0, max(1, n), max(1, -(-n // max(1, most)))))
+
+
 @torch.inference_mode()
-def position_similarity(bert, n: int) -> np.ndarray:
-    """Cosine similarity of the position embeddings of positions 0..n-1, (n, n)."""
+def position_similarity(bert, n: int, positions=None) -> np.ndarray:
+    """Cosine similarity of the position embeddings of positions 0..n-1, (n, n); or of the
+    given ``positions`` (those the model has), (len(positions), len(positions))."""
     weight = bert.model.bert.embeddings.position_embeddings.weight
+    if positions is not None:
+        return cosine_matrix(weight[[p for p in positions if 0 <= p < weight.shape[0]]])
     return cosine_matrix(weight[: max(1, min(n, weight.shape[0]))])

@@ -9,6 +9,12 @@ to every layer's hidden state, to show at which layer the guess forms (:func:`lo
 pretraining, BERT chooses 15 % of the tokens and turns 80 % of those into [MASK], 10 % into a random
 token and leaves 10 % unchanged (:func:`pretraining_mask`, with :func:`bertcore.data.mask_tokens`).
 
+The MLM head scores all V words of the vocabulary (a D x V product per token: for a small model as
+costly as the whole encoder), so it runs only at the masked positions, never over all T tokens: the
+encoder's cost grows with the input, the head's with the masks. Besides the top k, the word that was
+hidden gets its own rank and probability (:func:`rank_of`): a model can be close without being
+right.
+
 Shapes: T tokens, M masks, k guesses, L layers, V vocabulary; results are numpy arrays on the CPU.
 """
 
@@ -22,6 +28,7 @@ import torch
 
 from . import data
 from .device import to_numpy
+from .model import additive_attention_mask
 from .tokenizer import Encoding
 
 
@@ -47,9 +54,52 @@ def top_k(logits: torch.Tensor, k: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 @torch.inference_mode()
+def hidden_states_at(bert, enc: Encoding, positions) -> list[torch.Tensor]:
+    """Every layer's hidden state at ``positions``: L + 1 tensors (M, D), the embedding output
+    first, the last layer's output last.
+
+    The layers run one after the other as :class:`bertcore.model.BertModel` runs them, on the
+    fast path (fused attention, nothing recorded), and only the rows at ``positions`` are kept:
+    the explained path would also keep every layer's (H, T, T) attention, which takes about
+    twice as long at 512 tokens and is not needed here.
+    """
+    bert_model = bert.model.bert
+    t = bert.tensors(enc)
+    hidden = bert_model.embeddings(t["input_ids"], t["token_type_ids"])  # (1, T, D)
+    mask = additive_attention_mask(t["attention_mask"], hidden.dtype)
+    pos = list(positions)
+    states = [hidden[0, pos]]
+    for layer in bert_model.encoder.layer:
+        hidden = layer(hidden, mask)
+        states.append(hidden[0, pos])
+    return states
+
+
+@torch.inference_mode()
 def logits_at(bert, enc: Encoding, positions) -> torch.Tensor:
-    """MLM logits at any positions (not only [MASK]), (len(positions), V)."""
-    return bert.forward(enc).mlm_logits[0][list(positions)]
+    """MLM logits at any positions (not only [MASK]), (len(positions), V): the encoder over all
+    tokens, the head only at ``positions``."""
+    t = bert.tensors(enc)
+    out = bert.model.bert(t["input_ids"], t["token_type_ids"], t["attention_mask"])
+    return bert.model.cls.predictions(out.last_hidden_state[0, list(positions)])  # (M, V)
+
+
+def rank_of(logits: torch.Tensor, ids) -> tuple[np.ndarray, np.ndarray]:
+    """Where given words stand in a prediction: (ranks, probs), each (M,).
+
+    Args:
+        logits: (M, V) MLM logits.
+        ids: M word ids, one per row (e.g. the words that were hidden).
+
+    Returns:
+        each word's rank (1 = the model's top guess; 1 + the number of words scored higher) and
+        its probability.
+    """
+    probs = logits.float().softmax(-1)
+    idx = torch.as_tensor(list(ids), dtype=torch.long, device=probs.device).reshape(-1, 1)
+    p = probs.gather(-1, idx)  # (M, 1)
+    ranks = (probs > p).sum(-1) + 1
+    return ranks.cpu().numpy(), to_numpy(p[:, 0])
 
 
 @dataclass
@@ -91,6 +141,18 @@ def greedy_fill(bert, enc: Encoding, positions, k: int = 5, first=None) -> list[
 
 
 @torch.inference_mode()
+def lens_logits(bert, hidden_states, positions) -> torch.Tensor:
+    """The MLM head applied to every layer's hidden state at ``positions``: (L + 1, M, V) logits.
+
+    Args:
+        hidden_states: L + 1 tensors (1, T, D): the embedding output, then each layer's output.
+    """
+    pos = list(positions)
+    stacked = torch.stack([h[0, pos] for h in hidden_states])  # (L+1, M, D)
+    return bert.model.cls.predictions(stacked)
+
+
+@torch.inference_mode()
 def logit_lens(bert, hidden_states, positions, k: int = 5) -> tuple[np.ndarray, np.ndarray]:
     """The MLM head applied to every layer's hidden state at ``positions`` ("logit lens").
 
@@ -101,10 +163,7 @@ def logit_lens(bert, hidden_states, positions, k: int = 5) -> tuple[np.ndarray, 
         (ids, probs), each (L + 1, len(positions), k): what each layer would predict. The last row
         equals the model's real prediction.
     """
-    head = bert.model.cls.predictions
-    pos = list(positions)
-    stacked = torch.stack([h[0, pos] for h in hidden_states])  # (L+1, M, D)
-    return top_k(head(stacked), k)
+    return top_k(lens_logits(bert, hidden_states, positions), k)
 
 
 @dataclass
@@ -121,29 +180,41 @@ class MaskView:
     greedy_top_probs: dict[int, np.ndarray]
     lens_tokens: list[list[list[str]]]  # (L+1, M, k)
     lens_probs: np.ndarray  # (L+1, M, k)
+    # The word each mask hid, and where the model ranks it (None where the text itself had [MASK]).
+    hidden_tokens: list[str | None]
+    hidden_ranks: list[int | None]  # 1 = the top guess
+    hidden_probs: list[float | None]
 
 
 @torch.inference_mode()
-def predict_masks(bert, enc: Encoding, positions, k: int = 5) -> MaskView:
+def predict_masks(bert, enc: Encoding, positions, k: int = 5, greedy: bool = True) -> MaskView:
     """Predictions for ``positions`` of ``enc`` (each replaced by [MASK]): independent, greedy, and
-    per layer.
+    per layer, and the rank of each hidden word.
 
-    One explained forward pass gives every layer's guess; the last layer's is the prediction, and
-    the first step of greedy filling, so M masks cost M forward passes in all.
+    One pass of the encoder gives every layer's guess (:func:`hidden_states_at`); the last
+    layer's is the prediction, and the first step of greedy filling, so M masks cost M passes of
+    the encoder in all (and the MLM head runs at the M positions only). ``greedy=False`` leaves
+    greedy filling out (``greedy`` empty): one pass.
     """
     tok = bert.tokenizer
+    hidden_ids = [enc.ids[p] for p in positions]
     enc = mask_encoding(enc, positions, tok.mask_token_id, tok.mask_token)
     words = tok.convert_ids_to_tokens
-    hidden = bert.forward(enc, explain=True).hidden.explanation.hidden_states
-    lens_ids, lens_probs = logit_lens(bert, hidden, positions, k)
+    logits = bert.model.cls.predictions(torch.stack(hidden_states_at(bert, enc, positions)))
+    lens_ids, lens_probs = top_k(logits, k)
     top_ids, top_probs = lens_ids[-1], lens_probs[-1]
-    steps = greedy_fill(bert, enc, positions, k, first=(top_ids, top_probs))
+    ranks, probs = rank_of(logits[-1], hidden_ids)
+    known = [i != tok.mask_token_id for i in hidden_ids]  # a [MASK] typed in the text hid nothing
+    steps = greedy_fill(bert, enc, positions, k, first=(top_ids, top_probs)) if greedy else []
     return MaskView(
         enc.tokens, list(positions), top_ids, [words(r) for r in top_ids], top_probs,
         [(s.position, words([s.token_id])[0], s.prob) for s in steps],
         {s.position: words(s.top_ids) for s in steps},
         {s.position: s.top_probs for s in steps},
-        [[words(m) for m in layer] for layer in lens_ids], lens_probs)
+        [[words(m) for m in layer] for layer in lens_ids], lens_probs,
+        [w if ok else None for w, ok in zip(words(hidden_ids), known)],
+        [int(r) if ok else None for r, ok in zip(ranks, known)],
+        [float(p) if ok else None for p, ok in zip(probs, known)])
 
 
 # ----------------------------------------------------------------------------- the 15 % rule

@@ -5,6 +5,10 @@ BERT's second pretraining task (Devlin et al., 2019, https://arxiv.org/abs/1810.
 the pooled [CLS] vector as IsNext (class 0) or NotNext (class 1). Attention runs over the whole
 pair, so in every layer A's tokens can look at B's: :func:`cross_attention` shows how much.
 
+:func:`read_pair` runs what this needs and no more: the encoder (explained, for its attention) and
+the NSP head on the pooled [CLS]; the masked-LM head, which scores the whole vocabulary at every
+token, stays off.
+
 Shapes: L layers, H heads, T tokens; results are numpy arrays on the CPU.
 """
 
@@ -56,11 +60,24 @@ class PairView:
     removed: int  # tokens cut off to fit the model
 
 
-def pair_view(x) -> PairView:
-    """:class:`PairView` of an explained pair (``bert.explain(a, b)``)."""
-    enc = x.encoding
+def _view(enc: Encoding, nsp_logits, attentions) -> PairView:
     rows, cols = segment_positions(enc)
     cut = enc.truncation
-    return PairView(enc.tokens, enc.type_ids, is_next_probability(x.nsp_logits), rows, cols,
-                    cross_attention(x.attentions, rows, cols),
+    return PairView(enc.tokens, enc.type_ids, is_next_probability(nsp_logits), rows, cols,
+                    cross_attention(attentions, rows, cols),
                     len(cut.removed_a) + len(cut.removed_b) if cut else 0)
+
+
+def pair_view(x) -> PairView:
+    """:class:`PairView` of an explained pair (``bert.explain(a, b)``)."""
+    return _view(x.encoding, x.nsp_logits, x.attentions)
+
+
+@torch.inference_mode()
+def read_pair(bert, enc: Encoding) -> PairView:
+    """:class:`PairView` of an encoded pair, from the encoder and the NSP head alone (the same
+    numbers as :func:`pair_view` of ``bert.explain``, without the masked-LM head's work)."""
+    t = bert.tensors(enc)
+    out = bert.model.bert(t["input_ids"], t["token_type_ids"], t["attention_mask"], explain=True)
+    nsp_logits = bert.model.cls.seq_relationship(out.pooler_output)
+    return _view(enc, nsp_logits, out.explanation.attentions)

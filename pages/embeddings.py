@@ -5,10 +5,11 @@ import pandas as pd
 import streamlit as st
 
 from bertcore import embeddings
-from ui import charts, models, state
+from ui import charts, models, state, window
 from ui.i18n import md_escape, t
 
 FIRST_DIMS = 8
+MAP_POINTS = 128  # the position map draws at most this many positions a side (every k-th)
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
@@ -18,8 +19,8 @@ def parts_view(name: str, sentence: str, pair: str | None) -> embeddings.Embeddi
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
-def position_view(name: str, n: int) -> np.ndarray:
-    return embeddings.position_similarity(models.loaded(name), n)
+def position_view(name: str, positions: tuple[int, ...]) -> np.ndarray:
+    return embeddings.position_similarity(models.loaded(name), len(positions), positions)
 
 
 s = state.current()
@@ -42,14 +43,10 @@ if cut := enc.truncation:
 # ----------------------------------------------------------------------------- one token
 tokens = enc.tokens
 label = lambda i: f"{i} · {md_escape(tokens[i])}"  # noqa: E731
-default = 1 if len(tokens) > 2 else 0
-if len(tokens) <= 24:
-    pos = st.pills(t("emb.pick"), range(len(tokens)), default=default, format_func=label,
-                   required=True,
-                   key=f"emb_token_{len(tokens)}")
-else:
-    pos = st.selectbox(t("emb.pick"), range(len(tokens)), index=default,
-                       format_func=lambda i: f"{i} · {tokens[i]}")
+span = window.tokens(len(tokens), key="emb_window")  # a long text: pick among a window of it
+default = span.start + 1 if len(span) > 2 and span.start == 0 else span.start
+pos = st.pills(t("emb.pick"), span, default=default, format_func=label, required=True,
+               key=f"emb_token_{len(tokens)}_{span.start}")
 pos = default if pos is None else pos
 tok, seg = tokens[pos], enc.type_ids[pos]
 
@@ -68,11 +65,17 @@ if not s.presenter and st.toggle(t("emb.all_dims", dim=dim), key="emb_all_dims")
     full.index.name = t("emb.dim")
     st.dataframe(full.style.format("{:+.4f}"), width="stretch", height=360)
 # Two colour scales: LayerNorm's outputs are ~10-100x larger than the raw parts, and one shared
-# scale would leave the parts (the point of this page) white.
-st.plotly_chart(charts.vectors(matrix[:4], rows[:4], t("emb.heatmap_parts", dim=dim)),
-                width="stretch", config={"displayModeBar": False}, key="emb_parts_fig")
-ln_fig = charts.vectors(matrix[4:], rows[4:], t("emb.heatmap_ln"))
-ln_fig.update_layout(height=170)  # one row: room for its colour bar
+# scale would leave the parts (the point of this page) white. The titles are text above the
+# charts, which wraps on a phone where a chart's title would be cut off; the dimension axis gets
+# plotly's automatic ticks, as many as its width holds.
+st.markdown(f"**{t('emb.heatmap_parts', dim=dim)}**")
+parts_fig = charts.vectors(matrix[:4], rows[:4])
+parts_fig.update_xaxes(nticks=0)
+st.plotly_chart(parts_fig, width="stretch", config={"displayModeBar": False}, key="emb_parts_fig")
+st.markdown(f"**{t('emb.heatmap_ln')}**")
+ln_fig = charts.vectors(matrix[4:], rows[4:])
+ln_fig.update_xaxes(nticks=0)
+ln_fig.update_layout(height=130)  # one row: room for its colour bar
 st.plotly_chart(ln_fig, width="stretch", config={"displayModeBar": False}, key="emb_ln_fig")
 
 # ----------------------------------------------------------------------------- the check
@@ -90,11 +93,20 @@ else:
 st.subheader(t("emb.positions"))
 max_pos = bert.config.max_position_embeddings
 n = st.slider(t("emb.positions_n"), 2, min(max_pos, 512), min(64, max_pos), key="emb_pos_n")
-sim = position_view(s.model, n)
+shown = embeddings.sampled_positions(n, MAP_POINTS)
+sim = position_view(s.model, tuple(shown))
 if not s.presenter:
     st.caption(t("emb.positions_caption", n=n - 1))
-fig = charts.heatmap(sim, title=t("emb.positions_title"), colorscale=charts.DIVERGING, zmid=0,
-                     zmin=-1, zmax=1, height=520, value_label="cos")
-fig.update_xaxes(constrain="domain")
-fig.update_yaxes(scaleanchor="x", constrain="domain")
+if len(shown) < n:
+    st.caption(t("emb.positions_sampled", k=shown[1], m=len(shown)))
+labels = [str(p) for p in shown]  # the hover names each cell's positions
+fig = charts.heatmap(sim, labels, labels, t("emb.positions_title"), colorscale=charts.DIVERGING,
+                     zmid=0, zmin=-1, zmax=1, height=520, value_label="cos")
+ticks = list(range(0, len(shown), max(1, len(shown) // 8)))  # about 8 labels an axis
+fig.update_xaxes(constrain="domain", tickvals=ticks, ticktext=[labels[i] for i in ticks],
+                 tickangle=0)
+fig.update_yaxes(scaleanchor="x", constrain="domain", tickvals=ticks,
+                 ticktext=[labels[i] for i in ticks])
+if len(shown) > 64:  # small cells: gaps between them would grey the whole map
+    fig.update_traces(xgap=0, ygap=0)
 st.plotly_chart(fig, width="stretch", config={"displayModeBar": False})

@@ -1,22 +1,25 @@
 """4 · Masked words: hide tokens and watch BERT guess them, layer by layer, and how it was
 trained."""
 
-import numpy as np
 import streamlit as st
 
 from bertcore import masked_lm
-from ui import charts, models, state
+from ui import charts, models, state, window, word_table
 from ui.i18n import md_escape, t
 
 K = 5
+# "One after another" runs the model once more per mask after the first; past this many tokens
+# run in all ((masks - 1) x tokens), it waits for a click, so a long text stays quick to open.
+GREEDY_AUTO_TOKENS = 256
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def mask_view(name: str, sentence: str, pair: str | None, positions: tuple[int, ...],
-              k: int = K) -> masked_lm.MaskView:
-    """Predictions for the masked positions: independent, greedy, and per layer (logit lens)."""
+              k: int = K, greedy: bool = True) -> masked_lm.MaskView:
+    """Predictions for the masked positions: independent, greedy (when ``greedy``), and per layer
+    (logit lens), with the rank of each hidden word."""
     return masked_lm.predict_masks(models.loaded(name), models.encode(name, sentence, pair),
-                                   positions, k)
+                                   positions, k, greedy=greedy)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -52,61 +55,105 @@ if any(m not in choosable for m in s.masks):  # a URL or an edited sentence: kee
     state.update(masks=[m for m in s.masks if m in choosable])
 
 # ----------------------------------------------------------------------------- choose masks
-st.pills(t("mlm.pick"), choosable, selection_mode="multi",
-         format_func=lambda i: md_escape(tokens[i]), **state.bind("masks"))
+# A long text shows a window of its tokens; it opens on a mask that is new to this session (from
+# a link, or typed), and otherwise stays where the user slid it.
+positions = tuple(sorted(set(state.current().masks) | set(typed)))
+seen = st.session_state.get("_mlm_seen", ())
+span = window.tokens(len(tokens), focus=next((p for p in positions if p not in seen), None),
+                     key="mlm_window")
+st.session_state["_mlm_seen"] = positions
+
+
+def pick_masks(key: str, lo: int, hi: int) -> None:
+    """The pills show the window's tokens only: masks outside it stay as they are."""
+    outside = [m for m in state.current().masks if not lo <= m < hi]
+    state.update(masks=outside + list(st.session_state.get(key) or []))
+
+
+# One widget per window position: a button group keeps its choice as indices into its options,
+# which would point at other tokens once the window moved.
+pills_key = "w_masks" if span.start == 0 else f"w_masks_{span.start}"
+in_window = [m for m in state.current().masks if m in span]
+if st.session_state.get(pills_key) != in_window:
+    st.session_state[pills_key] = in_window
+st.pills(t("mlm.pick"), [i for i in choosable if i in span], selection_mode="multi",
+         format_func=lambda i: md_escape(tokens[i]), key=pills_key, on_change=pick_masks,
+         args=(pills_key, span.start, span.stop))
 if typed:
     st.caption(t("mlm.typed", n=len(typed)))
 positions = tuple(sorted(set(state.current().masks) | set(typed)))
+if len(positions) > len([p for p in positions if p in span]):
+    st.caption(t("mlm.outside", n=len([p for p in positions if p not in span])))
+
+
+def chip_colors(chosen, color: str) -> list[str]:
+    return [color if i in chosen else charts.SPECIAL_COLOR if special[i] else charts.PALETTE[0]
+            for i in span]
+
+
+def pct(p: float) -> str:
+    return f"{p:.1%}" if p >= 0.001 else "< 0.1%"
+
 
 # ----------------------------------------------------------------------------- predictions
 if not positions:
     st.info(t("mlm.none"), icon="👆")
 else:
-    mv = mask_view(s.model, s.sentence, s.pair or None, positions, K)
+    extra = (len(positions) - 1) * len(tokens)
+    greedy_on = (extra <= GREEDY_AUTO_TOKENS
+                 or st.session_state.get("_mlm_greedy_for") == (s.sentence, s.pair, positions))
+    mv = mask_view(s.model, s.sentence, s.pair or None, positions, K, greedy_on)
     st.subheader(t("mlm.input"))
-    st.html(charts.chips_html(mv.tokens,
-                              [charts.PALETTE[1] if i in positions else
-                               (charts.SPECIAL_COLOR if special[i] else charts.PALETTE[0])
-                               for i in range(len(mv.tokens))]))
+    st.html(charts.chips_html([mv.tokens[i] for i in span], chip_colors(positions,
+                                                                       charts.PALETTE[1])))
 
     st.subheader(t("mlm.predictions", k=K))
+    if not s.presenter:
+        st.caption(t("mlm.axis_caption"))
     per_row = 1 if s.presenter else min(3, len(positions))
     for start in range(0, len(positions), per_row):
         cols = st.columns(per_row)
         for col, m in zip(cols, range(start, min(start + per_row, len(positions)))):
-            pos = positions[m]
+            pos, hidden = positions[m], mv.hidden_tokens[m]
+            guesses = mv.top_tokens[m]
             with col:
-                st.plotly_chart(charts.bars(mv.top_tokens[m], mv.top_probs[m],
-                                            t("mlm.mask_title", pos=pos, orig=tokens[pos])),
+                st.plotly_chart(charts.bars(guesses, mv.top_probs[m],
+                                            t("mlm.mask_title", pos=pos, orig=tokens[pos]),
+                                            x_max=1.0,
+                                            highlight=guesses.index(hidden) if hidden in guesses
+                                            else None),
                                 width="stretch", config={"displayModeBar": False},
                                 key=f"mlm_bars_{pos}")
+                if hidden is not None:
+                    st.markdown(t("mlm.hidden_rank", word=md_escape(hidden),
+                                  rank=f"{mv.hidden_ranks[m]:,}", p=pct(mv.hidden_probs[m]),
+                                  vocab=f"{bert.tokenizer.vocab_size:,}"))
 
     # ------------------------------------------------------------------------- at once vs greedy
     st.subheader(t("mlm.compare"))
     if len(positions) < 2:
         st.caption(t("mlm.single"))
+    elif not mv.greedy:
+        st.info(t("mlm.greedy_costly", n=len(positions) - 1, tokens=len(tokens)), icon="⏱️")
+        st.button(t("mlm.greedy_run"), key="mlm_greedy_run", on_click=st.session_state.update,
+                  kwargs={"_mlm_greedy_for": (s.sentence, s.pair, positions)})
     else:
         if not s.presenter:
             st.markdown(t("mlm.compare_caption"))
         at_once = {pos: mv.top_tokens[m][0] for m, pos in enumerate(positions)}
         greedy = {pos: tok for pos, tok, _ in mv.greedy}
+        differs = [i in at_once and at_once[i] != greedy[i] for i in span]
         c1, c2 = st.columns(2)
         with c1:
             st.markdown(f"**{t('mlm.at_once')}**")
             st.html(charts.chips_html(
-                [at_once.get(i, tok) for i, tok in enumerate(tokens)],
-                [charts.PALETTE[1] if i in at_once else charts.SPECIAL_COLOR
-                 if special[i] else charts.PALETTE[0] for i in range(len(tokens))],
-                outline=[charts.PALETTE[3] if i in at_once and at_once[i] != greedy[i] else None
-                         for i in range(len(tokens))]))
+                [at_once.get(i, tokens[i]) for i in span], chip_colors(at_once, charts.PALETTE[1]),
+                outline=[charts.PALETTE[3] if d else None for d in differs]))
         with c2:
             st.markdown(f"**{t('mlm.one_by_one')}**")
             st.html(charts.chips_html(
-                [greedy.get(i, tok) for i, tok in enumerate(tokens)],
-                [charts.PALETTE[2] if i in greedy else charts.SPECIAL_COLOR
-                 if special[i] else charts.PALETTE[0] for i in range(len(tokens))],
-                outline=[charts.PALETTE[3] if i in greedy and at_once[i] != greedy[i] else None
-                         for i in range(len(tokens))]))
+                [greedy.get(i, tokens[i]) for i in span], chip_colors(greedy, charts.PALETTE[2]),
+                outline=[charts.PALETTE[3] if d else None for d in differs]))
             for n, (pos, tok, p) in enumerate(mv.greedy, 1):
                 st.caption(t("mlm.step", n=n, pos=pos, tok=md_escape(tok), p=p))
         differ = sum(at_once[p] != greedy[p] for p in positions)
@@ -123,12 +170,11 @@ else:
                          key="mlm_lens_mask")
     rows = [t("common.embeddings_layer")] + [t("mlm.after_layer", n=i)
                                               for i in range(len(mv.lens_tokens) - 1)]
-    lens_tokens = [layer[m] for layer in mv.lens_tokens]
-    lens_probs = np.asarray(mv.lens_probs)[:, m]
-    st.plotly_chart(charts.heatmap(lens_probs, [t("mlm.rank", r=r + 1) for r in range(K)], rows,
-                                   text=lens_tokens, zmin=0, zmax=1, value_label="p",
-                                   height=80 + 34 * len(rows)),
-                    width="stretch", config={"displayModeBar": False})
+    st.html(word_table.html(rows, [t("mlm.rank", r=r + 1) for r in range(K)],
+                            [layer[m] for layer in mv.lens_tokens],
+                            [layer[m] for layer in mv.lens_probs], mark=mv.hidden_tokens[m]))
+    if mv.hidden_tokens[m] is not None and not s.presenter:
+        st.caption(t("mlm.lens_mark", word=md_escape(mv.hidden_tokens[m])))
 
 # ----------------------------------------------------------------------------- the 15 % rule
 st.subheader(t("mlm.rule"))
@@ -143,13 +189,14 @@ pm = rule_view(s.model, s.sentence, s.pair or None, seed)
 eligible = len(tokens) - sum(special)
 st.markdown(t("mlm.rule_caption", k=len(pm.chosen), n=eligible))
 ACTION_COLORS = {"mask": charts.PALETTE[1], "random": charts.PALETTE[3], "keep": charts.PALETTE[2]}
-shown = [bert.tokenizer.ids_to_tokens.get(i, "[UNK]") for i in pm.masked_ids]
+shown = [bert.tokenizer.ids_to_tokens.get(pm.masked_ids[i], "[UNK]") for i in span]
 st.html(charts.chips_html(
     shown,
-    [ACTION_COLORS.get(a) or (charts.SPECIAL_COLOR if special[i] else "#C9D3DF")
-     for i, a in enumerate(pm.actions)],
-    [t(f"mlm.act_{a}") + (f" ({tokens[i]})" if a == "random" else "") if a else ""
-     for i, a in enumerate(pm.actions)],
-    outline=[ACTION_COLORS.get(a) for a in pm.actions]))
+    [ACTION_COLORS.get(pm.actions[i]) or (charts.SPECIAL_COLOR if special[i] else "#C9D3DF")
+     for i in span],
+    [t(f"mlm.act_{pm.actions[i]}", orig=tokens[i]) if pm.actions[i] else "" for i in span],
+    outline=[ACTION_COLORS.get(pm.actions[i]) for i in span]))
+if len(span) < len(tokens):
+    st.caption(t("mlm.rule_window", k=sum(1 for i in span if pm.actions[i]), n=len(span)))
 st.caption(t("mlm.legend"))
 st.button(t("mlm.reroll"), icon=":material/casino:", key="mlm_reroll", on_click=reroll)

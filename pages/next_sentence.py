@@ -3,8 +3,14 @@
 import streamlit as st
 
 from bertcore import next_sentence
-from ui import charts, models, state
+from ui import charts, models, state, window
 from ui.i18n import lang, t
+
+# Tokens of each sentence the A -> B map shows at once: on a 390-px phone, 12 columns leave ~18 px
+# between token labels, which their 45° slant needs to stay apart.
+CROSS_WIDTH = 12
+EDGE = 8  # a long pair's segments: the first and last EDGE tokens of each sentence
+SHOWN_CHARS = 300  # a long sentence's text next to the answer: its beginning
 
 RANDOM_B = {
     "en": ["The recipe calls for two cups of flour.", "Jupiter has dozens of moons.",
@@ -17,6 +23,31 @@ RANDOM_B = {
            "今天股市大幅下跌。", "我们队在加时赛中赢了比赛。", "图书馆九点开门。",
            "下了一整夜的雨，所以街道是湿的。"],
 }
+
+
+def clip(text: str) -> str:
+    return text if len(text) <= SHOWN_CHARS else text[:SHOWN_CHARS].rstrip() + " …"
+
+
+def segment_items(tokens, type_ids) -> list[tuple[str, str, str]]:
+    """(token, colour, segment) chips: every token, or for a long pair each sentence's first and
+    last EDGE tokens with "… n …" between them, so that the input's shape ([CLS] A [SEP] B [SEP])
+    fits on one screen."""
+    items = [(tok, charts.SEGMENT_COLORS[seg], str(seg)) for tok, seg in zip(tokens, type_ids)]
+    if len(tokens) <= window.WIDTH:
+        return items
+    out, i = [], 0
+    for seg in (0, 1):  # [CLS] A [SEP], then B [SEP]
+        run = [j for j in range(i, len(tokens)) if type_ids[j] == seg]
+        if not run:
+            continue
+        keep = run if len(run) <= 2 * EDGE + 1 else run[:EDGE + 1] + run[-EDGE:]
+        for a, b in zip(keep, keep[1:] + [None]):
+            out.append(items[a])
+            if b is not None and b > a + 1:
+                out.append((f"… {b - a - 1} …", charts.SPECIAL_COLOR, ""))
+        i = run[-1] + 1
+    return out
 
 
 def swap() -> None:
@@ -34,7 +65,7 @@ def random_b() -> None:
 @st.cache_data(max_entries=64, show_spinner=False)
 def pair_view(name: str, a: str, b: str) -> next_sentence.PairView:
     """P(IsNext), the segments, and the attention from A's tokens to B's in every layer."""
-    return next_sentence.pair_view(models.explain(name, a, b))
+    return next_sentence.read_pair(models.loaded(name), models.encode(name, a, b))
 
 
 s = state.current()
@@ -51,14 +82,17 @@ c2.button(t("nsp.random"), icon=":material/casino:", on_click=random_b, key="nsp
 if not bert.has_nsp:
     st.warning(t("head.no_nsp"))
     st.stop()
-if not s.sentence.strip():
+# No sentence B yet: an example pair (a true continuation, which the offline models score as
+# IsNext), said to be one; the sidebar keeps what the user typed.
+example = not s.pair.strip()
+a, b = (t("nsp.example_a"), t("nsp.example_b")) if example else (s.sentence, s.pair)
+if example:
+    st.info(t("nsp.example_note"), icon="💡")
+elif not s.sentence.strip():
     st.info(t("input.empty"), icon="✍️")
     st.stop()
-if not s.pair.strip():
-    st.info(t("nsp.need_b"), icon="✍️")
-    st.stop()
 
-view = pair_view(s.model, s.sentence, s.pair)
+view = pair_view(s.model, a, b)
 if view.removed:
     st.warning(t("input.truncated", max=bert.max_length, n=view.removed), icon="✂️")
 
@@ -70,17 +104,19 @@ with left:
                     width="stretch", config={"displayModeBar": False})
     st.markdown(t("nsp.is_next") if view.p_is_next >= 0.5 else t("nsp.not_next"))
 with right:
-    st.caption(t("nsp.a"))
-    st.text(s.sentence)
-    st.caption(t("nsp.b"))
-    st.text(s.pair)
+    st.caption(t("nsp.example_a_label") if example else t("nsp.a"))
+    st.text(clip(a))
+    st.caption(t("nsp.example_b_label") if example else t("nsp.b"))
+    st.text(clip(b))
 
 # ----------------------------------------------------------------------------- segments
 st.subheader(t("nsp.segments"))
-colors = [charts.SEGMENT_COLORS[seg] for seg in view.type_ids]
-st.html(charts.chips_html(view.tokens, colors, [str(seg) for seg in view.type_ids]))
+chips = segment_items(view.tokens, view.type_ids)
+st.html(charts.chips_html(*zip(*chips)))
 if not s.presenter:
     st.caption(t("nsp.segments_caption"))
+if len(chips) < len(view.tokens):
+    st.caption(t("nsp.segments_long", edge=EDGE, n=len(view.tokens)))
 
 # ----------------------------------------------------------------------------- A -> B attention
 st.subheader(t("nsp.cross"))
@@ -92,15 +128,24 @@ if layers > 1:
 layer = state.current().layer
 if not s.presenter:
     st.caption(t("nsp.cross_caption", heads=heads))
-if view.cross.shape[1] and view.cross.shape[2]:
-    a_labels = [view.tokens[i] for i in view.a_positions]
-    b_labels = [view.tokens[i] for i in view.b_positions]
+na, nb = view.cross.shape[1:]
+if na and nb:
+    # Long sentences: one slider moves a window of CROSS_WIDTH tokens along both, each window
+    # kept inside its own sentence.
+    span = window.tokens(max(na, nb), width=CROSS_WIDTH, key="nsp_window")
+    sa, sb = (window.start_for(n, CROSS_WIDTH, span.start) for n in (na, nb))
+    rows, cols = range(sa, min(na, sa + CROSS_WIDTH)), range(sb, min(nb, sb + CROSS_WIDTH))
+    if len(rows) < na or len(cols) < nb:
+        st.caption(t("nsp.window_ab", a0=rows.start, a1=rows.stop - 1, na=na, b0=cols.start,
+                     b1=cols.stop - 1, nb=nb))
+    a_labels = [view.tokens[view.a_positions[i]] for i in rows]
+    b_labels = [view.tokens[view.b_positions[i]] for i in cols]
     # From 0 (plotly's automatic range would start at the smallest value and turn differences in
     # the fourth decimal into dark against white); never darker than 3/T for an even spread.
-    zmax = min(1.0, max(float(view.cross[layer].max()), 3.0 / len(view.tokens)))
-    st.plotly_chart(charts.heatmap(view.cross[layer], b_labels, a_labels,
-                                   t("nsp.cross_title", layer=layer), zmin=0, zmax=zmax,
-                                   value_label=t("common.attention")),
+    shown = view.cross[layer, rows.start:rows.stop, cols.start:cols.stop]
+    zmax = min(1.0, max(float(shown.max()), 3.0 / len(view.tokens)))
+    st.plotly_chart(charts.heatmap(shown, b_labels, a_labels, t("nsp.cross_title", layer=layer),
+                                   zmin=0, zmax=zmax, value_label=t("common.attention")),
                     width="stretch", config={"displayModeBar": False})
 else:
     st.info(t("nsp.empty_side"))

@@ -3,7 +3,8 @@
 import pandas as pd
 import streamlit as st
 
-from ui import charts, models, state
+from ui import charts, models, state, window
+from ui.bidi import isolate
 from ui.i18n import t
 
 
@@ -42,6 +43,7 @@ if cut:
 
 # ----------------------------------------------------------------------------- the tokens
 st.subheader(t("tok.tokens"))
+span = window.tokens(len(enc.tokens), key="tok_window")  # the chips and the table show these
 by = "word"
 if s.pair:
     by = st.segmented_control(t("tok.color_by"), ["word", "segment"], default="segment",
@@ -52,7 +54,8 @@ if by == "segment":
     subs = [f"{i} · {seg}" for i, seg in zip(enc.ids, enc.type_ids)]
 else:
     colors, subs = charts.word_colors(enc.word_ids, special), [str(i) for i in enc.ids]
-st.html(charts.chips_html(enc.tokens, colors, subs))
+st.html(charts.chips_html([enc.tokens[i] for i in span], [colors[i] for i in span],
+                          [subs[i] for i in span]))
 n_words = len({w for w in enc.word_ids if w is not None})
 st.caption(t("tok.count", words=n_words, tokens=len(enc.tokens), special=sum(special)))
 if not s.presenter:
@@ -72,18 +75,19 @@ if cut:
             st.code(" ".join(cut.removed_b[:300]), language=None, wrap_lines=True)
 
 # ----------------------------------------------------------------------------- a pair
-table = pd.DataFrame({
-    t("tok.col_pos"): range(len(enc.tokens)),
-    t("tok.col_token"): enc.tokens,
-    t("tok.col_id"): enc.ids,
-    t("tok.col_word"): ["" if w is None else enc.words[w] for w in enc.word_ids],
-    t("tok.col_segment"): enc.type_ids,
-    t("tok.col_mask"): enc.attention_mask,
+table = pd.DataFrame({  # the tokens of the window: every row shows, without inner scrolling
+    t("tok.col_pos"): span,
+    t("tok.col_token"): [enc.tokens[i] for i in span],
+    t("tok.col_id"): [enc.ids[i] for i in span],
+    t("tok.col_word"): ["" if enc.word_ids[i] is None else enc.words[enc.word_ids[i]]
+                        for i in span],
+    t("tok.col_segment"): [enc.type_ids[i] for i in span],
+    t("tok.col_mask"): [enc.attention_mask[i] for i in span],
 })
 if s.pair:
     st.subheader(t("tok.pair_title"))
     st.markdown(t("tok.pair_caption"))
-    st.dataframe(table, hide_index=True, width="stretch", height=min(38 + 35 * len(table), 420))
+    st.dataframe(table, hide_index=True, width="stretch", height="content")
 elif not s.presenter:
     with st.expander(t("tok.table")):
         st.dataframe(table, hide_index=True, width="stretch")
@@ -95,8 +99,10 @@ if not s.presenter:
 traces = trace_view(s.model, s.sentence, s.pair or None)
 if traces:
     interesting = next((i for i, tr in enumerate(traces) if len(tr.pieces) > 1 or tr.unk_reason), 0)
+    # Isolated, a right-to-left word and its pieces each read in their own direction.
     pick = st.selectbox(t("tok.word"), range(len(traces)), index=interesting,
-                        format_func=lambda i: f"{traces[i].word}  →  {' '.join(traces[i].pieces)}")
+                        format_func=lambda i: f"{isolate(traces[i].word)}  →  "
+                                              f"{isolate(' '.join(traces[i].pieces))}")
     tr = traces[pick]
     shown = tr.candidates[:120]
     st.html(charts.chips_html(

@@ -61,7 +61,8 @@ def test_mask_a_word_and_see_guesses(page):
     wait_idle(page)
     sync_api.expect(page).to_have_url(re.compile(r"[?&]masks=2(&|$)"), timeout=RUN_TIMEOUT)
     charts = page.locator('[data-testid="stMain"] [data-testid="stPlotlyChart"]')
-    charts.nth(1).wait_for(timeout=RUN_TIMEOUT)  # the guesses and the logit lens
+    charts.first.wait_for(timeout=RUN_TIMEOUT)  # the guesses
+    page.locator(".bl-word-table").wait_for(timeout=RUN_TIMEOUT)  # the logit lens, a table
     page.locator("svg text").filter(has_text="#2 (was “dog”)").first.wait_for()
     chips = page.locator(".bl-chips").first.inner_text()
     assert "[MASK]" in chips and "dog" not in chips.split("[MASK]")[0][-5:]

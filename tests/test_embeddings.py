@@ -40,3 +40,14 @@ def test_position_similarity_is_a_cosine_matrix(bert):
     np.testing.assert_allclose(sim, sim.T, atol=1e-6)
     assert (embeddings.position_similarity(bert, 10_000).shape[0]
             == bert.config.max_position_embeddings)
+
+
+def test_a_long_position_map_samples_every_kth_position(bert):
+    assert embeddings.sampled_positions(64, 128) == list(range(64))
+    assert embeddings.sampled_positions(512, 128) == list(range(0, 512, 4))
+    assert embeddings.sampled_positions(300, 128) == list(range(0, 300, 3))
+    assert len(embeddings.sampled_positions(129, 128)) <= 128
+    some = [0, 3, 6, 9]
+    sim = embeddings.position_similarity(bert, 4, some)
+    np.testing.assert_allclose(sim, embeddings.position_similarity(bert, 10)[np.ix_(some, some)],
+                               atol=1e-6)

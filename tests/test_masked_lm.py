@@ -77,3 +77,59 @@ def test_the_pages_view_is_fill_mask_plus_the_greedy_and_per_layer_guesses(bert)
     assert view.greedy[0][1] == view.top_tokens[positions.index(view.greedy[0][0])][0]
     with pytest.raises(ValueError):
         masked_lm.predict_masks(bert, enc, (0,))  # [CLS]
+
+
+def test_the_head_runs_at_the_masks_only_and_gives_what_the_full_forward_gives(bert):
+    enc = bert.encode("the dog sat on the mat .", "it rained .")
+    positions = [2, 5, 9]
+    full = bert.forward(enc).mlm_logits[0][positions]  # the head over every token
+    np.testing.assert_allclose(masked_lm.logits_at(bert, enc, positions).numpy(), full.numpy(),
+                               atol=1e-5)
+
+
+def test_every_layers_state_at_the_masks_is_the_explained_paths(bert):
+    enc = bert.encode("the [MASK] sat on the [MASK] .", "it rained .")
+    positions = [2, 6]
+    states = masked_lm.hidden_states_at(bert, enc, positions)
+    explained = bert.explain("the [MASK] sat on the [MASK] .", "it rained .").hidden_states
+    assert len(states) == len(explained) == bert.config.num_hidden_layers + 1
+    for mine, theirs in zip(states, explained):
+        np.testing.assert_allclose(mine.numpy(), theirs[0, positions].numpy(), atol=1e-5)
+
+
+def test_rank_of_counts_the_words_scored_higher():
+    import torch
+
+    logits = torch.log(torch.tensor([[0.1, 0.6, 0.3], [0.2, 0.3, 0.5]]))
+    ranks, probs = masked_lm.rank_of(logits, [2, 2])
+    assert ranks.tolist() == [2, 1]
+    np.testing.assert_allclose(probs, [0.3, 0.5], atol=1e-6)
+    ranks, _ = masked_lm.rank_of(logits, [0, 0])
+    assert ranks.tolist() == [3, 3]
+
+
+def test_the_pages_view_ranks_each_hidden_word(bert):
+    enc = bert.encode("the dog sat on the [MASK] .")
+    positions = (2, 6)  # "dog", and the [MASK] typed in the text
+    view = masked_lm.predict_masks(bert, enc, positions, k=5)
+    assert view.hidden_tokens == ["dog", None]  # a typed [MASK] hid no word
+    assert view.hidden_ranks[1] is None and view.hidden_probs[1] is None
+    logits = masked_lm.logits_at(bert, masked_lm.mask_encoding(
+        enc, positions, bert.tokenizer.mask_token_id), positions)[0]
+    probs = logits.softmax(-1)
+    dog = bert.tokenizer.vocab["dog"]
+    assert view.hidden_probs[0] == pytest.approx(float(probs[dog]), abs=1e-6)
+    assert view.hidden_ranks[0] == 1 + int((probs > probs[dog]).sum())
+    if view.hidden_ranks[0] <= 5:  # in the top k, it is the top k's own entry at its rank
+        assert view.top_tokens[0][view.hidden_ranks[0] - 1] == "dog"
+    else:
+        assert "dog" not in view.top_tokens[0]
+
+
+def test_greedy_filling_can_be_left_out(bert):
+    enc = bert.encode("the dog sat on the mat .")
+    with_it = masked_lm.predict_masks(bert, enc, (2, 6), k=5)
+    without = masked_lm.predict_masks(bert, enc, (2, 6), k=5, greedy=False)
+    assert len(with_it.greedy) == 2 and without.greedy == [] and without.greedy_top_tokens == {}
+    assert without.top_tokens == with_it.top_tokens
+    assert without.hidden_ranks == with_it.hidden_ranks

@@ -37,3 +37,24 @@ def test_the_pages_view_of_a_pair(bert):
                                            abs=1e-6)
     assert view.tokens == x.tokens and view.removed == 0
     assert view.cross.shape == (bert.config.num_hidden_layers, 4, 3)
+
+
+def test_reading_a_pair_without_the_masked_lm_head_gives_the_same_view(bert):
+    x = bert.explain("the dog barked .", "it rained .")
+    full, lean = next_sentence.pair_view(x), next_sentence.read_pair(bert, x.encoding)
+    assert lean.p_is_next == pytest.approx(full.p_is_next, abs=1e-6)
+    assert (lean.tokens, lean.a_positions, lean.b_positions) == (
+        full.tokens, full.a_positions, full.b_positions)
+    np.testing.assert_allclose(lean.cross, full.cross, atol=1e-6)
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_the_example_pair_is_a_continuation_the_offline_model_recognises(lang):
+    """The next-sentence page opens on [nsp] example_a/example_b: B must follow A for the model
+    offered in that language (its offline default), or the page's first answer would mislead."""
+    from bertcore import defaults
+    from ui.i18n import STRINGS
+
+    bert = bertcore.load(defaults.DEFAULT_MODEL[lang], device="cpu")
+    a, b = STRINGS["nsp.example_a"][lang], STRINGS["nsp.example_b"][lang]
+    assert bert.next_sentence(a, b) >= 0.5

@@ -8,6 +8,8 @@
   and the encodings and explanations several pages draw;
 * ``jobs`` the training-job runner: a session's fine-tuning run in a background thread;
 * ``charts`` plotly figures and small HTML builders, pure functions of arrays and labels;
+* ``bidi`` right-to-left text in token views (which tokens read right to left, in which runs);
+* ``word_table`` a table of words shaded by probability (the layer-by-layer guesses);
 * ``bertviz_view`` bertviz's head and model views with their JavaScript served locally.
 
 Each page keeps its own cached views. Nothing here does tensor math: that lives in ``bertcore``.

@@ -44,6 +44,8 @@ from contextvars import ContextVar
 import numpy as np
 import plotly.graph_objects as go
 
+from .bidi import bidi_runs, text_direction
+
 # Calm, colour-blind-friendly (Tableau 10 muted).
 PALETTE = ["#4E79A7", "#F28E2B", "#59A14F", "#E15759", "#76B7B2", "#EDC948", "#B07AA1",
            "#FF9DA7", "#9C755F", "#BAB0AC"]
@@ -300,8 +302,14 @@ def heatmap(matrix, x_labels=None, y_labels=None, title: str | None = None, *,
 
 
 def bars(labels, values, title: str | None = None, *, highlight: int | None = None,
-         color: str = PALETTE[0], percent: bool = True, height: int | None = None) -> go.Figure:
-    """Horizontal bars, the first label on top (e.g. top-k predictions with probabilities)."""
+         color: str = PALETTE[0], percent: bool = True, height: int | None = None,
+         x_max: float | None = None) -> go.Figure:
+    """Horizontal bars, the first label on top (e.g. top-k predictions with probabilities).
+
+    Args:
+        x_max: an absolute axis from 0 to ``x_max`` with its ticks shown (1.0 for probabilities:
+            3 % then looks small next to 100 %), instead of an axis scaled to the longest bar.
+    """
     vals = [float(v) for v in values]
     colors = [PALETTE[1] if i == highlight else color for i in range(len(vals))]
     ys = list(range(len(vals)))
@@ -311,9 +319,19 @@ def bars(labels, values, title: str | None = None, *, highlight: int | None = No
                            hovertemplate="%{x:.4f}<extra></extra>"))
     fig.update_yaxes(tickvals=ys, ticktext=[esc(x) for x in labels], autorange="reversed",
                      showgrid=False)
-    fig.update_xaxes(range=[0, max(vals + [1e-9]) * 1.25], showgrid=False, showticklabels=False,
-                     zeroline=False)
-    return _layout(fig, title, height or 60 + px(32) * len(vals))
+    if x_max is None:
+        fig.update_xaxes(range=[0, max(vals + [1e-9]) * 1.25], showgrid=False,
+                         showticklabels=False, zeroline=False)
+    else:  # long bars write their value inside, where an outside label would leave the axis
+        fig.update_traces(textposition=["inside" if v > 0.8 * x_max else "outside" for v in vals],
+                          insidetextanchor="end", insidetextfont=dict(color="#FFFFFF"))
+        fig.update_xaxes(range=[0, x_max], showgrid=True, gridcolor="#E5E5E5", zeroline=False,
+                         tickvals=[x_max * q for q in (0, 0.25, 0.5, 0.75, 1)],
+                         tickformat=".0%" if percent else None)
+    fig = _layout(fig, title, height or 60 + px(32) * len(vals) + (px(20) if x_max else 0))
+    if x_max is not None:  # room for the last tick's label ("100%"), centred on the axis' end
+        fig.update_layout(margin_r=px(24))
+    return fig
 
 
 def gauge(p: float, title: str | None = None, *, left: str = "", right: str = "") -> go.Figure:
@@ -509,26 +527,46 @@ def curves(rows, series, title: str | None = None, *, x_title: str = "", y_title
 
 # ----------------------------------------------------------------------------- HTML
 
-def chips_html(tokens, colors, sublabels=None, *, outline=None, strike=None) -> str:
+def chips_html(tokens, colors, sublabels=None, *, outline=None, strike=None,
+               direction: str = "auto") -> str:
     """Tokens as coloured chips with an optional small line under each (ids, segments …).
 
     Every token and sublabel is escaped: the result is safe to pass to st.html / st.markdown.
+
+    Right-to-left text (Arabic, Hebrew) reads from the right: its chips are laid out from the
+    right, and a piece's "##" sits on its right, where it joins the piece before it. The base
+    direction is the first strong token's (``direction="auto"``), or ``"ltr"``/``"rtl"``; a run in
+    the other direction is nested in a block of its own direction (see :func:`bidi_runs`). Chips
+    without right-to-left text are laid out left to right, as without ``direction``.
     """
-    out = ['<div class="bl-chips" style="display:flex;flex-wrap:wrap;gap:6px 4px;'
+    tokens, dirs, opens, closes, base = list(tokens), {}, {}, set(), ""
+    if direction == "rtl" or any(text_direction(str(tok)) == "rtl" for tok in tokens):
+        base, runs = bidi_runs(tokens, direction)
+        for run_dir, run in runs:
+            dirs.update({i: f' dir="{run_dir}"' for i in run})
+            if run_dir != base:
+                opens[run[0]] = (f'<div class="bl-chips-run" dir="{run_dir}" style="display:flex;'
+                                 'flex-wrap:wrap;gap:6px 4px;align-items:flex-start;">')
+                closes.add(run[-1])
+        base = f' dir="{base}"'
+    sub_dir = ' dir="auto"' if base else ""  # a sublabel reads in its own direction
+    out = [f'<div class="bl-chips"{base} style="display:flex;flex-wrap:wrap;gap:6px 4px;'
            'align-items:flex-start;font-family:Inter,sans-serif;">']
     for i, (tok, color) in enumerate(zip(tokens, colors)):
         border = f"2px solid {outline[i]}" if outline and outline[i] else "2px solid transparent"
         deco = "text-decoration:line-through;" if strike and strike[i] else ""
-        sub = (f'<div style="font-size:0.72em;color:#555;text-align:center;margin-top:2px;'
+        sub = (f'<div{sub_dir} style="font-size:0.72em;color:#555;text-align:center;margin-top:2px;'
                f'white-space:nowrap;">{esc(sublabels[i])}</div>') if sublabels is not None else ""
+        out.append(opens.get(i, ""))
         # Each chip is a column as wide as the wider of the token and its sublabel, so long
         # sublabels ("→ [MASK]") never run into their neighbours'.
         out.append(
             f'<div style="display:inline-flex;flex-direction:column;align-items:center;'
             f'flex:0 0 auto;">'
-            f'<div style="background:{color}22;border-bottom:3px '
+            f'<div{dirs.get(i, "")} style="background:{color}22;border-bottom:3px '
             f'solid {color};outline:{border};border-radius:6px;padding:3px 8px;font-size:1.05em;'
             f'white-space:pre;color:{INK};{deco}">{esc(tok)}</div>{sub}</div>')
+        out.append("</div>" if i in closes else "")
     out.append("</div>")
     return "".join(out)
 

@@ -1,0 +1,80 @@
+"""A table of words with their probabilities, each cell shaded on the app's probability scale.
+
+For views whose cells hold words (the masked-words page's "what each layer would guess"): a plotly
+heatmap writes cell text at a fixed size whatever the cell's width, so on a phone long words run
+into their neighbours; an HTML table wraps them inside their cell and takes the page's type size
+(large in presenter mode). The shading samples ``charts.SEQUENTIAL``, the scale the charts use for
+probabilities, and each cell's text is dark or white, whichever contrasts more with its shade.
+"""
+
+from __future__ import annotations
+
+import re
+
+from plotly.colors import sample_colorscale
+
+from . import charts
+
+NARROW = 640  # px: at most this wide (a phone), the table's type is smaller
+
+
+def _luminance(rgb: str) -> float:
+    """WCAG relative luminance of an "rgb(r, g, b)" colour."""
+    r, g, b = (int(v) / 255 for v in re.findall(r"\d+", rgb)[:3])
+    lin = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in (r, g, b)]
+    return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+
+def contrast(a: str, b: str) -> float:
+    """WCAG contrast ratio of two "rgb(r, g, b)" colours (1 to 21; AA asks 4.5 for text)."""
+    hi, lo = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+def text_color(background: str) -> str:
+    """The text colour for a cell of ``background`` ("rgb(r, g, b)"): charts.INK or white,
+    whichever contrasts more, or black on the mid shades where neither reaches WCAG AA (4.5)."""
+    ink, white = contrast(background, "rgb(43, 45, 66)"), contrast(background, "rgb(255, 255, 255)")
+    if max(ink, white) >= 4.5:
+        return charts.INK if ink >= white else "#FFFFFF"
+    return "#000000"
+
+
+def html(row_labels, col_labels, words, probs, *, mark: str | None = None) -> str:
+    """An HTML table: one row per label, one cell per word with its probability below it.
+
+    Args:
+        row_labels: R labels (e.g. the layers).
+        col_labels: C labels (e.g. "guess 1" … "guess k").
+        words: R × C words; probs: R × C probabilities (0–1), which set each cell's shade.
+        mark: a word to outline wherever it appears (e.g. the word that was hidden).
+
+    Every label and word is escaped.
+    """
+    shades = sample_colorscale(charts.SEQUENTIAL,
+                               [min(max(float(p), 0.0), 1.0) for row in probs for p in row])
+    cell = ("padding:0.25em 0.15em;text-align:center;vertical-align:middle;"
+            "overflow-wrap:break-word;line-height:1.25;")
+    # A phone's columns are ~55 px: smaller type keeps "guess 1" or "remains" whole in them.
+    out = [f"<style>@media (max-width: {NARROW}px) {{ .bl-word-table {{ font-size: 0.8em; }} }}"
+           "</style>",
+           '<table class="bl-word-table" style="width:100%;table-layout:fixed;'
+           f'border-collapse:separate;border-spacing:2px;color:{charts.INK};'
+           'font-family:Inter,sans-serif;">', "<thead><tr>",
+           '<th style="width:22%;"></th>']
+    out += [f'<th style="{cell}font-weight:600;">{charts.esc(c)}</th>' for c in col_labels]
+    out.append("</tr></thead><tbody>")
+    n = 0
+    for label, row_words, row_probs in zip(row_labels, words, probs):
+        out.append(f'<tr><th style="{cell}text-align:right;font-weight:400;">'
+                   f'{charts.esc(label)}</th>')
+        for word, p in zip(row_words, row_probs):
+            bg, hit = shades[n], mark is not None and word == mark
+            n += 1
+            outline = f"outline:3px solid {charts.PALETTE[1]};outline-offset:-3px;" if hit else ""
+            out.append(f'<td style="{cell}background:{bg};color:{text_color(bg)};{outline}'
+                       f'{"font-weight:700;" if hit else ""}">{charts.esc(word)}'
+                       f'<div style="font-size:0.75em;">{float(p):.0%}</div></td>')
+        out.append("</tr>")
+    out.append("</tbody></table>")
+    return "".join(out)
