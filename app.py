@@ -25,8 +25,10 @@ OTHER = "__other__"
 
 # ----------------------------------------------------------------------------- page and state
 s = state.init()
+# "auto": open on a laptop, closed on a phone (Streamlit's breakpoint), where it would cover most of
+# the screen; presenter mode always starts with the whole width for the page.
 st.set_page_config(page_title="BERT Lab", page_icon="🔬", layout="wide",
-                   initial_sidebar_state="collapsed" if s.presenter else "expanded")
+                   initial_sidebar_state="collapsed" if s.presenter else "auto")
 
 PRESENTER_CHART_SCALE = 1.5  # the charts' type, like the page's (21 px instead of 14-16)
 PRESENTER_CSS = """<style>
@@ -39,8 +41,9 @@ CALM_CSS = """<style>
 .stMainBlockContainer { padding-top: 2.5rem; }
 .bl-chips { line-height: 2.6; }
 </style>"""
-st.html(CALM_CSS + (PRESENTER_CSS if s.presenter else ""))
 charts.set_font_scale(PRESENTER_CHART_SCALE if s.presenter else 1.0)
+st.html(CALM_CSS + (PRESENTER_CSS if s.presenter else "")
+        + charts.column_labels_css(charts.text_px()))  # a chart's token labels apart, if narrow
 
 
 # ----------------------------------------------------------------------------- the model

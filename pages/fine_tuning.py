@@ -7,7 +7,7 @@ panel polls it with st.fragment(run_every=…). Stop keeps what was trained so f
 import streamlit as st
 
 from bertcore import finetune, tasks
-from ui import charts, jobs, models, state
+from ui import charts, jobs, models, presenter, state
 from ui.i18n import md_escape, t
 
 TASK_DATA = {"classification": ["sentiment-en", "sentiment-zh"], "ner": ["ner-zh"], "qa": ["qa-zh"]}
@@ -149,8 +149,10 @@ def start(data, on_cpu: bool) -> None:
         st.session_state["_ft_busy"] = True
 
 
-def live_panel(task: str, live: bool = False) -> None:
-    """Progress bar and curves, redrawn from the job while it trains."""
+def live_panel(task: str, live: bool = False, scale: float = 1.0) -> None:
+    """Progress bar and curves, redrawn from the job while it trains (``scale``: the charts' type
+    scale of the page's run, which a fragment's rerun does not get from app.py)."""
+    charts.set_font_scale(scale)
     job = jobs.training_job()
     if job is None:
         return
@@ -207,6 +209,7 @@ def results(job) -> None:
         st.warning(t("ft.cancelled", steps=r.steps), icon=":material/pan_tool:")
     else:
         st.success(t("ft.done", steps=r.steps, secs=r.seconds), icon=":material/check_circle:")
+    steps.section("results")
     st.subheader(t("ft.results"))
     if not s.presenter:
         st.caption(t("ft.results_caption", n=min(out.config.test_size, len(job.data.test))))
@@ -228,6 +231,7 @@ def results(job) -> None:
             charts.points_2d(getattr(out, w).points, getattr(out, w).point_labels, out.labels,
                              t(f"ft.{w}")), width="stretch", config=NO_BAR, key=f"ft_pts_{w}"))
 
+    steps.section("attention")
     st.markdown(f"**{t('ft.attention')}**")
     probes = out.probe_tokens
     i = st.selectbox(t("ft.probe"), range(len(probes)), key="ft_probe",
@@ -245,6 +249,7 @@ def results(job) -> None:
                        probes[i], t(f"ft.{w}"), zmin=0, zmax=1, value_label=t("common.attention")),
         width="stretch", config=NO_BAR, key=f"ft_att_{w}"))
 
+    steps.section("try")
     try_it(job)
 
     st.divider()
@@ -302,6 +307,10 @@ task = st.segmented_control(t("ft.task"), list(TASK_DATA), format_func=lambda k:
 data = pick_data(task)
 job = jobs.training_job()
 running = job is not None and job.running
+# In presenter mode: the task and its run first, then (once there are results) one part at a time.
+steps = presenter.Steps("fine_tuning", {"setup": t("ft.title")} | (
+    {"results": t("ft.results"), "attention": t("ft.attention"), "try": t("ft.try")}
+    if job is not None and not running and job.outcome is not None else {}))
 
 if data is not None:
     describe_data(data)
@@ -315,9 +324,10 @@ if st.session_state.pop("_ft_busy", False):
 
 if job is not None:
     if running:
-        st.fragment(run_every=1.0)(live_panel)(job.data.task, live=True)
+        st.fragment(run_every=1.0)(live_panel)(job.data.task, live=True,
+                                               scale=charts.font_scale())
     else:
-        live_panel(job.data.task)
+        live_panel(job.data.task, scale=charts.font_scale())
         if job.status == "failed":
             st.error(t("ft.failed", reason=error_text(job.error)), icon="⚠️")
         elif job.outcome is not None:

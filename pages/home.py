@@ -4,17 +4,28 @@ from pathlib import Path
 
 import streamlit as st
 
-from ui import charts, models, state
+from ui import charts, models, presenter, state
 from ui.i18n import t
+
+NARROW = 640  # px of page width under which the architecture is drawn for a phone
+NARROW_CSS = f"""<style>
+.st-key-bl_arch {{ container-type: inline-size; }}
+@container (max-width: {NARROW}px) {{ .st-key-bl_arch_wide {{ display: none; }} }}
+@container (min-width: {NARROW + 1}px) {{ .st-key-bl_arch_narrow {{ display: none; }} }}
+.st-key-bl_start [data-testid="stPageLink-NavLink"] * {{ white-space: normal; overflow: visible; }}
+</style>"""  # (and the "where to start" links wrap on a phone instead of being cut off)
 
 bert = models.current_bert()
 c = bert.config
 counts = bert.num_parameters()
-presenter = state.current().presenter
+presenting = state.current().presenter
+steps = presenter.Steps("home", {"intro": t("home.title"), "arch": t("home.arch"),
+                                 "start": t("home.start")})
 
 st.title(t("home.title"))
 st.markdown(t("home.intro"))
 
+steps.section("arch")
 st.subheader(t("home.arch"))
 cols = st.columns(5)
 cols[0].metric(t("home.params_total"), f"{sum(counts.values()) / 1e6:.1f} M"
@@ -27,15 +38,24 @@ cols[4].metric(t("home.vocab"), f"{c.vocab_size:,}")
 labels = {k: t(f"arch.{k}") for k in ("input", "embeddings", "layer", "attention", "ffn",
                                       "pooler", "mlm", "nsp", "params", "word", "position",
                                       "segment")}
-st.plotly_chart(charts.architecture(c, counts, labels), width="stretch",
-                config={"displayModeBar": False})
-if not presenter:
+# Two drawings of the architecture; the width the page really has picks one (a CSS container
+# query): the wide one, or on a phone the same boxes with their text in short lines.
+st.html(NARROW_CSS)
+with st.container(key="bl_arch"):
+    for narrow in (False, True):
+        with st.container(key=f"bl_arch_{'narrow' if narrow else 'wide'}"):
+            st.plotly_chart(charts.architecture(c, counts, labels, narrow=narrow),
+                            width="stretch", config={"displayModeBar": False},
+                            key=f"arch_{narrow}")
+if not presenting:
     st.caption(t("home.arch_caption"))
 
+steps.section("start")
 st.subheader(t("home.start"))
-for name, key in [("tokenization", "home.step1"), ("embeddings", "home.step2"),
-                  ("attention", "home.step3"), ("masked_lm", "home.step4"),
-                  ("next_sentence", "home.step5"), ("fine_tuning", "home.step6"),
-                  ("pretraining", "home.step7")]:
-    if (Path(__file__).parent / f"{name}.py").is_file():
-        st.page_link(f"pages/{name}.py", label=f"{t('nav.' + name)} — {t(key)}")
+with st.container(key="bl_start"):
+    for name, key in [("tokenization", "home.step1"), ("embeddings", "home.step2"),
+                      ("attention", "home.step3"), ("masked_lm", "home.step4"),
+                      ("next_sentence", "home.step5"), ("fine_tuning", "home.step6"),
+                      ("pretraining", "home.step7")]:
+        if (Path(__file__).parent / f"{name}.py").is_file():
+            st.page_link(f"pages/{name}.py", label=f"{t('nav.' + name)} — {t(key)}")

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from bertcore import toy
-from ui import charts
+from ui import charts, presenter
 from ui.i18n import lang, md_escape, t
 
 CLOZES = {"en": "the prime [MASK] said the government would act .",
@@ -31,6 +31,8 @@ def masked_view(language: str, n_docs: int, cloze: str, seed: int) -> dict:
 ss = st.session_state
 language = lang() if lang() in CLOZES else "en"  # the toy corpora: English and Chinese
 
+steps = presenter.Steps("pretraining", {"text": t("pt.text"), "pairs": t("pt.pairs"),
+                                        "masked": t("pt.masked"), "train": t("pt.train")})
 st.title(t("pt.title"))
 st.markdown(t("pt.intro"))
 
@@ -48,14 +50,15 @@ with st.expander(t("pt.first_doc")):
     st.text("\n".join(view.first_document))
 
 # ----------------------------------------------------------------------------- 2 · NSP pairs
+steps.section("pairs")
 st.subheader(t("pt.pairs"))
 st.markdown(t("pt.pairs_caption", n=view.n_examples))
-st.dataframe(
+presenter.table(
     [{t("pt.col_label"): t("pt.is_next" if is_next else "pt.not_next"), t("pt.col_a"): a,
-      t("pt.col_b"): b} for a, b, is_next in view.pairs],
-    hide_index=True, width="stretch")
+      t("pt.col_b"): b} for a, b, is_next in view.pairs], width="stretch")
 
 # ----------------------------------------------------------------------------- 3 · masking
+steps.section("masked")
 st.subheader(t("pt.masked"))
 st.markdown(t("pt.masked_caption"))
 st.button(t("pt.reroll"), icon=":material/casino:", key="pt_reroll",
@@ -69,6 +72,7 @@ st.html(charts.chips_html(
     outline=[charts.INK if a else None for a in ex["actions"]]))
 
 # ----------------------------------------------------------------------------- 4 · training
+steps.section("train")
 st.subheader(t("pt.train"))
 c1, c2, c3 = st.columns(3)
 steps = c1.select_slider(t("pt.steps"), [50, 100, 200, 300, 500, 1000, 2000], value=300,
@@ -138,10 +142,10 @@ def draw(total: int | None = None) -> None:
                               nsp=evals[-1]["nsp_acc"]))
     guesses = [r for r in reversed(run.history) if "cloze" in r]
     if guesses:
-        guess_slot.dataframe(
+        presenter.table(
             [{t("pt.step"): r["step"], **{t("pt.guess_col", r=i + 1): f"{w} ({p:.0%})"
                                           for i, (w, p) in enumerate(r["cloze"])}}
-             for r in guesses], hide_index=True, width="stretch")
+             for r in guesses], guess_slot, width="stretch")
 
 
 if start or more:

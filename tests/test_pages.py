@@ -186,7 +186,8 @@ def chart_font_sizes(at) -> list[int]:
 @pytest.mark.parametrize("page", ["home", "next_sentence", "attention"])
 def test_presenter_mode_enlarges_the_charts_type(page):
     normal = chart_font_sizes(open_app(page, pair="it rained ."))
-    projected = chart_font_sizes(open_app(page, presenter="1", pair="it rained ."))
+    # (step: presenter mode shows a page's sections one at a time; step 9 reveals them all)
+    projected = chart_font_sizes(open_app(page, presenter="1", pair="it rained .", step=9))
     assert normal and set(normal) == {12}
     assert projected and set(projected) == {18}
 

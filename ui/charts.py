@@ -4,12 +4,36 @@ One calm colour scheme for the whole app. Every label that may come from user te
 is HTML-escaped here, because plotly renders a small HTML subset in labels and the token chips are
 HTML: user text is always shown as text, never interpreted.
 
+One colour language, the same on every chart (and in the bertviz neuron view):
+
+* ``DIVERGING`` (ColorBrewer red-blue, "RdBu_r") for signed values (vector components, q·k terms,
+  similarities): red above 0, blue below 0, white at 0, always centred on 0 (``zmid=0``) with
+  ±the largest magnitude at the ends, so a colour means the same size in both directions;
+* ``SEQUENTIAL`` (ColorBrewer "Blues") for probabilities, attention weights and counts: white is
+  nothing, dark blue is the most;
+* ``PALETTE`` (Tableau 10) for categories (words, segments, classes), never as a scale of amounts.
+
+Both scales are colour-blind-safe (they vary in lightness as well as hue: red and blue stay apart
+for every common form of colour blindness, and print in grey as a ramp).
+
+Text is written to be read from the back of a classroom: every chart's text (tick labels, cell
+text, titles, colour-bar ticks, legends, notes) gets an explicit size and a dark colour
+(:func:`readable`; ``INK`` and ``INK_MUTED`` both pass WCAG AA, contrast ≥ 4.5:1, on the charts'
+white background), because Streamlit's own chart theme would otherwise draw 12 px pale-grey ticks.
 Presenter mode enlarges every chart's type: ``app.py`` calls :func:`set_font_scale` at the top of
-each run. The scale lives in a context variable, so it is per session (Streamlit runs each session's
-script in its own thread) and never leaks from a projected session to a student's.
+each run, and no chart text is then under ``PRESENTER_MIN_PX`` (18 px). The scale lives in a
+context variable, so it is per session (Streamlit runs each session's script in its own thread) and
+never leaks from a projected session to a student's. A figure built elsewhere gets the same text
+rules from ``charts.readable(fig)``.
 
 Token axes are numeric with the tokens as tick text, so a token that occurs twice ("the … the")
-keeps two rows instead of being merged by plotly's categorical axis.
+keeps two rows instead of being merged by plotly's categorical axis. Their labels never overlap:
+plotly turns them (0°, 45° or 90°, the first that fits the width the chart really gets), Chinese,
+Japanese and Korean tokens stay upright (a two-character token is stacked, one character a line,
+and turns only when even that cannot fit, on a phone); where even turned labels are too many for
+the width a chart gets, every 2nd, 4th, … is shown (:func:`column_labels_css`, on every page).
+A title sits above the labels and the axis title (``title.automargin``), never on them, and a
+long one is wrapped so that a phone shows all of it.
 """
 
 from __future__ import annotations
@@ -34,7 +58,15 @@ FONT = dict(family="Inter, 'Noto Sans CJK SC', 'PingFang SC', 'Microsoft YaHei',
             color=INK)
 
 
+INK_MUTED = "#4A4E5E"  # secondary chart text (axis titles, notes): 8.4:1 on white
+PAPER = "#FFFFFF"  # every chart's background, under any Streamlit theme (the text is dark)
 BASE_FONT_SIZE = 12  # plotly's default
+PRESENTER_MIN_PX = 18  # in presenter mode no chart text is smaller (read from the back row)
+TITLE_LINE = 48  # characters of a chart title's line: what a phone's width holds at 16 px
+PRESENTER_TITLE_LINE = 80  # the same on a projector (presenter mode is not for phones)
+# A legend in a row at the foot of the figure: plotly keeps it clear of the axis title above it
+# (a legend placed in the plot's own units, y=-0.2, runs into "step" once the type is large).
+LEGEND_BELOW = dict(orientation="h", yref="container", y=0, yanchor="bottom", x=0)
 _FONT_SCALE: ContextVar[float] = ContextVar("bertlab_chart_font_scale", default=1.0)
 
 
@@ -44,9 +76,22 @@ def set_font_scale(scale: float) -> None:
     _FONT_SCALE.set(float(scale))
 
 
+def font_scale() -> float:
+    """The type scale set for this thread (a fragment's rerun does not run app.py: it sets it
+    again from what the page's run saw)."""
+    return _FONT_SCALE.get()
+
+
 def px(size: float) -> int:
-    """A font size in pixels at the current scale."""
+    """A size in pixels (type, margins, heights) at the current scale."""
     return round(size * _FONT_SCALE.get())
+
+
+def text_px(size: float = BASE_FONT_SIZE) -> int:
+    """A text size in pixels at the current scale: ``px(size)``, and in presenter mode (any scale
+    above 1) never under ``PRESENTER_MIN_PX``."""
+    n = px(size)
+    return max(n, PRESENTER_MIN_PX) if _FONT_SCALE.get() > 1 else n
 
 
 def esc(text) -> str:
@@ -54,17 +99,67 @@ def esc(text) -> str:
     return html.escape(str(text), quote=True)
 
 
-def _layout(fig: go.Figure, title: str | None, height: int | None = None) -> go.Figure:
-    # The title sits at the top of the figure (not just above the plot area), so axis labels drawn
-    # on top (heatmaps' token axes) never run into it.
-    fig.update_layout(title=dict(text=esc(title) if title else None, x=0, xanchor="left",
-                                 y=1, yref="container", yanchor="top", pad=dict(t=12),
-                                 font=dict(size=px(16))),
-                      font=dict(FONT, size=px(BASE_FONT_SIZE)),
-                      margin=dict(l=10, r=10, t=px(48) if title else 10, b=10),
-                      paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)",
-                      height=height)
+# ----------------------------------------------------------------------------- legible text
+
+def _font(font, size: int, color: str) -> dict:
+    """A plotly font at least ``size`` px, in ``color`` unless it already has one."""
+    return dict(size=max(font.size or 0, size), color=font.color or color)
+
+
+def readable(fig: go.Figure) -> go.Figure:
+    """Gives every text of ``fig`` an explicit legible size and a dark colour; returns ``fig``.
+
+    Tick labels (in ``INK``: they are the tokens and words a class reads), axis titles
+    (``INK_MUTED``), colour-bar ticks and titles, legend, cell and bar text, annotations and the
+    title: each at least :func:`text_px` (18 px in presenter mode), each colour kept where a caller
+    chose one. Streamlit's chart theme would otherwise draw the ticks and axis titles 12-14 px in a
+    pale grey (3.8:1, below WCAG AA). Hover labels are left alone (read up close). The builders here
+    call it; a figure built elsewhere (e.g. in a page) can call it too.
+    """
+    small, label = text_px(), text_px(13)
+    fig.update_layout(font=dict(size=max(fig.layout.font.size or 0, small)),
+                      legend=dict(font=_font(fig.layout.legend.font, small, INK)),
+                      uniformtext=dict(minsize=small, mode="show"))  # bar text never shrinks
+    if fig.layout.title.text:
+        fig.layout.title.font.update(_font(fig.layout.title.font, text_px(16), INK))
+    if not fig.data or any(tr.type != "indicator" for tr in fig.data):  # has x/y axes
+        axes = {a.plotly_name: a for a in (fig.layout.xaxis, fig.layout.yaxis,
+                                            *fig.select_xaxes(), *fig.select_yaxes())}
+        for axis in axes.values():
+            axis.update(tickfont=_font(axis.tickfont, small, INK), automargin=True,
+                        title_font=_font(axis.title.font, label, INK_MUTED))
+    for tr in fig.data:
+        if tr.type == "heatmap":
+            tr.colorbar.update(tickfont=_font(tr.colorbar.tickfont, small, INK),
+                               title_font=_font(tr.colorbar.title.font, label, INK_MUTED))
+        if tr.type in ("heatmap", "bar") and (tr.text is not None or tr.texttemplate):
+            tr.textfont.size = max(tr.textfont.size or 0, small)
+        if tr.type == "indicator":
+            tr.gauge.axis.tickfont.update(_font(tr.gauge.axis.tickfont, small, INK))
+            tr.title.font.update(_font(tr.title.font, small, INK))
+    for note in fig.layout.annotations:
+        note.font.size = max(note.font.size or 0, small)
     return fig
+
+
+def _layout(fig: go.Figure, title: str | None, height: int | None = None) -> go.Figure:
+    # The title sits at the top of the figure, and the plot area with whatever is drawn over it (a
+    # heatmap's token labels, an axis title on top) below it: with title.automargin and yref
+    # "container", plotly makes the top margin as tall as they all need, so they never overlap.
+    # A long title is cut into lines of at most TITLE_LINE characters: plotly never wraps one, and
+    # on a phone a longer line would run off the chart. (Plotly draws a title of n > 1 lines
+    # anchored at the top about n lines too high, out of the figure: the top pad puts it back.)
+    width = TITLE_LINE if _FONT_SCALE.get() <= 1 else PRESENTER_TITLE_LINE
+    lines = _wrap(title, width) if title else []
+    shift = len(lines) * round(text_px(16) * 1.32) if len(lines) > 1 else 0
+    fig.update_layout(title=dict(text="<br>".join(map(esc, lines)) or None, x=0, xanchor="left",
+                                 y=1, yref="container", yanchor="top", automargin=bool(title),
+                                 pad=dict(t=px(8) + shift, b=px(8))),
+                      font=dict(FONT, size=text_px()),
+                      margin=dict(l=10, r=10, t=10, b=10),
+                      paper_bgcolor=PAPER, plot_bgcolor=PAPER,
+                      height=height)
+    return readable(fig)
 
 
 def word_colors(word_ids, special=None) -> list[str]:
@@ -78,6 +173,76 @@ def word_colors(word_ids, special=None) -> list[str]:
     return out
 
 
+# ----------------------------------------------------------------------------- token labels
+
+# Scripts written in square, upright characters (CJK ideographs, kana, hangul, their punctuation
+# and full-width forms): a label of these is narrow, and reads wrong when turned.
+_WIDE = ((0x1100, 0x11FF), (0x2E80, 0x303F), (0x3040, 0x30FF), (0x3130, 0x318F),
+         (0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xAC00, 0xD7AF), (0xF900, 0xFAFF),
+         (0xFE30, 0xFE4F), (0xFF00, 0xFFEF), (0x20000, 0x2FA1F))
+MAX_LABELS = 64  # more tick labels than this cannot be read on any screen: every n-th is shown
+GAPS_UP_TO = 48  # heatmap cells are drawn 1 px apart up to this many columns (rows), then touch
+
+
+def is_cjk(label) -> bool:
+    """True for a token of upright CJK characters ("中", "国家", "##国", "，")."""
+    text = str(label).removeprefix("##")
+    return bool(text) and all(any(lo <= ord(ch) <= hi for lo, hi in _WIDE) for ch in text)
+
+
+def token_axis(labels) -> tuple[list[str], bool]:
+    """Tick texts for tokens on a horizontal axis (escaped) and whether they are CJK.
+
+    When most tokens are CJK, a token of several characters is stacked one character a line, so
+    that the axis can stay upright; other labels are kept whole (plotly turns them if needed).
+    """
+    labels = [str(v) for v in labels]
+    words = [v for v in labels if not (v.startswith("[") and v.endswith("]"))]
+    cjk = bool(words) and sum(map(is_cjk, words)) * 2 > len(words)
+    if not cjk:
+        return [esc(v) for v in labels], False
+    out = []
+    for v in labels:
+        if is_cjk(v) and len(v) > 1:
+            head = "##" if v.startswith("##") else ""
+            out.append("<br>".join(([head] if head else []) + [esc(ch) for ch in v[len(head):]]))
+        else:
+            out.append(esc(v))
+    return out, True
+
+
+def column_labels_css(size: float) -> str:
+    """A style for every chart on a page that keeps a heatmap's column labels apart however narrow
+    the chart is drawn (``size``: their type size in px).
+
+    Plotly turns the labels to 90° when they do not fit, but on a phone (or in a half-width
+    column) even turned labels can be too many. Below each chart width (a CSS container query on
+    the chart) where more labels are drawn than fit, only every 2nd, 4th, … label stays visible
+    (counted with a CSS quantity query on the labels, plotly's ``g.xtick`` groups, which follow
+    their tick marks' ``path.xtick`` in one parent; powers of 2, so the rules nest); the others
+    stay in place, invisible, so that plotly still turns them all. ``app.py`` adds it to every
+    page.
+    """
+    need = size * 1.35  # the room of one label turned 90°
+    aside = size * 10  # the row labels and the colour bar beside the columns
+    rules = ['[data-testid="stPlotlyChart"] { container-type: inline-size; }']
+    widths = (240, 300, 360, 420, 480, 560, 640, 760, 900, 1100, 1400)
+    for low, high in zip((200, *widths), widths):
+        fit = max(1, int((low - aside) // need))  # labels that fit in the narrowest such chart
+        for step in (2, 4, 8, 16):
+            rules.append(f"@container (max-width: {high}px) {{ g.xtick:first-of-type:"
+                         f"nth-last-of-type(n+{fit * step // 2 + 1}) ~ g.xtick:not("
+                         f":nth-of-type({step}n+1)) text {{ visibility: hidden; }} }}")
+    return "<style>\n" + "\n".join(rules) + "\n</style>"
+
+
+def _every(n: int, room: float, need: float) -> int:
+    """Show every k-th of ``n`` labels when ``n`` labels need more than ``room`` pixels."""
+    if n <= 1 or room <= 0:
+        return 1
+    return max(1, int(np.ceil(n * need / room)), int(np.ceil(n / MAX_LABELS)))
+
+
 # ----------------------------------------------------------------------------- figures
 
 def heatmap(matrix, x_labels=None, y_labels=None, title: str | None = None, *,
@@ -85,7 +250,13 @@ def heatmap(matrix, x_labels=None, y_labels=None, title: str | None = None, *,
             x_title: str | None = None, y_title: str | None = None, height: int | None = None,
             value_label: str = "", show_scale: bool = True, text_size: int = 12) -> go.Figure:
     """A heatmap of a 2-D array, rows top to bottom; labels may repeat (numeric axes + tick
-    text)."""
+    text).
+
+    The figure is tall enough for every row label at the current type size (rows thinned to every
+    n-th only past what any screen can show); the column labels on top stay upright when they fit
+    and turn 45° or 90° when they do not (CJK tokens stay upright, stacked; see
+    :func:`token_axis`).
+    """
     m = np.asarray(matrix, dtype=float)
     rows, cols = m.shape if m.ndim == 2 else (1, m.size)
     m = m.reshape(rows, cols)
@@ -94,28 +265,40 @@ def heatmap(matrix, x_labels=None, y_labels=None, title: str | None = None, *,
     hover_y = [esc(v) for v in y_labels] if y_labels is not None else [str(i) for i in ys]
     custom = np.array([[f"{hover_y[r]} → {hover_x[c]}" for c in range(cols)] for r in range(rows)])
     trace = go.Heatmap(z=m, x=xs, y=ys, colorscale=colorscale, zmin=zmin, zmax=zmax, zmid=zmid,
-                       customdata=custom, showscale=show_scale, xgap=1, ygap=1,
+                       customdata=custom, showscale=show_scale,
+                       xgap=1 if cols <= GAPS_UP_TO else 0,  # (many columns: no gaps, which
+                       ygap=1 if rows <= GAPS_UP_TO else 0,  # would hide the cells on a phone)
                        hovertemplate=("%{customdata}<br>" + esc(value_label)
                                       + " %{z:.4f}<extra></extra>"),
-                       colorbar=dict(thickness=12, outlinewidth=0))
+                       colorbar=dict(thickness=px(12), outlinewidth=0))
     if text is not None:
         trace.update(text=[[esc(v) for v in row] for row in text], texttemplate="%{text}",
-                     textfont=dict(size=px(text_size)))
+                     textfont=dict(size=text_px(text_size)))
     fig = go.Figure(trace)
-    fig.update_xaxes(tickvals=xs if x_labels is not None else None,
-                     ticktext=hover_x if x_labels is not None else None,
-                     title=esc(x_title) if x_title else None, side="top", showgrid=False,
-                     tickangle=-45 if cols > 8 else 0)
-    fig.update_yaxes(tickvals=ys if y_labels is not None else None,
-                     ticktext=hover_y if y_labels is not None else None,
-                     title=esc(y_title) if y_title else None, autorange="reversed", showgrid=False)
-    auto_h = max(180, min(px(900), 48 + px(28) * rows + (px(60) if x_labels is not None else 0)))
-    fig = _layout(fig, title, height or auto_h)
-    if title and x_labels is not None:  # room for the title above the token labels on top
+
+    size = text_px()
+    line = round(size * 1.3)  # the height of one line of tick text
+    x_text, cjk = token_axis(x_labels) if x_labels is not None else (None, False)
+    if x_text is not None:  # the room the labels on top take: stacked lines, or a 45° turn
         longest = max((len(str(v)) for v in x_labels), default=1)
-        label_h = px(0.71 * 7.5 * longest + 16 if cols > 8 else 22)
-        fig.update_layout(margin_t=px(48) + int(min(label_h, px(140))))
-    return fig
+        lines = max((t.count("<br>") + 1 for t in x_text), default=1)
+        label_h = lines * line + 8 if cjk else min(0.6 * size * longest * 0.75 + 12, px(160))
+    else:
+        label_h = line + 8
+    extra = (label_h + (text_px(16) * 1.4 + px(10) if title else 0)
+             + (text_px(13) * 1.5 if x_title else 0) + 20)
+    row_h = max(28, round(size * 1.65))
+    height = height or max(180, min(px(900), round(extra + row_h * rows)))
+    x_step = _every(cols, MAX_LABELS * line, line)  # only past MAX_LABELS columns
+    y_step = _every(rows, height - extra, size * 1.25)  # a row label's glyphs: ~1.2 × the size
+    fig.update_xaxes(tickvals=xs[::x_step] if x_labels is not None else None,
+                     ticktext=x_text[::x_step] if x_labels is not None else None,
+                     title=esc(x_title) if x_title else None, side="top", showgrid=False,
+                     autotickangles=[0, 90] if cjk else [0, 45, 90])  # the first that fits
+    fig.update_yaxes(tickvals=ys[::y_step] if y_labels is not None else None,
+                     ticktext=hover_y[::y_step] if y_labels is not None else None,
+                     title=esc(y_title) if y_title else None, autorange="reversed", showgrid=False)
+    return _layout(fig, title, height)
 
 
 def bars(labels, values, title: str | None = None, *, highlight: int | None = None,
@@ -177,12 +360,53 @@ def vectors(rows, row_labels, title: str | None = None, *, dims=None) -> go.Figu
     lim = float(np.abs(m).max()) or 1.0
     fig = heatmap(m, [str(d) for d in dims], row_labels, title, colorscale=DIVERGING,
                   zmin=-lim, zmax=lim, zmid=0, height=70 + px(40) * len(m))
-    fig.update_xaxes(tickangle=0, nticks=min(len(dims), 16), tickvals=None, ticktext=None,
-                     side="bottom")
+    # The colour bar is as short as the rows: its two ends (and 0, from two rows up) are the
+    # ticks that fit, also in presenter mode's large type.
+    ticks = [-lim, 0, lim] if len(m) > 1 else [-lim, lim]
+    fig.update_traces(colorbar=dict(tickvals=ticks,
+                                    ticktext=[f"{v:+.2g}" if v else "0" for v in ticks]))
+    if len(m) == 1:  # one row may be shorter than two lines of type: the bar keeps room for both
+        fig.update_traces(colorbar=dict(lenmode="pixels", len=round(text_px() * 2.8)))
+    fig.update_xaxes(nticks=min(len(dims), 8), tickvals=None, ticktext=None, side="bottom")
     return fig
 
 
-def architecture(config, counts: dict[str, int], text: dict[str, str]) -> go.Figure:
+_CLOSING = set("，。、；：！？）」』】》〉”’,.;:!?)]")
+_OPENING = set("（「『【《〈“‘([")
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    """``text`` cut into lines of at most about ``width`` columns (a CJK character takes two): at
+    spaces, and between two CJK characters; a word is never split."""
+    pieces: list[tuple[str, bool]] = []  # (a word or one CJK character, a space before it)
+    space = False
+    for ch in str(text):
+        if ch.isspace():
+            space = True
+            continue
+        last = pieces[-1][0][-1] if pieces else ""
+        glued = not space and pieces and (ch in _CLOSING or last in _OPENING
+                                          or not (is_cjk(ch) or is_cjk(last)))
+        if glued:  # a line never starts with "，" or "）" nor ends with "（"
+            pieces[-1] = (pieces[-1][0] + ch, pieces[-1][1])
+        else:
+            pieces.append((ch, space))
+        space = False
+    lines: list[str] = []
+    used = 0
+    for piece, spaced in pieces:
+        size = sum(2 if is_cjk(ch) else 1 for ch in piece)
+        if lines and used + spaced + size <= width:
+            lines[-1] += (" " if spaced else "") + piece
+            used += spaced + size
+        else:
+            lines.append(piece)
+            used = size
+    return lines or [""]
+
+
+def architecture(config, counts: dict[str, int], text: dict[str, str], *,
+                 narrow: bool = False) -> go.Figure:
     """BERT's architecture drawn bottom-up with the live model's real numbers.
 
     Args:
@@ -190,18 +414,25 @@ def architecture(config, counts: dict[str, int], text: dict[str, str]) -> go.Fig
         counts: ``Bert.num_parameters()`` (embeddings, encoder, pooler, cls.predictions, ...).
         text: translated labels: input, embeddings, layer, attention, ffn, pooler, mlm, nsp, params,
             and optionally word, position, segment (the three embedding tables).
+        narrow: drawn for a phone (about 350 px wide): the same boxes with their text in short
+            lines, so that nothing runs out of its box or into another.
     """
     c = config
     L, H, D, FFN = c.num_hidden_layers, c.num_attention_heads, c.hidden_size, c.intermediate_size
     fig = go.Figure()
+    big, small = (13, 12) if narrow else (14, 12)
 
-    def box(x0, x1, y0, y1, fill, label, sub="", line=INK):
+    def box(x0, x1, y0, y1, fill, label, sub=(), line=INK):
         fig.add_shape(type="rect", x0=x0, x1=x1, y0=y0, y1=y1, fillcolor=fill, opacity=1,
                       line=dict(color=line, width=1), layer="below")
-        body = (f"<b>{esc(label)}</b>"
-                + (f"<br><span style='font-size:{px(12)}px'>{esc(sub)}</span>" if sub else ""))
-        fig.add_annotation(x=(x0 + x1) / 2, y=(y0 + y1) / 2, text=body, showarrow=False,
-                           font=dict(size=px(14), color=INK))
+        labels = [label] if isinstance(label, str) else list(label)
+        subs = [sub] if isinstance(sub, str) else list(sub)
+        body = "<br>".join([f"<b>{esc(v)}</b>" for v in labels if v]
+                           + [f"<span style='font-size:{text_px(small)}px'>{esc(v)}</span>"
+                              for v in subs if v])
+        if body:
+            fig.add_annotation(x=(x0 + x1) / 2, y=(y0 + y1) / 2, text=body, showarrow=False,
+                               font=dict(size=text_px(big), color=INK))
 
     def arrow(y0, y1, x=5):
         fig.add_annotation(x=x, y=y1, ax=x, ay=y0, xref="x", yref="y", axref="x", ayref="y",
@@ -211,37 +442,59 @@ def architecture(config, counts: dict[str, int], text: dict[str, str]) -> go.Fig
     def n(key):
         return f"{counts.get(key, 0):,} {text['params']}"
 
-    box(2, 8, 0, 0.8, "#FFFFFF", text["input"], f"[CLS] … [SEP] · ≤ {c.max_position_embeddings}")
-    arrow(0.8, 1.3)
-    box(1, 9, 1.3, 2.5, "#E8EEF5", text["embeddings"],
-        f"{text.get('word', 'word')} {c.vocab_size:,}×{D} + "
-        f"{text.get('position', 'position')} {c.max_position_embeddings}×{D} + "
-        f"{text.get('segment', 'segment')} {c.type_vocab_size}×{D} → LayerNorm · {n('embeddings')}")
-    arrow(2.5, 3.0)
+    tables = (f"{text.get('word', 'word')} {c.vocab_size:,}×{D}",
+              f"+ {text.get('position', 'position')} {c.max_position_embeddings}×{D} + "
+              f"{text.get('segment', 'segment')} {c.type_vocab_size}×{D}",
+              f"→ LayerNorm · {n('embeddings')}")
+    layer_title = f"<b>{esc(text['layer'])} × {L}</b>"
+    reads = f"[CLS] … [SEP] · ≤ {c.max_position_embeddings}"
     shown = min(L, 24)
-    y0, y1 = 3.0, 6.4
+    depth = 0.06 * (12 / max(shown, 12))  # the offset of each layer drawn behind the front one
+    if narrow:  # x 0-10.2 is about 350 px: boxes full width, text in short lines
+        box(1, 9, 0, 1.0, "#FFFFFF", text["input"], reads)
+        arrow(1.0, 1.4)
+        box(0.2, 9.2, 1.4, 3.4, "#E8EEF5", text["embeddings"], tables)
+        arrow(3.4, 3.8)
+        y0, y1, x0, x1 = 3.8, 8.0, 0.2, 9.2
+        inner = ((4.0, 5.1), (5.3, 6.4))
+        title_y, title = 7.2, f"{layer_title}<br>{esc(n('encoder'))}"
+    else:
+        box(2, 8, 0, 0.8, "#FFFFFF", text["input"], reads)
+        arrow(0.8, 1.3)
+        box(1, 9, 1.3, 2.5, "#E8EEF5", text["embeddings"], " ".join(tables))
+        arrow(2.5, 3.0)
+        y0, y1, x0, x1 = 3.0, 6.4, 1, 9
+        inner = ((3.3, 4.5), (4.7, 5.7))
+        title_y, title = 6.05, f"{layer_title} · {esc(n('encoder'))}"
     for i in range(shown - 1, 0, -1):  # the stack behind the front layer shows the depth
-        off = 0.06 * i * (12 / max(shown, 12))
-        fig.add_shape(type="rect", x0=1 + off, x1=9 + off, y0=y0 + off, y1=y1 + off,
+        off = depth * i
+        fig.add_shape(type="rect", x0=x0 + off, x1=x1 + off, y0=y0 + off, y1=y1 + off,
                       fillcolor="#DDE6F0", line=dict(color="#9DB3CC", width=1), layer="below")
-    box(1, 9, y0, y1, "#F7F9FC", "", "", line=PALETTE[0])
-    fig.add_annotation(x=5, y=6.05, text=f"<b>{esc(text['layer'])} × {L}</b> · "
-                       f"{esc(n('encoder'))}", showarrow=False, font=dict(size=px(15), color=INK))
-    box(1.5, 8.5, 3.3, 4.5, "#FFFFFF", text["attention"], f"{H} × {c.head_dim} = {D}")
-    arrow(4.5, 4.7)
-    box(1.5, 8.5, 4.7, 5.7, "#FFFFFF", text["ffn"], f"{D} → {FFN} → {D}")
-    top = 6.4 + 0.06 * (shown - 1) * (12 / max(shown, 12))
-    arrow(top, top + 0.5)
+    box(x0, x1, y0, y1, "#F7F9FC", "", line=PALETTE[0])
+    fig.add_annotation(x=(x0 + x1) / 2, y=title_y, text=title, showarrow=False,
+                       font=dict(size=text_px(big + 1), color=INK))
+    box(x0 + 0.5, x1 - 0.5, *inner[0], "#FFFFFF", text["attention"], f"{H} × {c.head_dim} = {D}")
+    arrow(inner[0][1], inner[1][0], x=(x0 + x1) / 2)
+    box(x0 + 0.5, x1 - 0.5, *inner[1], "#FFFFFF", text["ffn"], f"{D} → {FFN} → {D}")
+    top = y1 + depth * (shown - 1)
+    arrow(top, top + 0.5, x=(x0 + x1) / 2)
     base = top + 0.5
-    box(0.3, 3.2, base, base + 1.1, "#FDEBD8" if "pooler" in counts else "#F1F1F1",
-        text["pooler"], n("pooler") if "pooler" in counts else "—")
-    box(3.5, 6.5, base, base + 1.1, "#E3F1E1" if "cls.predictions" in counts else "#F1F1F1",
-        text["mlm"], n("cls.predictions") if "cls.predictions" in counts else "—")
-    box(6.8, 9.7, base, base + 1.1, "#F9E0E1" if "cls.seq_relationship" in counts else "#F1F1F1",
-        text["nsp"], n("cls.seq_relationship") if "cls.seq_relationship" in counts else "—")
+    heads = (("pooler", "pooler", "#FDEBD8"), ("cls.predictions", "mlm", "#E3F1E1"),
+             ("cls.seq_relationship", "nsp", "#F9E0E1"))
+    spans = ((0.1, 3.3), (3.5, 6.7), (6.9, 10.1)) if narrow else ((0.3, 3.2), (3.5, 6.5),
+                                                                  (6.8, 9.7))
+    tall = 1.9 if narrow else 1.1
+    for (key, name, fill), (hx0, hx1) in zip(heads, spans):
+        there = key in counts
+        if narrow:  # the name in lines of ~14 columns, the count over "params"
+            label = _wrap(text[name], 14)
+            sub = [f"{counts[key]:,}", text["params"]] if there else ["—"]
+        else:
+            label, sub = text[name], n(key) if there else "—"
+        box(hx0, hx1, base, base + tall, fill if there else "#F1F1F1", label, sub)
     fig.update_xaxes(visible=False, range=[0, 10.2])
-    fig.update_yaxes(visible=False, range=[-0.2, base + 1.3])
-    return _layout(fig, None, 600)
+    fig.update_yaxes(visible=False, range=[-0.2, base + tall + 0.2])
+    return _layout(fig, None, 760 if narrow else 600)
 
 
 def curves(rows, series, title: str | None = None, *, x_title: str = "", y_title: str = "",
@@ -265,10 +518,10 @@ def curves(rows, series, title: str | None = None, *, x_title: str = "", y_title
     for label, y in (hlines or {}).items():
         fig.add_hline(y=y, line=dict(color=SPECIAL_COLOR, width=1, dash="dash"),
                       annotation_text=esc(label), annotation_position="top right",
-                      annotation_font=dict(size=px(11), color=SPECIAL_COLOR))
+                      annotation_font=dict(size=text_px(11), color=INK_MUTED))
     fig.update_xaxes(title=esc(x_title), rangemode="tozero", showgrid=False)
     fig.update_yaxes(title=esc(y_title), rangemode="tozero", gridcolor="#EEEEEE")
-    fig.update_layout(legend=dict(orientation="h", y=-0.2), hovermode="x unified")
+    fig.update_layout(legend=LEGEND_BELOW, hovermode="x unified")
     return _layout(fig, title, height)
 
 
@@ -347,7 +600,7 @@ def training_curves(history: list[dict], *, loss_label: str, metric_labels: dict
                                  gridcolor="#EEE"),
                       yaxis2=dict(overlaying="y", side="right", range=[0, 1.02], tickmode="linear",
                                   tick0=0, dtick=0.25, tickformat=".0%", showgrid=False),
-                      legend=dict(orientation="h", y=-0.2), hovermode="x unified")
+                      legend=LEGEND_BELOW, hovermode="x unified")
     return _layout(fig, title, 340)
 
 
@@ -378,5 +631,5 @@ def points_2d(points, classes, names, title: str | None = None, *,
             hovertemplate="%{text}<extra></extra>" if hover is not None else None))
     fig.update_xaxes(showticklabels=False, zeroline=False, showgrid=False, title="PC 1")
     fig.update_yaxes(showticklabels=False, zeroline=False, showgrid=False, title="PC 2")
-    fig.update_layout(legend=dict(orientation="h", y=-0.1))
+    fig.update_layout(legend=LEGEND_BELOW)
     return _layout(fig, title, 360)

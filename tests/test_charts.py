@@ -1,0 +1,328 @@
+"""The chart rules of ``ui/charts.py``: text a class can read, one colour language, labels that fit.
+
+Every builder's output is checked the way Streamlit would draw it: Streamlit's own chart theme gives
+tick labels and axis titles 12-14 px in a pale grey unless a figure sets them, so each text must be
+set explicitly, at least 18 px in presenter mode, in a colour that passes WCAG AA (contrast ≥ 4.5:1,
+computed here from the WCAG 2 formula) on the chart's background. The rendered sizes are measured in
+a real browser in ``test_browser_presenter.py``.
+"""
+
+from __future__ import annotations
+
+import re
+from types import SimpleNamespace
+
+import numpy as np
+import plotly.colors as pc
+import plotly.graph_objects as go
+import pytest
+
+from ui import charts
+
+TOKENS = ["[CLS]", "the", "cat", "sat", "because", "un", "##aff", "##able", ".", "[SEP]"]
+ZH = ["[CLS]", "今", "天", "北京", "##国", "，", "大学", "[SEP]"]
+BERT_BASE = SimpleNamespace(num_hidden_layers=12, num_attention_heads=12, hidden_size=768,
+                            intermediate_size=3072, head_dim=64, vocab_size=30522,
+                            max_position_embeddings=512, type_vocab_size=2)
+COUNTS = {"embeddings": 23_837_184, "encoder": 85_054_464, "pooler": 590_592,
+          "cls.predictions": 24_459_834, "cls.seq_relationship": 1_538}
+ARCH_EN = {"input": "Input tokens", "embeddings": "Embeddings", "layer": "Encoder layer",
+           "attention": "Multi-head self-attention", "ffn": "Feed-forward network",
+           "pooler": "Pooler ([CLS])", "mlm": "Masked-LM head", "nsp": "Next-sentence head",
+           "params": "params", "word": "word", "position": "position", "segment": "segment"}
+HISTORY = [{"step": 10, "loss": 0.7, "accuracy": 0.5}, {"step": 20, "loss": 0.5},
+           {"step": 30, "loss": 0.4, "accuracy": 0.8}]
+STREAMLIT_GREY = "#808495"  # the tick colour Streamlit's chart theme gives (measured: 3.8:1)
+
+
+def builders() -> dict[str, go.Figure]:
+    """One figure from every builder in ui/charts.py (built at the current font scale)."""
+    rng = np.random.default_rng(0)
+    att = rng.dirichlet(np.ones(len(TOKENS)), len(TOKENS))
+    return {
+        "heatmap": charts.heatmap(att, TOKENS, TOKENS, "Layer 0, head 0", zmin=0, zmax=1,
+                                  x_title="key token", y_title="query token"),
+        "heatmap_zh": charts.heatmap(rng.random((len(ZH), len(ZH))), ZH, ZH, "注意力"),
+        "heatmap_text": charts.heatmap(att[:3], TOKENS, ["a", "b", "c"], "cells",
+                                       text=np.round(att[:3], 2).tolist()),
+        "bars": charts.bars(["dog", "cat", "man"], [0.5, 0.3, 0.1], "#2 (was “cat”)",
+                            highlight=1),
+        "gauge": charts.gauge(0.73, "P(B follows A)", left="not next", right="next"),
+        "vectors": charts.vectors(rng.normal(size=(4, 64)), ["word", "position", "segment", "sum"],
+                                  "the three parts"),
+        "architecture": charts.architecture(BERT_BASE, COUNTS, ARCH_EN),
+        "architecture_narrow": charts.architecture(BERT_BASE, COUNTS, ARCH_EN, narrow=True),
+        "curves": charts.curves(HISTORY, [("loss", "loss", charts.PALETTE[0], False),
+                                          ("accuracy", "accuracy", charts.PALETTE[1], True)],
+                                "training", x_title="step", y_title="loss",
+                                hlines={"chance": 0.69}),
+        "training_curves": charts.training_curves(HISTORY, loss_label="loss",
+                                                  metric_labels={"accuracy": "Accuracy"},
+                                                  step_label="step", title="curves",
+                                                  max_steps=40),
+        "confusion": charts.confusion([[5, 1], [2, 7]], ["neg", "pos"], "after",
+                                      true_label="true", pred_label="predicted"),
+        "points_2d": charts.points_2d(rng.normal(size=(20, 2)), [i % 2 for i in range(20)],
+                                      ["neg", "pos"], "[CLS] vectors"),
+    }
+
+
+@pytest.fixture
+def presenter():
+    charts.set_font_scale(1.5)  # what app.py sets in presenter mode
+    yield
+    charts.set_font_scale(1.0)
+
+
+# ----------------------------------------------------------------------------- reading a figure
+
+def texts(fig: go.Figure) -> list[tuple[str, float | None, str | None]]:
+    """(where, size, colour) of every text a reader sees in ``fig`` (hover labels excluded), with
+    the size and colour the figure itself sets (None where it leaves them to the theme)."""
+    lay = fig.layout
+    out = [("layout.font", lay.font.size, lay.font.color)]
+    if lay.title.text:
+        out.append(("title", lay.title.font.size, lay.title.font.color))
+    cartesian = [tr for tr in fig.data if tr.type in ("heatmap", "bar", "scatter")]
+    if cartesian:
+        for axis in (*fig.select_xaxes(), *fig.select_yaxes()):
+            if axis.visible is not False and axis.showticklabels is not False:
+                out.append((f"{axis.plotly_name}.tickfont", axis.tickfont.size,
+                            axis.tickfont.color))
+            if axis.title.text:
+                out.append((f"{axis.plotly_name}.title", axis.title.font.size,
+                            axis.title.font.color))
+    if any(tr.type == "scatter" and tr.name for tr in fig.data):
+        out.append(("legend", lay.legend.font.size, lay.legend.font.color))
+    for tr in fig.data:
+        if tr.type == "heatmap" and tr.showscale is not False:
+            out.append(("colorbar.tickfont", tr.colorbar.tickfont.size, tr.colorbar.tickfont.color))
+        if tr.type in ("heatmap", "bar") and tr.text is not None:
+            out.append((f"{tr.type}.textfont", tr.textfont.size, None))
+        if tr.type == "indicator":
+            tick = tr.gauge.axis.tickfont
+            out.append(("gauge.tickfont", tick.size, tick.color))
+    for note in lay.annotations:
+        if note.text:
+            out.append(("annotation", note.font.size, note.font.color))
+            for size in re.findall(r"font-size:\s*(\d+(?:\.\d+)?)px", note.text):
+                out.append(("annotation span", float(size), note.font.color))
+    return out
+
+
+def luminance(color: str) -> float:
+    """WCAG 2 relative luminance of a "#RRGGBB" or "rgb(r, g, b)" colour."""
+    if color.startswith("#"):
+        rgb = [int(color[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+    else:
+        rgb = [float(v) / 255 for v in re.findall(r"[\d.]+", color)[:3]]
+    lin = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in rgb]
+    return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+
+def contrast(a: str, b: str) -> float:
+    hi, lo = sorted((luminance(a), luminance(b)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+# ----------------------------------------------------------------------------- text size
+
+def test_the_contrast_formula():
+    assert contrast("#000000", "#FFFFFF") == pytest.approx(21.0)
+    assert contrast("#777777", "#FFFFFF") == pytest.approx(4.48, abs=0.01)
+    assert contrast(STREAMLIT_GREY, "#FFFFFF") < 4.5  # why the ticks get a colour of their own
+
+
+@pytest.mark.parametrize("name", list(builders()))
+def test_presenter_text_is_at_least_18px_in_every_builder(presenter, name):
+    fig = builders()[name]
+    found = texts(fig)
+    assert len(found) > 1
+    small = [(where, size) for where, size, _ in found if size is None or size < 18]
+    assert not small, f"{name}: text under 18 px (or left to Streamlit's 12 px theme): {small}"
+
+
+@pytest.mark.parametrize("name", list(builders()))
+def test_normal_mode_keeps_the_12px_type(name):
+    fig = builders()[name]
+    assert fig.layout.font.size == 12
+    sizes = [size for _, size, _ in texts(fig)]
+    assert None not in sizes and min(sizes) >= 12
+
+
+@pytest.mark.parametrize("name", list(builders()))
+def test_every_text_colour_passes_wcag_aa(presenter, name):
+    fig = builders()[name]
+    assert fig.layout.paper_bgcolor == charts.PAPER == "#FFFFFF"
+    for where, _, color in texts(fig):
+        if where.endswith("tickfont") or where in ("title", "layout.font"):
+            assert color, f"{name}: {where} has no colour of its own (the theme's grey applies)"
+        if color:
+            assert contrast(color, charts.PAPER) >= 4.5, f"{name}: {where} {color}"
+
+
+def test_readable_fixes_a_figure_built_elsewhere(presenter):
+    fig = go.Figure(go.Heatmap(z=[[1, 2], [3, 4]]))
+    fig.update_layout(title_text="elsewhere", title_font_size=12)
+    fig.add_annotation(text="note", font=dict(size=9, color="#123456"))
+    charts.readable(fig)
+    assert fig.layout.title.font.size == 24 and fig.layout.xaxis.tickfont.size == 18
+    assert fig.data[0].colorbar.tickfont.size == 18
+    assert fig.layout.annotations[0].font.size == 18
+    assert fig.layout.annotations[0].font.color == "#123456"  # a chosen colour is kept
+
+
+def test_the_scale_is_per_session_thread_and_floors_at_18():
+    assert charts.text_px(11) == 11
+    charts.set_font_scale(1.5)
+    try:
+        assert charts.text_px(11) == 18 and charts.text_px(16) == 24 and charts.px(11) == 16
+    finally:
+        charts.set_font_scale(1.0)
+
+
+# ----------------------------------------------------------------------------- labels that fit
+
+def test_title_sits_above_the_token_labels_and_the_axis_title():
+    fig = builders()["heatmap"]
+    title = fig.layout.title
+    assert (title.yref, title.y, title.yanchor, title.automargin) == ("container", 1, "top", True)
+    assert fig.layout.xaxis.side == "top" and fig.layout.xaxis.automargin
+
+
+def test_english_token_labels_turn_only_when_they_must():
+    x = builders()["heatmap"].layout.xaxis
+    assert x.tickangle is None  # plotly's "auto": the first of autotickangles that fits
+    assert list(x.autotickangles) == [0, 45, 90]
+    assert list(x.ticktext) == [charts.esc(v) for v in TOKENS]
+
+
+def test_chinese_token_labels_stay_upright_and_stack():
+    x = builders()["heatmap_zh"].layout.xaxis
+    assert list(x.autotickangles)[0] == 0 and 45 not in x.autotickangles
+    assert list(x.ticktext) == ["[CLS]", "今", "天", "北<br>京", "##<br>国", "，", "大<br>学",
+                                "[SEP]"]
+    assert list(builders()["heatmap_zh"].layout.yaxis.ticktext)[3] == "北京"  # rows: one line
+
+
+def test_a_label_that_looks_like_markup_stays_text():
+    ticks, cjk = charts.token_axis(["<b>", "中<i>"])
+    assert ticks == ["&lt;b&gt;", "中&lt;i&gt;"] and not cjk
+
+
+@pytest.mark.parametrize("rows", [13, 32, 512])
+def test_row_labels_never_overlap(presenter, rows):
+    labels = [f"tok{i}" for i in range(rows)]
+    fig = charts.heatmap(np.zeros((rows, rows)), labels, labels, "t")
+    y = fig.layout.yaxis
+    line = 18 * 1.25
+    shown = len(y.tickvals)
+    assert shown <= charts.MAX_LABELS and len(fig.layout.xaxis.tickvals) <= charts.MAX_LABELS
+    assert (fig.layout.height - 150) / shown >= line  # every shown label has a line of its own
+    if rows <= 32:
+        assert shown == rows
+
+
+def test_column_labels_are_thinned_where_the_chart_is_narrow():
+    css = charts.column_labels_css(12)
+    assert '[data-testid="stPlotlyChart"] { container-type: inline-size; }' in css
+    rules = [(int(w), int(k), int(step)) for w, k, step in re.findall(
+        r"max-width: (\d+)px\) \{ g\.xtick:first-of-type:nth-last-of-type\(n\+(\d+)\) ~ "
+        r"g\.xtick:not\(:nth-of-type\((\d+)n\+1\)\) text \{ visibility: hidden", css)]
+    assert len(rules) == 44 and {step for _, _, step in rules} == {2, 4, 8, 16}
+
+    def shown(width: int, n: int) -> int:
+        """How many of n labels stay visible in a chart ``width`` px wide."""
+        step = max([s for w, k, s in rules if width <= w and n >= k], default=1)
+        return len(range(0, n, step))
+
+    for width in (250, 350, 390, 700, 1000):  # the labels shown fit beside 120 px of row labels
+        for n in (2, 13, 32, 64):
+            assert shown(width, n) * 12 * 1.35 <= width - 120, (width, n)
+    assert shown(1300, 32) == 32 and shown(700, 32) == 32  # a laptop: every token
+    assert shown(390, 13) == 13 and shown(390, 2) == 2  # a phone, a short sentence: all
+    assert shown(390, 32) == 8  # a phone, 32 tokens: every 4th (every 2nd would be 16 × 16 px)
+
+
+def columns(line: str) -> int:
+    """A line's width in columns, a CJK character counting two (as the title wrapping does)."""
+    return sum(2 if charts.is_cjk(ch) else 1 for ch in line)
+
+
+@pytest.mark.parametrize("title", [
+    "The three parts and their sum, all 384 dimensions (red positive, blue negative)",
+    "三个部分及其和，全部 384 维（红色为正，蓝色为负）——每一行是一个向量的全部维度",
+])
+def test_long_titles_wrap_to_fit_a_phone(title):
+    lines = charts.heatmap([[1.0]], ["a"], ["b"], title).layout.title.text.split("<br>")
+    assert len(lines) >= 2 and all(columns(line) <= charts.TITLE_LINE for line in lines)
+    assert "".join(lines).replace(" ", "") == charts.esc(title).replace(" ", "")  # nothing lost
+    assert not any(line[0] in "，。）" for line in lines[1:])  # no line opens with "，" or "）"
+    charts.set_font_scale(1.5)  # a projector is wider: one line up to PRESENTER_TITLE_LINE
+    try:
+        assert "<br>" not in charts.heatmap([[1.0]], ["a"], ["b"], title).layout.title.text
+    finally:
+        charts.set_font_scale(1.0)
+    short = "Layer 0: A → B, mean over heads"
+    assert charts.heatmap([[1.0]], ["a"], ["b"], short).layout.title.text == charts.esc(short)
+
+
+def test_hundreds_of_columns_have_no_gaps():
+    """A 1 px gap between cells hides the cells themselves when hundreds share a phone's width."""
+    assert builders()["heatmap"].data[0].xgap == 1
+    assert builders()["vectors"].data[0].xgap == 0  # 64 dimensions: the cells touch
+    assert builders()["vectors"].data[0].ygap == 1  # its 4 rows keep their gaps
+
+
+def test_narrow_architecture_has_short_lines():
+    fig = charts.architecture(BERT_BASE, COUNTS, ARCH_EN, narrow=True)
+    for note in fig.layout.annotations:
+        lines = [re.sub(r"<[^>]+>", "", line) for line in note.text.split("<br>")]
+        width = 14 if note.y > 8 else 40  # the three heads share a row: ~110 px each
+        assert all(len(line) <= width for line in lines), lines
+    wide = charts.architecture(BERT_BASE, COUNTS, ARCH_EN)
+    assert any(len(n.text) > 80 for n in wide.layout.annotations)  # one line on a laptop
+
+
+# ----------------------------------------------------------------------------- colour language
+
+def scale(name) -> list:
+    return [[round(float(p), 6), c] for p, c in pc.get_colorscale(name)]
+
+
+def used(trace) -> list:
+    return [[round(float(p), 6), c] for p, c in trace.colorscale]
+
+
+def rgb(color: str) -> tuple[float, ...]:
+    return tuple(float(v) for v in re.findall(r"[\d.]+", pc.convert_colors_to_same_type(
+        color, colortype="rgb")[0][0])[:3])
+
+
+def test_every_heatmap_uses_one_of_the_two_scales():
+    figs = builders()
+    for name, fig in figs.items():
+        for tr in fig.data:
+            if tr.type == "heatmap":
+                assert used(tr) in (scale(charts.SEQUENTIAL), scale(charts.DIVERGING)), name
+    signed = figs["vectors"].data[0]
+    assert used(signed) == scale(charts.DIVERGING)
+    assert signed.zmid == 0 and signed.zmin == -signed.zmax  # centred: a colour is one size
+
+
+def test_red_means_above_zero_and_dark_means_more():
+    low, high = rgb(scale(charts.DIVERGING)[0][1]), rgb(scale(charts.DIVERGING)[-1][1])
+    assert high[0] > high[2] and low[2] > low[0]  # red at the top end, blue at the bottom
+    seq = [luminance(pc.convert_colors_to_same_type(c, colortype="rgb")[0][0])
+           for _, c in scale(charts.SEQUENTIAL)]
+    assert seq == sorted(seq, reverse=True)  # white (nothing) to dark blue (the most)
+
+
+def test_scales_read_in_lightness_too():
+    """Colour-blind safe: the sequential scale is one ramp of lightness, the diverging one is
+    light in the middle and dark at both ends, so no colour vision is needed to read either."""
+    div = [luminance(pc.convert_colors_to_same_type(c, colortype="rgb")[0][0])
+           for _, c in scale(charts.DIVERGING)]
+    mid = len(div) // 2
+    assert div[:mid + 1] == sorted(div[:mid + 1]) and div[mid:] == sorted(div[mid:], reverse=True)
+    assert div[mid] > 0.8 and div[0] < 0.2 and div[-1] < 0.2
