@@ -13,7 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from bertcore import MissingHeadError, attention
-from ui import bertviz_view, charts, models, state, thumbnails, window
+from ui import bertviz_view, charts, models, presenter, state, thumbnails, window
 from ui.i18n import md_escape, t
 
 SECTIONS = ("head", "example", "bertviz", "off", "summary")
@@ -138,11 +138,21 @@ if not s.presenter:  # in presenter mode it comes under the section, to leave th
 
 
 def pick_section() -> None:
-    state.update(section=st.session_state["attn_section"])
+    section = st.session_state["attn_section"]
+    state.update(section=section, step=SECTIONS.index(section))
 
 
-# The section is in the URL; one this page does not have (another page's) shows the first.
+# The section is in the URL; one this page does not have (another page's) shows the first. In
+# presenter mode the step control walks the sections (Next = the next section), so the section
+# is the step's.
 section = s.section if s.section in SECTIONS else SECTIONS[0]
+if s.presenter and s.step == 0 and presenter.PAGE not in st.session_state:
+    state.update(step=SECTIONS.index(section))  # a link with a section but no step opens on it
+steps = presenter.Steps("attention", {k: t(f"attn.sec.{k}") for k in SECTIONS})
+if steps.active:
+    section = SECTIONS[steps.step]
+    if s.section != section:
+        state.update(section=section)
 if st.session_state.get("attn_section") != section:
     st.session_state["attn_section"] = section
 if s.presenter:

@@ -5,7 +5,7 @@ import pandas as pd
 import streamlit as st
 
 from bertcore import embeddings
-from ui import charts, models, state, window
+from ui import charts, models, presenter, state, window
 from ui.i18n import md_escape, t
 
 FIRST_DIMS = 8
@@ -39,6 +39,10 @@ parts = parts_view(s.model, s.sentence, s.pair or None)
 if cut := enc.truncation:
     st.warning(t("input.truncated", max=bert.max_length,
                  n=len(cut.removed_a) + len(cut.removed_b)), icon="✂️")
+
+# In presenter mode: one token's vectors, the check against the model, then positions.
+steps = presenter.Steps("embeddings", {"parts": t("emb.title"), "check": t("emb.check"),
+                                       "positions": t("emb.positions")})
 
 # ----------------------------------------------------------------------------- one token
 tokens = enc.tokens
@@ -79,6 +83,7 @@ ln_fig.update_layout(height=130)  # one row: room for its colour bar
 st.plotly_chart(ln_fig, width="stretch", config={"displayModeBar": False}, key="emb_ln_fig")
 
 # ----------------------------------------------------------------------------- the check
+steps.section("check")
 st.subheader(t("emb.check"))
 st.caption(t("emb.check_caption", tokens=len(tokens), dim=dim))
 c1, c2 = st.columns(2)
@@ -90,6 +95,7 @@ else:
     st.error(t("emb.check_bad"))
 
 # ----------------------------------------------------------------------------- positions
+steps.section("positions")
 st.subheader(t("emb.positions"))
 max_pos = bert.config.max_position_embeddings
 n = st.slider(t("emb.positions_n"), 2, min(max_pos, 512), min(64, max_pos), key="emb_pos_n")

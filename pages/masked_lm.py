@@ -4,7 +4,7 @@ trained."""
 import streamlit as st
 
 from bertcore import masked_lm
-from ui import charts, models, state, window, word_table
+from ui import charts, models, presenter, state, window, word_table
 from ui.i18n import md_escape, t
 
 K = 5
@@ -86,6 +86,13 @@ if len(positions) > len([p for p in positions if p in span]):
     st.caption(t("mlm.outside", n=len([p for p in positions if p not in span])))
 
 
+# In presenter mode: the guesses, at once vs one by one, the layers, then the 15 % rule (with no
+# mask chosen yet, the page is one section).
+steps = presenter.Steps("masked_lm", ({"predictions": t("mlm.predictions", k=K),
+                                       "compare": t("mlm.compare"), "lens": t("mlm.lens")}
+                                      if positions else {}) | {"rule": t("mlm.rule")})
+
+
 def chip_colors(chosen, color: str) -> list[str]:
     return [color if i in chosen else charts.SPECIAL_COLOR if special[i] else charts.PALETTE[0]
             for i in span]
@@ -130,6 +137,7 @@ else:
                                   vocab=f"{bert.tokenizer.vocab_size:,}"))
 
     # ------------------------------------------------------------------------- at once vs greedy
+    steps.section("compare")
     st.subheader(t("mlm.compare"))
     if len(positions) < 2:
         st.caption(t("mlm.single"))
@@ -160,6 +168,7 @@ else:
         (st.info if differ else st.success)(t("mlm.differ", n=differ) if differ else t("mlm.same"))
 
     # ------------------------------------------------------------------------- logit lens
+    steps.section("lens")
     st.subheader(t("mlm.lens"))
     if not s.presenter:
         st.caption(t("mlm.lens_caption"))
@@ -177,6 +186,7 @@ else:
         st.caption(t("mlm.lens_mark", word=md_escape(mv.hidden_tokens[m])))
 
 # ----------------------------------------------------------------------------- the 15 % rule
+steps.section("rule")
 st.subheader(t("mlm.rule"))
 seed = st.session_state.setdefault("mlm_seed", 0)
 

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from bertcore import next_sentence
-from ui import charts, models, state, window
+from ui import charts, models, presenter, state, window
 from ui.i18n import lang, t
 
 # Tokens of each sentence the A -> B map shows at once: on a 390-px phone, 12 columns leave ~18 px
@@ -96,6 +96,10 @@ view = pair_view(s.model, a, b)
 if view.removed:
     st.warning(t("input.truncated", max=bert.max_length, n=view.removed), icon="✂️")
 
+# In presenter mode: the answer, then the segments, then A -> B attention.
+steps = presenter.Steps("next_sentence", {"answer": t("nsp.p"), "segments": t("nsp.segments"),
+                                          "cross": t("nsp.cross")})
+
 # ----------------------------------------------------------------------------- the answer
 left, right = st.columns([2, 3])
 with left:
@@ -110,6 +114,7 @@ with right:
     st.text(clip(b))
 
 # ----------------------------------------------------------------------------- segments
+steps.section("segments")
 st.subheader(t("nsp.segments"))
 chips = segment_items(view.tokens, view.type_ids)
 st.html(charts.chips_html(*zip(*chips)))
@@ -119,6 +124,7 @@ if len(chips) < len(view.tokens):
     st.caption(t("nsp.segments_long", edge=EDGE, n=len(view.tokens)))
 
 # ----------------------------------------------------------------------------- A -> B attention
+steps.section("cross")
 st.subheader(t("nsp.cross"))
 layers, heads = bert.config.num_hidden_layers, bert.config.num_attention_heads
 state.clamp_layer_head(layers, heads)

@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from ui import charts, models, state, window
+from ui import charts, models, presenter, state, window
 from ui.bidi import isolate
 from ui.i18n import t
 
@@ -40,6 +40,11 @@ cut = enc.truncation
 if cut:
     st.warning(t("input.truncated", max=bert.max_length,
                  n=len(cut.removed_a) + len(cut.removed_b)), icon="✂️")
+
+# In presenter mode: the tokens, then (for a pair) its segments, then WordPiece's trace.
+steps = presenter.Steps("tokenization", {"tokens": t("tok.tokens")}
+                        | ({"pair": t("tok.pair_title")} if s.pair else {})
+                        | {"trace": t("tok.trace")})
 
 # ----------------------------------------------------------------------------- the tokens
 st.subheader(t("tok.tokens"))
@@ -85,6 +90,7 @@ table = pd.DataFrame({  # the tokens of the window: every row shows, without inn
     t("tok.col_mask"): [enc.attention_mask[i] for i in span],
 })
 if s.pair:
+    steps.section("pair")
     st.subheader(t("tok.pair_title"))
     st.markdown(t("tok.pair_caption"))
     st.dataframe(table, hide_index=True, width="stretch", height="content")
@@ -93,6 +99,7 @@ elif not s.presenter:
         st.dataframe(table, hide_index=True, width="stretch")
 
 # ----------------------------------------------------------------------------- the trace
+steps.section("trace")
 st.subheader(t("tok.trace"))
 if not s.presenter:
     st.caption(t("tok.trace_caption"))

@@ -144,10 +144,10 @@ def phone(browser, server):
 
 @pytest.mark.parametrize("view", [
     "?presenter=1&step=9",  # home, every section: the architecture
-    "embeddings?presenter=1",
-    "next_sentence?presenter=1&pair=it+rained+.",
-    "next_sentence?presenter=1&lang=zh&text=中国人大学&pair=大学中国人",
-    "masked_lm?presenter=1&text=the+dog+barked+on+the+mat+.&masks=2",
+    "embeddings?presenter=1&step=9",
+    "next_sentence?presenter=1&step=9&pair=it+rained+.",
+    "next_sentence?presenter=1&step=9&lang=zh&text=中国人大学&pair=大学中国人",
+    "masked_lm?presenter=1&step=9&text=the+dog+barked+on+the+mat+.&masks=2",
 ])
 def test_presenter_chart_text_is_large_dark_and_apart(projector, view):
     open_view(projector, view)

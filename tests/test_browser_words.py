@@ -181,7 +181,7 @@ def test_right_to_left_words_read_from_the_right(page):
 def test_presenter_mode_shows_a_pairs_whole_token_table(page):
     # Presenter type is larger, and so are a table's rows: the table sizes to its content, with
     # no scroll bar of its own (at most one window of the tokens: 32 rows).
-    open_view(page, url("tokenization", presenter=1, pair="it rained on the street .",
+    open_view(page, url("tokenization", presenter=1, step=1, pair="it rained on the street .",
                         text="the dog barked on the mat , the cat sat ."))
     no_errors(page)
     table = page.locator('[data-testid="stDataFrame"]').first

@@ -156,3 +156,58 @@ def test_fine_tuning_reveals_the_results_one_part_at_a_time():
     assert any(m.value == ATTENTION for m in at.markdown)
     press(at, "next")
     assert at.get("download_button") and at.button(key="bl_steps_next").disabled
+
+
+# Each concept page's sections in presenter mode: its first subheader alone, then one more per
+# Next, and the last step shows them all (the subheaders are the sections' titles).
+SENTENCE = "the dog barked on the mat ."
+CONCEPT_PAGES = {
+    "tokenization": ({}, ["The model's input", "WordPiece, step by step"]),
+    "embeddings": ({}, [None, "Check: is that really what the model computes?",
+                        "How positions relate"]),
+    "masked_lm": ({"masks": 2}, ["What the model reads", "All at once, or one after another?",
+                                 "What each layer would guess",
+                                 "How BERT was trained: the 15 % rule"]),
+    "next_sentence": ({"pair": "it rained ."}, [None, "The input, by segment",
+                                                "How much A's words look at B's"]),
+}
+
+
+@pytest.mark.parametrize("page", list(CONCEPT_PAGES))
+def test_concept_pages_reveal_their_sections_one_by_one(page):
+    query, sections = CONCEPT_PAGES[page]
+    titled = [x for x in sections if x]  # a section without a subheader of its own: None
+    everything = subheaders(open_app(page, text=SENTENCE, **query))
+    assert [x for x in everything if x in titled] == titled and not control(open_app(page))
+    at = open_app(page, presenter=1, text=SENTENCE, **query)
+    for step in range(len(sections)):
+        shown = [x for x in subheaders(at) if x in titled]
+        assert shown == [x for x in sections[:step + 1] if x], (page, step, shown)
+        assert at.button(key="bl_steps_next").disabled == (step == len(sections) - 1)
+        if step < len(sections) - 1:
+            press(at, "next")
+    assert at.query_params["step"] == str(len(sections) - 1)
+
+
+def test_tokenization_of_a_pair_has_a_section_for_its_segments():
+    at = open_app("tokenization", presenter=1, text=SENTENCE, pair="it rained .", step=1)
+    assert "Two sentences: segment ids and attention mask" in subheaders(at)
+    assert "WordPiece, step by step" not in subheaders(at)
+
+
+def test_attention_steps_walk_its_sections_and_keep_them_in_the_url():
+    at = open_app("attention", presenter=1, text=SENTENCE)
+    assert at.segmented_control(key="attn_section").value == "head"
+    assert any(m.value.startswith("1 / 5 · ") for m in at.markdown)
+    press(at, "next")
+    assert at.segmented_control(key="attn_section").value == "example"
+    assert at.query_params["section"] == "example" and at.query_params["step"] == "1"
+    at.segmented_control(key="attn_section").set_value("summary")  # a section picked by hand
+    run(at)
+    assert at.query_params["step"] == "4" and at.button(key="bl_steps_next").disabled
+    press(at, "back")
+    assert at.segmented_control(key="attn_section").value == "off"
+    # a link that names a section but no step opens on that section
+    at = open_app("attention", presenter=1, text=SENTENCE, section="bertviz")
+    assert at.segmented_control(key="attn_section").value == "bertviz"
+    assert any(m.value.startswith("3 / 5 · ") for m in at.markdown)
