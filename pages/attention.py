@@ -344,6 +344,21 @@ def section_bertviz() -> None:
         st.caption(t("attn.bv_query_outside", pos=pos))
 
 
+def around(words: list[str], positions, context: int = 8) -> str:
+    """The input as text: whole when it is short, else ``context`` tokens either side of each
+    hidden one, with "…" for what is left out."""
+    if len(words) <= window.WIDTH:
+        return " ".join(words)
+    keep = sorted({i for p in positions for i in range(max(0, p - context),
+                                                        min(len(words), p + context + 1))})
+    out = []
+    for i, j in zip(keep, keep[1:] + [None]):
+        out.append(words[i])
+        if j != i + 1 and (j is not None or i < len(words) - 1):
+            out.append("…")
+    return ("… " if keep[0] > 0 else "") + " ".join(out)
+
+
 def set_off(pairs) -> None:
     st.session_state["attn_off"] = sorted(pairs)
     keep("attn_off")
@@ -395,7 +410,7 @@ def section_off() -> None:
         return
     shown = [bert.tokenizer.mask_token if i in eff["positions"] else tok
              for i, tok in enumerate(tokens)]
-    st.caption(t("attn.off_input", text=md_escape(" ".join(shown))))
+    st.caption(t("attn.off_input", text=md_escape(around(shown, eff["positions"]))))
     if not off:
         st.info(t("attn.off_none"), icon="👆")
     for m, pos in enumerate(eff["positions"]):
@@ -403,10 +418,10 @@ def section_off() -> None:
         c1, c2, c3 = st.columns([2, 2, 1.3])
         before, after = eff["before"][m], eff["after"][m]
         c1.plotly_chart(charts.bars([w for w, _ in before], [p for _, p in before],
-                                    t("attn.off_before")),
+                                    t("attn.off_before"), x_max=1.0),
                         width="stretch", config=PLOT, key=f"attn_before_{m}")
         c2.plotly_chart(charts.bars([w for w, _ in after], [p for _, p in after],
-                                    t("attn.off_after", n=len(off))),
+                                    t("attn.off_after", n=len(off)), x_max=1.0),
                         width="stretch", config=PLOT, key=f"attn_after_{m}")
         c3.metric(t("attn.off_top1", token=eff["top1"][m]), f"{eff['top1_after'][m]:.2%}",
                   delta=f"{100 * eff['top1_delta'][m]:+.2f} pp", help=t("attn.off_top1_help"))

@@ -152,8 +152,16 @@ def test_heads_off_and_summary_at_long_input():
     run(at.button(key="attn_mask_button").click())
     assert at.query_params["masks"] == "2"
     assert "[MASK] at position 2" in "\n".join(m.value for m in at.markdown)
+    # The input line: the words around the hidden one, not all 512 tokens.
+    line = next(c.value for c in at.caption if c.value.startswith("The model reads:"))
+    line = line.replace("\\", "")  # (markdown escapes)
+    assert line.split(": ", 1)[1].startswith("[CLS] the [MASK] barked") and line.endswith("…")
+    assert len(line.split()) < 30
     run(at.multiselect(key="attn_off").select((0, 1)))
-    assert any("With 1 head(s) off" in json.dumps(f) for f in figures(at))
+    bars = figures(at)
+    assert any("With 1 head(s) off" in json.dumps(f) for f in bars)
+    # before and after on one 0-100 % axis, so the two charts compare
+    assert all(list(f["layout"]["xaxis"]["range"]) == [0, 1.0] for f in bars[:2])
     section(at, "summary")
     assert "Dominant behaviour of each head" in subheaders(at)
     assert any("no-op" in i.value for i in at.info)
