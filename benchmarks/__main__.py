@@ -4,7 +4,8 @@ Each ``benchmarks/bench_*.py`` module has ``run() -> list[dict]`` returning rows
 ``{"name", "ours_s", "ref_s", "ratio", "unit"}`` (ratio = ours / reference, lower is better for
 times; rows may add "goal"; a goal never reached has ``ours_s`` and ``ratio`` None).
 ``python -m benchmarks [NAME ...]`` runs all (or the named) modules, prints the table and writes
-it to ``benchmarks/latest.json``.
+it to ``benchmarks/latest.json``: each row names its module ("bench") and when it ran ("when"),
+and running some modules replaces their rows there and keeps the others'.
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ def main(argv: list[str]) -> int:
         module = importlib.import_module(f"benchmarks.{name}")
         t0 = time.perf_counter()
         print(f"== {name}", flush=True)
-        rows += module.run()
+        when = time.strftime("%Y-%m-%d %H:%M:%S")
+        rows += [{**r, "bench": name, "when": when} for r in module.run()]
         print(f"   ({time.perf_counter() - t0:.0f} s)", flush=True)
     print()
     width = max(len(r["name"]) for r in rows) if rows else 10
@@ -41,9 +43,11 @@ def main(argv: list[str]) -> int:
         print(f"{r['name']:<{width}}  {ours:>10}  {r['ref_s']:>10.4g}  {ratio:>6}  "
               f"{r.get('goal', '')}")
     meta = {"python": platform.python_version(), "torch": torch.__version__,
-            "threads": torch.get_num_threads(), "machine": platform.machine(),
-            "when": time.strftime("%Y-%m-%d %H:%M:%S")}
-    (HERE / "latest.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=2) + "\n")
+            "threads": torch.get_num_threads(), "machine": platform.machine()}
+    latest = HERE / "latest.json"
+    kept = [r for r in json.loads(latest.read_text())["rows"]
+            if r.get("bench") not in names] if latest.exists() else []
+    latest.write_text(json.dumps({"meta": meta, "rows": kept + rows}, indent=2) + "\n")
     return 0
 
 
