@@ -4,7 +4,7 @@ trained."""
 import streamlit as st
 
 from bertcore import masked_lm
-from ui import charts, models, presenter, state, window, word_table
+from ui import charts, examples, models, presenter, state, window, word_table
 from ui.i18n import md_escape, t
 
 K = 5
@@ -53,6 +53,13 @@ typed = [i for i, tok in enumerate(tokens) if tok == mask_token]
 choosable = [i for i, sp in enumerate(special) if not sp and i not in typed]
 if any(m not in choosable for m in s.masks):  # a URL or an edited sentence: keep what still fits
     state.update(masks=[m for m in s.masks if m in choosable])
+# A default sentence opens with its word to guess hidden, once a session (showing it again keeps
+# it shown).
+shown_defaults = st.session_state.setdefault("_mlm_defaults_shown", set())
+if not s.masks and not typed and not s.pair and (s.model, s.sentence) not in shown_defaults:
+    shown_defaults.add((s.model, s.sentence))
+    if (m := examples.default_mask(s.model, s.sentence)) in choosable:
+        state.update(masks=[m])
 
 # ----------------------------------------------------------------------------- choose masks
 # A long text shows a window of its tokens; it opens on a mask that is new to this session (from

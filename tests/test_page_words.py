@@ -240,3 +240,18 @@ def test_the_wordpiece_trace_of_a_right_to_left_word_reads_from_the_right():
     assert chip_labels(trace)[0] == "مرحبا"  # tried first: the whole word, on the right
     label = [s for s in at.selectbox if s.label == "Word"][0]
     assert label.format_func(0) == "\u2068مرحبا\u2069  →  \u2068[UNK]\u2069"
+
+
+def test_the_default_sentence_opens_with_its_word_to_guess_hidden(tmp_path, monkeypatch):
+    from ui.i18n import default_sentence
+
+    folder = write_app_checkpoint(tmp_path / "bed", extra_vocab=["toddler", "sleepy", "bed"])
+    monkeypatch.setenv("BERTLAB_MODEL", str(folder))
+    bed = bertcore.load(folder, device="cpu").encode(default_sentence("en")).tokens.index("bed")
+    at = open_app("masked_lm")
+    assert at.query_params["masks"] == str(bed) and at.pills(key="w_masks").value == [bed]
+    assert "What the model reads" in texts(at, "subheader")
+    run(at.pills(key="w_masks").set_value([]))  # shown again by the user: it stays shown
+    assert "masks" not in at.query_params and "What the model reads" not in texts(at, "subheader")
+    # any other sentence opens with nothing hidden
+    assert "masks" not in open_app("masked_lm", text="the dog sat on the mat .").query_params

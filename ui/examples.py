@@ -8,6 +8,9 @@ sentence (or none), the masked word and the query token as positions in the curr
 tokens, and the layer, head and page section the example names::
 
     examples.sidebar("masked_lm")   # in app.py's sidebar, under the sentence boxes
+
+:func:`default_mask` is where the masked-words page hides a word of a language's default sentence
+(``[defaults.<lang>] mask``), so that the page opens on a guess.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from bertcore import defaults
 from bertcore import examples as data
 
 from . import models, state
-from .i18n import md_escape, t
+from .i18n import LANGS, default_sentence, md_escape, t
 
 # Models whose language is known; any other model gets the examples of the UI language.
 MODEL_LANGS = {**{name: lang for lang, name in defaults.DEFAULT_MODEL.items()},
@@ -63,6 +66,20 @@ def apply(example: data.Example) -> None:
     except Exception:  # the model failed to load: the input alone; the page says what is wrong
         pass
     state.update(**changes)
+
+
+def default_mask(model: str, sentence: str) -> int | None:
+    """The position of the word to hide when ``sentence`` is a language's default sentence, as
+    ``model`` reads it (None for any other sentence, or when the model splits the word)."""
+    lang = next((lang for lang in LANGS if default_sentence(lang) == sentence), None)
+    word = _examples().defaults.get(lang, {}).get("mask")
+    if word is None:
+        return None
+    tokenizer = models.loaded(model).tokenizer
+    pieces = tokenizer.tokenize(word)
+    if len(pieces) != 1 or pieces[0] == tokenizer.unk_token:
+        return None
+    return data.find(models.encode(model, sentence, None).tokens, pieces)
 
 
 def sidebar(page: str) -> None:
