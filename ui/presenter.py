@@ -1,12 +1,12 @@
 """Presenter mode's "one idea at a time": a page's sections revealed one by one; tables that fit.
 
 In presenter mode a page that declares its sections shows the first one, and a small control at the
-bottom right of the screen (Back, "2 / 4 · the section's name", Next) reveals the next; the arrow
-keys ← → and a clicker's PageUp / PageDown press Back and Next (not while typing in a field, or
-on a slider, which has its own use for the arrows). How far the class has got is ``state.step``,
-kept in the URL (``&step=2``), so a link reopens the same step; each page remembers its own step
-for the session, and opening a page afresh starts at its first section. Outside presenter mode
-every section shows, as if this module were not there.
+top right of the screen (a phone's bottom right: Back, "2 / 4 · the section's name", Next) reveals
+the next; the arrow keys ← → and a clicker's PageUp / PageDown press Back and Next (not while
+typing in a field, or on a slider, which has its own use for the arrows). How far the class has
+got is ``state.step``, kept in the URL (``&step=2``), so a link reopens the same step; each page
+remembers its own step for the session, and opening a page afresh starts at its first section.
+Outside presenter mode every section shows, as if this module were not there.
 
 A page adopts it in two kinds of lines: one call near the top naming its sections in order (a name
 for each, with the label the control shows), and one call where each section after the first
@@ -45,7 +45,9 @@ PAGE = "_bl_steps_page"  # st.session_state: the page whose step state.step hold
 REMEMBERED = "_bl_steps_of"  # st.session_state: page -> its step when last left
 SCROLL = "_bl_steps_scroll"  # st.session_state: Next was pressed, show the new section
 
-# Fixed at the bottom right, above the page; the page gets room below its end for it.
+# A projector's screen: fixed at the top right, in the empty band of Streamlit's header beside
+# its menu, where it covers none of the page. A phone's: at the bottom right, and the page gets
+# room below its end for it. A section revealed by Next scrolls to just under the header.
 CSS = """<style>
 .st-key-bl_steps { position: fixed; right: 1.5rem; bottom: 1.2rem; z-index: 999990;
   width: auto !important; background: #FFFFFF; border: 1px solid #C9CDD6; border-radius: 0.8rem;
@@ -53,6 +55,12 @@ CSS = """<style>
 .st-key-bl_steps .stMarkdown p { margin: 0; white-space: nowrap; }
 .st-key-bl_steps .stElementContainer:has(.stHtml) { display: none; }
 .stMainBlockContainer { padding-bottom: 7rem; }
+[id^="bl-step-"] { scroll-margin-top: 6rem; }
+@media (min-width: 900px) {
+  .st-key-bl_steps { top: 0.3rem; bottom: auto; right: 4rem; padding: 0.15rem 0.5rem;
+    box-shadow: 0 2px 8px rgba(43, 45, 66, 0.15); }
+  .stMainBlockContainer { padding-bottom: 4rem; }
+}
 </style>"""
 
 # The arrow keys press the control's buttons (a clicker's PageDown/PageUp are the buttons' own
