@@ -24,6 +24,7 @@ TOP_K = 5
 # and above MODEL_VIEW_MAX lines the model view draws a band of layers around the chosen one.
 BERTVIZ_WIDTH = 20
 MODEL_VIEW_MAX = 40_000  # SVG lines (layers · heads · tokens²) the model view draws at most
+PRESENTER_ZOOM = 1.3  # bertviz's views in presenter mode: 15-px labels drawn at 19.5 px
 PLOT = {"displayModeBar": False}
 # One light colour per head label (attention.HEAD_LABELS order), as a stepwise plotly colour scale.
 LABEL_COLORS = ["#C9D7E8", "#F6D3B0", "#DCCFE9", "#C8E2C4", "#F3C4C5",
@@ -94,13 +95,14 @@ def off_view(name: str, sentence: str, pair: str | None, off: tuple, masks: tupl
 
 @st.cache_data(max_entries=16, show_spinner=False)
 def bertviz_html(kind: str, name: str, sentence: str, pair: str | None, layer: int,
-                 labels: tuple, include: tuple | None, first: int, stop: int) -> str:
+                 labels: tuple, include: tuple | None, first: int, stop: int,
+                 zoom: float = 1.0) -> str:
     x = models.explain(name, sentence, pair)
     lab, shown = dict(labels), range(first, stop)
     if kind == "head":
-        return bertviz_view.head_view_html(x, layer=layer, labels=lab, tokens=shown,
+        return bertviz_view.head_view_html(x, layer=layer, labels=lab, tokens=shown, zoom=zoom,
                                            include_layers=list(include) if include else None)
-    return bertviz_view.model_view_html(x, labels=lab, tokens=shown,
+    return bertviz_view.model_view_html(x, labels=lab, tokens=shown, zoom=zoom,
                                         include_layers=list(include) if include else None)
 
 
@@ -312,23 +314,24 @@ def section_bertviz() -> None:
     # One window for the three views, around the neuron view's query token.
     span = shown_tokens(focus=current_query(), width=BERTVIZ_WIDTH)
     n = len(span)
+    zoom = PRESENTER_ZOOM if s.presenter else 1.0
     if missing:
         st.warning(t("attn.bv_missing", files=", ".join(missing)), icon="🧩")
     else:
         is_pair = bertviz_view.sentence_b_start(x, span) is not None
         st.subheader(t("attn.bv_head"))
         doc = bertviz_html("head", s.model, s.sentence, pair, layer, bertviz_labels(), None,
-                           span.start, span.stop)
-        st.iframe(doc, height=bertviz_view.view_height("head", n, L, H, is_pair),
+                           span.start, span.stop, zoom)
+        st.iframe(doc, height=bertviz_view.view_height("head", n, L, H, is_pair, zoom),
                   alt=t("attn.bv_head"))
         band = bertviz_view.model_view_layers(L, H, n, layer, MODEL_VIEW_MAX)
         st.subheader(t("attn.bv_model"))
         st.caption(t("attn.bv_model_caption") + (
             " " + t("attn.bv_large", first=band[0], last=band[-1]) if band else ""))
         doc = bertviz_html("model", s.model, s.sentence, pair, layer, bertviz_labels(),
-                           tuple(band) if band else None, span.start, span.stop)
+                           tuple(band) if band else None, span.start, span.stop, zoom)
         st.iframe(doc, height=bertviz_view.view_height("model", n, len(band) if band else L, H,
-                                                       is_pair),
+                                                       is_pair, zoom),
                   alt=t("attn.bv_model"))
     st.subheader(t("attn.bv_neuron"))
     if not s.presenter:

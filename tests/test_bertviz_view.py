@@ -179,6 +179,16 @@ def test_view_height_grows_with_tokens():
         V.view_height("neuron", 1, 1, 1)
 
 
+def test_zoomed_views_for_a_projector(vendor, bert):
+    x = bert.explain("the dog barked .")
+    assert "html{zoom:1.3;}" in V.head_view_html(x, zoom=1.3)
+    assert "html{zoom:1.3;}" in V.model_view_html(x, zoom=1.3)
+    assert "html{zoom:1;}" in V.head_view_html(x)
+    for kind in ("head", "model"):  # the iframe grows with the view
+        plain, zoomed = V.view_height(kind, 12, 2, 4), V.view_height(kind, 12, 2, 4, zoom=1.3)
+        assert abs(zoomed - 1.3 * plain) <= 2
+
+
 def test_neuron_figure(bert):
     x = bert.explain("the cat sat on the mat")
     w = attention.walkthrough(x, 1, 2, 3)
