@@ -13,7 +13,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PORT   ?= 8501
 
-.PHONY: setup system vendor run test test-fast bench clean
+.PHONY: setup system vendor run test test-fast bench models clean
 
 $(STAMP): requirements.txt
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -47,6 +47,13 @@ test-fast: setup
 
 bench: setup
 	$(BIN)/python -m benchmarks
+
+# The real BERTs, fetched once (needs a network): into $BERTLAB_MODELS if set (a folder to carry to a
+# classroom; the app started with the same BERTLAB_MODELS finds them), else the Hugging Face cache.
+# Where huggingface.co is blocked: HF_ENDPOINT=https://hf-mirror.com make models
+models: $(STAMP)
+	$(BIN)/python -m bertcore download bert-base-uncased bert-base-chinese \
+		$(if $(BERTLAB_MODELS),--to "$(BERTLAB_MODELS)")
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

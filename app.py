@@ -5,7 +5,9 @@
 default when a choice fails), the sidebar (language, sentence, second sentence, model, presenter
 mode) and the navigation over ``pages/``.
 
-Environment: ``BERTLAB_MODEL`` (a checkpoint folder) replaces the default model, e.g. for tests.
+Environment: ``BERTLAB_MODEL`` (a checkpoint folder) replaces the default model, e.g. for tests;
+``BERTLAB_MODELS`` is a models folder (one checkpoint per subfolder) whose models the picker lists
+and whose real BERT of the UI's language the app opens on (see ``bertcore.defaults``).
 """
 
 from __future__ import annotations
@@ -57,8 +59,9 @@ def load_model():
         if name == fallback:
             st.error(t("model.default_missing", name=md_escape(name), reason=md_escape(e)))
             return None
-        if isinstance(e, OfflineError):
-            notice = t("model.offline", name=md_escape(name), fallback=md_escape(fallback))
+        if isinstance(e, OfflineError):  # (a valid hub id: safe in a code span as it is)
+            notice = t("model.offline", name=md_escape(name), fallback=md_escape(fallback),
+                       id=name)
         else:
             notice = (t("model.failed", name=md_escape(name), reason=md_escape(e)) + " "
                       + t("model.fell_back", fallback=md_escape(fallback)))
@@ -99,16 +102,21 @@ def model_label(name: str) -> str:
         return t("side.model_other")
     if name in defaults.OFFLINE_MODELS:
         return offline_label(name)
+    if name in FOLDER_MODELS:
+        return t("side.model_folder", name=name)
     if name in defaults.HUB_MODELS:
-        return t("side.model_hub", name=name)
+        return t("side.model_cached" if name in CACHED else "side.model_hub", name=name)
     if Path(name).expanduser().is_dir():
         return t("side.model_local", name=Path(name).name or name)
     return name
 
 
 def model_options() -> list[str]:
+    """$BERTLAB_MODEL, the offline defaults, the models folder's, the suggested hub models (those
+    not in the models folder), the current one, and "other"."""
     env = os.environ.get("BERTLAB_MODEL")
-    options = ([env] if env else []) + list(defaults.OFFLINE_MODELS) + list(defaults.HUB_MODELS)
+    hub = [n for n in defaults.HUB_MODELS if n not in FOLDER_MODELS]
+    options = ([env] if env else []) + list(defaults.OFFLINE_MODELS) + list(FOLDER_MODELS) + hub
     if s.model not in options:
         options.append(s.model)
     return options + [OTHER]
@@ -177,6 +185,9 @@ def pages() -> list:
             for name, icon in listed if (HERE / "pages" / f"{name}.py").is_file()]
 
 
+# What is on disk, looked up once a run: the models folder's checkpoints and the hub models cached.
+FOLDER_MODELS = defaults.folder_models()
+CACHED = defaults.on_disk(n for n in defaults.HUB_MODELS if n not in FOLDER_MODELS)
 bert = load_model()
 s = state.current()
 page = st.navigation(pages())

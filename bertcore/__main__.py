@@ -6,13 +6,15 @@
     python -m bertcore explain "The dog barked." [--layer 0 --head 0]
     python -m bertcore info
     python -m bertcore finetune --data sentiment-en --out DIR [--max-steps N] [--epochs E] ...
+    python -m bertcore download bert-base-uncased bert-base-chinese [--to DIR]
 
 ``finetune`` trains a copy of ``--model`` on a built-in set (sentiment-en, sentiment-zh, ner-zh,
 qa-zh) or a .csv/.jsonl (text,label) or SQuAD-style .json file, and writes a Hugging Face folder
 (config with id2label, weights, tokenizer, training_log.json). It runs under ``accelerate launch``
 unchanged. Every command takes ``--model`` (a folder, a hub id, or an offline default; default
 "offline-en"), ``--device`` and ``--json`` (machine-readable output on stdout). Errors are one line
-on stderr and exit status 2. Pre-training the offline models is a recipe outside the package:
+on stderr and exit status 2. ``download`` fetches real checkpoints once (see ``download -h``).
+Pre-training the offline models is a recipe outside the package:
 ``python -m recipes.pretrain {en,zh} --out DIR`` (see ``recipes/``).
 """
 
@@ -122,7 +124,52 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--layer", type=int, default=0), s.add_argument("--head", type=int, default=0)
     sub.add_parser("info", parents=[common], help="architecture and parameter counts")
     _finetune_parser(sub.add_parser("finetune", help="fine-tune a copy on a task (see -h)"))
+    _download_parser(sub.add_parser("download", help="fetch hub checkpoints once (see -h)",
+                                    description=DOWNLOAD_HELP,
+                                    formatter_class=argparse.RawDescriptionHelpFormatter))
     return p
+
+
+DOWNLOAD_HELP = """\
+Fetch real BERT checkpoints from the Hugging Face hub once, with a progress bar: only what a BERT
+needs (config.json, model.safetensors or else pytorch_model.bin, vocab.txt, tokenizer files).
+
+By default they go into the Hugging Face cache ($HF_HOME, ~/.cache/huggingface), where
+`--model bert-base-uncased` and the app find them. With --to DIR each goes into DIR/<name>/, a
+plain folder that loads by path: copy DIR to a classroom machine without a network and start the
+app there with BERTLAB_MODELS=DIR; it lists every model in DIR and opens on the real BERT of its
+language.
+
+Where huggingface.co is blocked, download through a mirror of the hub with HF_ENDPOINT:
+
+    HF_ENDPOINT=https://hf-mirror.com python -m bertcore download bert-base-chinese
+
+(`make models` downloads bert-base-uncased and bert-base-chinese, into $BERTLAB_MODELS if set.)"""
+
+
+def _download_parser(p: argparse.ArgumentParser) -> None:
+    p.add_argument("names", nargs="+", metavar="NAME",
+                   help="hub ids, e.g. bert-base-uncased bert-base-chinese")
+    p.add_argument("--to", metavar="DIR",
+                   help="a folder to carry: each model goes to DIR/<name>/ "
+                        "(default: the hub cache)")
+
+
+def _download(argv: list[str]) -> int:
+    from .checkpoint import CheckpointError, download
+
+    p = argparse.ArgumentParser(prog="python -m bertcore download", description=DOWNLOAD_HELP,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    _download_parser(p)
+    args = p.parse_args(argv)
+    for name in args.names:
+        try:
+            folder = download(name, args.to)
+        except CheckpointError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
+        print(f"{name}: {folder}", flush=True)
+    return 0
 
 
 def _finetune_parser(p: argparse.ArgumentParser) -> None:
@@ -226,6 +273,8 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["finetune"]:
         return _finetune(argv[1:])
+    if argv[:1] == ["download"]:
+        return _download(argv[1:])
     args = build_parser().parse_args(argv)
     import bertcore
 

@@ -8,6 +8,10 @@ a copy of each tensor into the parameter of the same name, checking every shape.
 names what was copied, what the checkpoint had that the model does not use ("skipped") and what the
 model has that the checkpoint lacks and therefore starts random ("new").
 
+A hub id is fetched by ``download``: only config.json, the weights and the tokenizer files, into the
+Hugging Face cache or, with ``to=``, into a plain folder that can be carried to a machine without a
+network; ``$HF_ENDPOINT`` points it at a mirror where huggingface.co is blocked.
+
 Which head class to build is read from the weights themselves: a checkpoint with both pretraining
 heads (``cls.predictions`` and ``cls.seq_relationship``) becomes ``BertForPreTraining`` whatever its
 ``architectures`` says, so masked-LM and next-sentence prediction work on bert-base-uncased.
@@ -15,7 +19,9 @@ heads (``cls.predictions`` and ``cls.seq_relationship``) becomes ``BertForPreTra
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 import pickle
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +39,8 @@ WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json", "pytorch_mo
 # (no TF/Flax/ONNX).
 HUB_PATTERNS = ["config.json", "vocab.txt", "tokenizer_config.json", "special_tokens_map.json",
                 "tokenizer.json"]
+# A public mirror of the hub, for classrooms where huggingface.co is blocked (HF_ENDPOINT).
+HF_MIRROR = "https://hf-mirror.com"
 # Names TensorFlow-era checkpoints use for LayerNorm parameters; transformers renames them the same
 # way.
 LEGACY_NAMES = {".gamma": ".weight", ".beta": ".bias"}
@@ -83,28 +91,99 @@ def resolve(name_or_path: str | Path, *, local_files_only: bool = False,
     name = str(name_or_path).strip()
     if path.exists() or name.startswith((".", "/", "~")) or name.count("/") > 1 or not name:
         raise CheckpointError(f"{name or '(empty)'!r} is not a checkpoint folder or a hub id.")
+    return download(name, local_files_only=local_files_only, tqdm_class=tqdm_class)
+
+
+# ----------------------------------------------------------------------------- the hub
+
+def hub_endpoint() -> str:
+    """The hub downloads come from: ``$HF_ENDPOINT`` (a mirror, e.g. https://hf-mirror.com where
+    huggingface.co is blocked) or https://huggingface.co."""
+    from huggingface_hub import constants
+
+    return (os.environ.get("HF_ENDPOINT") or constants.ENDPOINT).rstrip("/")
+
+
+def download(name: str, to: str | Path | None = None, *, local_files_only: bool = False,
+             tqdm_class: type | None = None) -> Path:
+    """Fetches what a BERT needs from the hub, and nothing else: config.json, the weights
+    (safetensors, or ``pytorch_model.bin`` for repos that have no safetensors) and the tokenizer
+    files (no TensorFlow, Flax or ONNX copies).
+
+    Args:
+        name: a hub id, e.g. "bert-base-uncased" or "google-bert/bert-base-chinese".
+        to: a folder: the checkpoint is written to ``to/<name after its last "/">/``, a plain
+            folder that loads by path and can be carried to a machine without a network. By
+            default it goes into the Hugging Face cache (``$HF_HOME``), where a hub id finds it.
+        local_files_only: only look in the cache, never the network.
+        tqdm_class: a tqdm subclass that reports progress (default: huggingface_hub's bars).
+
+    Returns:
+        The local folder holding the checkpoint.
+
+    Raises:
+        OfflineError: the hub (``hub_endpoint()``) cannot be reached and the model is not cached.
+        CheckpointError: no such model on the hub, a gated one, an invalid id, or no config.json.
+    """
     from huggingface_hub import snapshot_download
-    from huggingface_hub.errors import HFValidationError, LocalEntryNotFoundError
+
+    endpoint = hub_endpoint()
+    local_dir = Path(to).expanduser() / name.rstrip("/").rsplit("/", 1)[-1] if to else None
+
+    def fetch(patterns: list[str]) -> Path:
+        return Path(snapshot_download(name, allow_patterns=patterns, local_dir=local_dir,
+                                      endpoint=endpoint, local_files_only=local_files_only,
+                                      tqdm_class=tqdm_class))
 
     try:
-        folder = Path(snapshot_download(name, allow_patterns=HUB_PATTERNS + ["model.safetensors*"],
-                                        local_files_only=local_files_only, tqdm_class=tqdm_class))
+        folder = fetch(HUB_PATTERNS + ["model.safetensors*"])
         if not _weight_files(folder):  # older repos: no safetensors, only pytorch_model.bin
-            folder = Path(snapshot_download(name, allow_patterns=["pytorch_model.bin*"],
-                                            local_files_only=local_files_only,
-                                            tqdm_class=tqdm_class))
-    except HFValidationError as e:
-        raise CheckpointError(f"{name!r} is not a valid hub id: {e}") from e
-    except LocalEntryNotFoundError as e:
-        raise OfflineError(
-            f"{name!r} is not on this machine and the Hugging Face hub cannot be reached. "
-            f"It needs a network once; after that it is cached.") from e
-    except Exception as e:  # RepositoryNotFoundError, GatedRepoError, HTTP errors
-        raise CheckpointError(f"cannot fetch {name!r} from the hub: {type(e).__name__}: {e}") from e
+            folder = fetch(["pytorch_model.bin*"])
+    except Exception as e:
+        raise _hub_error(name, endpoint, e, local_files_only) from e
     if not (folder / "config.json").is_file():
         raise CheckpointError(f"hub repo {name!r} has no config.json: it is not a transformers "
                               f"model.")
     return folder
+
+
+def _hub_error(name: str, endpoint: str, e: Exception, local_files_only: bool) -> CheckpointError:
+    """One line a user can act on, for what ``snapshot_download`` raised."""
+    from huggingface_hub import constants
+    from huggingface_hub.errors import (GatedRepoError, HFValidationError,
+                                        LocalEntryNotFoundError, RepositoryNotFoundError)
+
+    first_line = (str(e).strip().splitlines() or [""])[0]
+    if isinstance(e, HFValidationError):
+        return CheckpointError(f"{name!r} is not a valid hub id: {first_line}")
+    if isinstance(e, GatedRepoError):
+        return CheckpointError(f"{name!r} is gated on {endpoint}: accept its terms on its page "
+                               f"and log in (`hf auth login`).")
+    if isinstance(e, RepositoryNotFoundError):
+        return CheckpointError(f"there is no model {name!r} on {endpoint}: check the name (e.g. "
+                               f"bert-base-uncased); a private model needs `hf auth login`.")
+    if isinstance(e, LocalEntryNotFoundError):
+        if local_files_only:
+            why = "is not on this machine"
+        elif constants.is_offline_mode():
+            why = "is not on this machine and HF_HUB_OFFLINE is set (unset it to download)"
+        else:
+            cause = e.__cause__ or e.__context__
+            why = (f"is not on this machine and the Hugging Face hub ({endpoint}) cannot be "
+                   f"reached" + (f" ({_first_line(cause)})" if cause else ""))
+        return OfflineError(
+            f"{name!r} {why}. It needs a network once: `python -m bertcore download {name}`; "
+            f"where huggingface.co is blocked, through a mirror: "
+            f"`HF_ENDPOINT={HF_MIRROR} python -m bertcore download {name}`.")
+    if isinstance(e, OSError) and e.errno in (errno.EACCES, errno.EPERM, errno.ENOSPC,
+                                              errno.EROFS):
+        return CheckpointError(f"cannot write {name!r} to disk: {first_line}")
+    return CheckpointError(f"cannot fetch {name!r} from {endpoint}: {_first_line(e)}")
+
+
+def _first_line(e: BaseException) -> str:
+    text = (str(e).strip().splitlines() or [""])[0]
+    return f"{type(e).__name__}: {text}" if text else type(e).__name__
 
 
 # ----------------------------------------------------------------------------- reading weights

@@ -11,12 +11,19 @@
   ``python -m recipes.pretrain zh``, shipped whole (float16) in ``offline/offline-zh``.
 
 Each folder's ``manifest.json`` says what the model is, what it was trained on and how well it does.
+
+Real checkpoints on this machine come first: ``default_model(lang, on_disk)`` picks the real BERT of
+a language (bert-base-uncased or bert-base-cased for English, bert-base-chinese for Chinese) when it
+is on disk, in the models folder ``$BERTLAB_MODELS`` (a folder whose subfolders are checkpoints, as
+``python -m bertcore download --to`` writes them) or in the Hugging Face cache, and the offline
+default only when none is. A name found in the models folder loads from there (``resolve``).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -30,6 +37,9 @@ DEFAULT_MODEL = {"en": "offline-en", "zh": "offline-zh"}
 # Real checkpoints a user with a network can pick; downloaded once into the hub cache.
 HUB_MODELS = ("bert-base-uncased", "bert-base-cased", "bert-base-chinese",
               "bert-base-multilingual-cased")
+# The real BERT a language opens on when it is on disk, best first; the offline default otherwise.
+REAL_MODELS = {"en": ("bert-base-uncased", "bert-base-cased"), "zh": ("bert-base-chinese",)}
+MODELS_ENV = "BERTLAB_MODELS"  # the models folder: one checkpoint per subfolder
 
 
 def manifest(name: str) -> dict:
@@ -44,14 +54,74 @@ def manifest(name: str) -> dict:
 
 def resolve(name_or_path: str | Path, *, local_files_only: bool = False,
             tqdm_class: type | None = None) -> Path:
-    """A local folder holding the checkpoint called ``name_or_path``."""
+    """A local folder holding the checkpoint called ``name_or_path``: an offline default, a folder,
+    a checkpoint of that name in the models folder, or else a hub id."""
     if str(name_or_path) == "offline-en":
         return _assemble_en()
     if str(name_or_path) == "offline-zh":
         manifest("offline-zh")
         return OFFLINE_DIR / "offline-zh"
+    if not Path(name_or_path).expanduser().is_dir() and (
+            found := folder_models().get(str(name_or_path))):
+        return checkpoint.resolve(found)
     return checkpoint.resolve(name_or_path, local_files_only=local_files_only,
                               tqdm_class=tqdm_class)
+
+
+# ----------------------------------------------------------------------------- what is on disk
+
+def models_dir() -> Path | None:
+    """The models folder, ``$BERTLAB_MODELS``, if it is set and is a folder."""
+    folder = os.environ.get(MODELS_ENV, "").strip()
+    path = Path(folder).expanduser() if folder else None
+    return path if path is not None and path.is_dir() else None
+
+
+def folder_models() -> dict[str, Path]:
+    """The checkpoints in the models folder: subfolder name -> folder (those with a config.json),
+    sorted by name."""
+    root = models_dir()
+    if root is None:
+        return {}
+    try:
+        found = [d for d in root.iterdir() if (d / "config.json").is_file()]
+    except OSError:  # unreadable: as if empty
+        return {}
+    return {d.name: d for d in sorted(found)}
+
+
+def in_hub_cache(name: str) -> bool:
+    """Whether the hub model ``name`` is complete in the Hugging Face cache (config.json,
+    vocab.txt and its weights), found without any network."""
+    from huggingface_hub import try_to_load_from_cache
+
+    def cached(filename: str) -> bool:
+        try:
+            return isinstance(try_to_load_from_cache(name, filename), str)
+        except (ValueError, OSError):  # not a valid hub id; an unreadable cache
+            return False
+
+    return (cached("config.json") and cached("vocab.txt")
+            and any(cached(f) for f in checkpoint.WEIGHT_FILES))
+
+
+def on_disk(names) -> set[str]:
+    """Which of ``names`` are on this machine: in the models folder or in the hub cache."""
+    folder = folder_models()
+    return {name for name in names if name in folder or in_hub_cache(name)}
+
+
+def default_model(lang: str, on_disk: set[str] | frozenset[str] | dict) -> str:
+    """The model the app opens on in ``lang``: the first of ``REAL_MODELS[lang]`` that is in
+    ``on_disk``, else the language's offline default (English's for an unknown language).
+
+    >>> default_model("zh", {"bert-base-chinese"}), default_model("en", set())
+    ('bert-base-chinese', 'offline-en')
+    """
+    for name in REAL_MODELS.get(lang, ()):
+        if name in on_disk:
+            return name
+    return DEFAULT_MODEL.get(lang, DEFAULT_MODEL.get("en", "offline-en"))
 
 
 def minilm_folder() -> Path:

@@ -24,6 +24,7 @@ steps = presenter.Steps("home", {"intro": t("home.title"), "arch": t("home.arch"
 
 st.title(t("home.title"))
 st.markdown(t("home.intro"))
+models.offline_note()
 
 steps.section("arch")
 st.subheader(t("home.arch"))

@@ -34,6 +34,7 @@ bert = models.current_bert()
 
 st.title(t("mlm.title"))
 st.markdown(t("mlm.intro"))
+models.offline_note()
 
 if not s.sentence.strip():
     st.info(t("input.empty"), icon="✍️")

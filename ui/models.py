@@ -9,6 +9,9 @@
   ``st.cache_data`` would pickle ~100 MB per call for a long bert-base input. ``encode`` is the
   tokenized input, which several pages draw.
 
+While an offline default is in use, ``offline_note()`` says on a page what it is and how to get
+the real BERT it stands in for.
+
 Each page keeps its own cached views (``st.cache_data`` over a ``bertcore`` function), reading the
 model with ``loaded(name)``.
 """
@@ -27,7 +30,7 @@ from bertcore import defaults
 from bertcore.checkpoint import CheckpointError, OfflineError, progress_tqdm
 
 from . import state
-from .i18n import t
+from .i18n import md_escape, t
 
 MAX_MODELS = 3  # models kept in memory at once (a bert-base is ~0.45 GB)
 
@@ -121,6 +124,18 @@ def loaded(name: str) -> bertcore.Bert:
 def current_bert() -> bertcore.Bert:
     """The model chosen in the sidebar (app.py has loaded it, or fallen back, before any page)."""
     return get_bert(state.current().model)
+
+
+def offline_note() -> None:
+    """One line under a page's introduction while an offline default is loaded and the real BERT
+    of its language is not on disk: what the model is, and how to get the real one (not in
+    presenter mode, where the class would read it)."""
+    s = state.current()
+    if s.model not in defaults.OFFLINE_MODELS or s.presenter:
+        return
+    real = defaults.REAL_MODELS.get(s.model.removeprefix("offline-"), ("bert-base-uncased",))
+    if not defaults.on_disk(real):
+        st.caption(t("model.offline_note", name=md_escape(s.model), real=real[0]))
 
 
 # ----------------------------------------------------------------------------- explanations

@@ -127,8 +127,10 @@ POSITIONS = ("masks", "query", "window")  # token positions in that input
 
 
 def default_model(lang: str) -> str:
-    """The model the app opens on: $BERTLAB_MODEL (a folder, for tests) or the offline default."""
-    return os.environ.get("BERTLAB_MODEL") or defaults.DEFAULT_MODEL.get(lang, "offline-en")
+    """The model the app opens on: $BERTLAB_MODEL (a folder, for tests), else the real BERT of the
+    language when it is on disk ($BERTLAB_MODELS or the hub cache), else the offline default."""
+    return os.environ.get("BERTLAB_MODEL") or defaults.default_model(
+        lang, defaults.on_disk(defaults.REAL_MODELS.get(lang, ())))
 
 
 def defaults_for(lang: str) -> State:
