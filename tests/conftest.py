@@ -2,22 +2,31 @@
 
 No test downloads anything: a checkpoint is made here with ``transformers`` (random weights of a
 tiny config, ``save_pretrained``) plus a toy vocab.txt, and loaded through the same code path a
-user's hub model takes.
+user's hub model takes. No test sees the real BERTs this machine may have: the Hugging Face cache
+is an empty folder of this run and ``$BERTLAB_MODELS`` is unset (the app would open on a real BERT
+found there instead of the offline default).
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import copy
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+# (set before huggingface_hub is imported, which reads them once; subprocesses inherit them)
+os.environ["HF_HUB_CACHE"] = tempfile.mkdtemp(prefix="bertlab-test-hub-")
+atexit.register(shutil.rmtree, os.environ["HF_HUB_CACHE"], True)
+os.environ.pop("BERTLAB_MODELS", None)
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
