@@ -103,8 +103,15 @@ def pick_hub_data(task: str):
     return data
 
 
+def label_names(labels: list[str]) -> list[str]:
+    """The labels in the UI's language where it has a word for them (negative -> 负面), else as the
+    data names them (NER tags)."""
+    return [name if (name := t(f"ft.label_{x}")) != f"ft.label_{x}" else x for x in labels]
+
+
 def describe_data(data) -> None:
-    labels = " · " + t("ft.labels", labels=md_escape(", ".join(data.labels))) if data.labels else ""
+    labels = (" · " + t("ft.labels", labels=md_escape(", ".join(label_names(data.labels))))
+              if data.labels else "")
     st.caption(t("ft.sizes", **data.sizes) + labels)
     model_lang = "zh" if "zh" in s.model else "en"
     if data.lang and data.lang != model_lang and s.model in ("offline-en", "offline-zh"):
@@ -220,7 +227,7 @@ def results(job) -> None:
         if not s.presenter:
             st.caption(t("ft.confusion_caption"))
         before_after(lambda w: st.plotly_chart(
-            charts.confusion(getattr(out, w).confusion, out.labels, t(f"ft.{w}"),
+            charts.confusion(getattr(out, w).confusion, label_names(out.labels), t(f"ft.{w}"),
                              true_label=t("ft.true"), pred_label=t("ft.pred")),
             width="stretch", config=NO_BAR, key=f"ft_conf_{w}"))
     if out.after.points is not None:
@@ -228,8 +235,9 @@ def results(job) -> None:
         if not s.presenter:
             st.caption(t("ft.points_caption"))
         before_after(lambda w: st.plotly_chart(
-            charts.points_2d(getattr(out, w).points, getattr(out, w).point_labels, out.labels,
-                             t(f"ft.{w}")), width="stretch", config=NO_BAR, key=f"ft_pts_{w}"))
+            charts.points_2d(getattr(out, w).points, getattr(out, w).point_labels,
+                             label_names(out.labels), t(f"ft.{w}")), width="stretch",
+            config=NO_BAR, key=f"ft_pts_{w}"))
 
     steps.section("attention")
     st.markdown(f"**{t('ft.attention')}**")
@@ -286,8 +294,8 @@ def try_it(job) -> None:
     if out.task == "classification":
         probs = pred["probs"]
         best = max(range(len(probs)), key=probs.__getitem__)
-        st.plotly_chart(charts.bars(out.labels, probs, highlight=best), width="stretch",
-                        config=NO_BAR, key="ft_try_bars")
+        st.plotly_chart(charts.bars(label_names(out.labels), probs, highlight=best),
+                        width="stretch", config=NO_BAR, key="ft_try_bars")
     else:
         kinds = sorted({tag[2:] for tag in out.labels if tag != "O"})
         colors = [charts.SPECIAL_COLOR if tag == "O" else charts.PALETTE[kinds.index(tag[2:]) % 10]

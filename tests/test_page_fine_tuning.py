@@ -187,3 +187,15 @@ def test_two_sessions_train_at_once(tiny_model):
     steps = [s.value for at in sessions for s in at.success]
     assert steps == ["Trained 10 steps in " + steps[0].split(" in ")[1],
                      "Trained 6 steps in " + steps[1].split(" in ")[1]]
+
+
+def test_a_sentiment_tasks_labels_are_in_the_ui_language(tiny_model):
+    named = toy_csv().replace(b",neg\n", b",negative\n").replace(b",pos\n", b",positive\n")
+    at = choose_upload(open_page(tiny_model), named)
+    assert any("Labels: negative, positive" in c.value for c in at.caption)
+    at.segmented_control(key="w_lang").set_value("zh").run()
+    assert not at.exception, at.exception
+    assert any("标签：负面, 正面" in c.value for c in at.caption), [c.value for c in at.caption]
+    at = choose_upload(open_page(tiny_model), toy_csv())  # labels it has no word for: as they are
+    at.segmented_control(key="w_lang").set_value("zh").run()
+    assert any("标签：neg, pos" in c.value for c in at.caption)
