@@ -58,3 +58,40 @@ def test_the_example_pair_is_a_continuation_the_offline_model_recognises(lang):
     bert = bertcore.load(defaults.DEFAULT_MODEL[lang], device="cpu")
     a, b = STRINGS["nsp.example_a"][lang], STRINGS["nsp.example_b"][lang]
     assert bert.next_sentence(a, b) >= 0.5
+
+
+# ----------------------------------------------------------------------------- the held-out set
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_the_heldout_set_is_half_true_half_unrelated(lang):
+    pairs = next_sentence.heldout_pairs(lang)
+    assert len(pairs) >= 100 and sum(p.follows for p in pairs) == len(pairs) // 2
+    assert len({(p.a, p.b) for p in pairs}) == len(pairs)  # no pair twice
+    true = {(p.a, p.b) for p in pairs if p.follows}
+    assert not any((p.a, p.b) in true for p in pairs if not p.follows)
+    # an unrelated pair's B is another story's: never its own A's true continuation
+    follows = {p.a: p.b for p in pairs if p.follows}
+    assert all(follows[p.a] != p.b for p in pairs if not p.follows)
+
+
+def test_a_malformed_heldout_line_is_a_clear_error(tmp_path):
+    path = tmp_path / "pairs.tsv"
+    path.write_text("# comment\nlang\tfollows\ta\tb\nen\t1\tA.\tB.\nen\tyes\tA.\tB.\n")
+    with pytest.raises(ValueError, match="line 3"):
+        next_sentence.heldout_pairs("en", path)
+    path.write_text("lang\tfollows\ta\tb\nen\t1\tA.\tB.\nzh\t0\t甲。\t乙。\n")
+    assert next_sentence.heldout_pairs("zh", path) == [next_sentence.HeldoutPair("甲。", "乙。",
+                                                                                 False)]
+
+
+def test_evaluate_agrees_with_one_pair_at_a_time(bert):
+    pairs = [next_sentence.HeldoutPair("the dog barked .", "it rained .", True),
+             next_sentence.HeldoutPair("it rained .", "the dog barked .", False),
+             next_sentence.HeldoutPair("the cat sat on the mat .", "the dog barked .", True)]
+    p = [bert.next_sentence(x.a, x.b) for x in pairs]
+    score = next_sentence.evaluate(bert, pairs, batch=2)  # two batches, one padded
+    right = sum((q >= 0.5) == x.follows for q, x in zip(p, pairs))
+    assert score.accuracy == pytest.approx(right / 3, abs=1e-4) and score.pairs == 3
+    assert score.median_true == pytest.approx(sorted([p[0], p[2]])[0] / 2 + sorted(
+        [p[0], p[2]])[1] / 2, abs=1e-4)
+    assert score.median_unrelated == pytest.approx(p[1], abs=1e-4)
