@@ -167,10 +167,11 @@ def live_panel(task: str, live: bool = False, scale: float = 1.0) -> None:
     if v["status"] == "preparing":
         st.info(t("ft.preparing"), icon="⏳")
     elif v["status"] == "training" and v["max_steps"]:
-        eta = v["eta_s"] if v["eta_s"] not in (None, float("inf")) else 0
+        where = (t("ft.progress", step=v["step"], total=v["max_steps"], eta=f"{v['eta_s']:.0f}")
+                 if v["eta_s"] is not None else
+                 t("ft.progress_first", step=v["step"], total=v["max_steps"]))
         st.progress(min(v["step"] / v["max_steps"], 1.0),
-                    text=t("ft.stopping") if v["stopping"] else
-                    t("ft.progress", step=v["step"], total=v["max_steps"], eta=f"{eta:.0f}"))
+                    text=t("ft.stopping") if v["stopping"] else where)
     if v["history"]:
         names = {k: t(key) for k, key in METRIC_NAMES[task].items()}
         st.plotly_chart(charts.training_curves(v["history"], loss_label=t("ft.loss"),

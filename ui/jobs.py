@@ -44,6 +44,7 @@ class TrainingJob:
         self.status = "preparing"  # preparing, training, done, failed
         self.history: list[dict] = []
         self.step, self.max_steps, self.eta_s = 0, 0, None
+        self.eta_at = self.training_from = None  # when eta_s was measured; when training began
         self.plan: finetune.Plan | None = None
         self.before: finetune.Snapshot | None = None
         self.outcome: finetune.Outcome | None = None
@@ -57,10 +58,12 @@ class TrainingJob:
         with self.lock:
             self.plan, self.before, self.max_steps, self.status = (plan, before, plan.steps,
                                                                    "training")
+            self.training_from = time.time()
 
     def _on_progress(self, p) -> None:
         with self.lock:
             self.step, self.max_steps, self.eta_s = p.step, p.max_steps, p.eta_s
+            self.eta_at = time.time()
             self.history.append({"step": p.step, "loss": p.loss, **(p.metrics or {})})
 
     def _run(self, bert: bertcore.Bert, slots: threading.BoundedSemaphore) -> None:
@@ -84,12 +87,23 @@ class TrainingJob:
     def stop(self) -> None:
         self.stop_event.set()
 
+    def time_left(self, now: float) -> float | None:
+        """Seconds of training left, as of ``now``: the last step's estimate less the time since;
+        before the first step, the plan's estimate less the time since training began; None
+        when there is neither (the page then says it is still estimating)."""
+        if self.eta_s is not None and self.eta_s != float("inf"):
+            return max(0.0, self.eta_s - (now - self.eta_at))
+        if self.plan is not None and self.plan.estimate_s and self.training_from is not None:
+            return max(0.0, self.plan.estimate_s - (now - self.training_from))
+        return None
+
     def view(self) -> dict:
         """A consistent copy of what the live panel draws."""
         with self.lock:
+            now = time.time()
             return {"status": self.status, "history": list(self.history), "step": self.step,
-                    "max_steps": self.max_steps, "eta_s": self.eta_s, "plan": self.plan,
-                    "elapsed": time.time() - self.started, "stopping": self.stop_event.is_set()}
+                    "max_steps": self.max_steps, "eta_s": self.time_left(now), "plan": self.plan,
+                    "elapsed": now - self.started, "stopping": self.stop_event.is_set()}
 
     def model_zip(self) -> bytes:
         """The fine-tuned model as a zip of its Hugging Face folder (made once)."""
