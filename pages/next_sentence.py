@@ -1,5 +1,7 @@
 """5 · Next sentence: does sentence B follow sentence A? P(IsNext), segments and A→B attention."""
 
+import re
+
 import streamlit as st
 
 from bertcore import next_sentence
@@ -55,10 +57,23 @@ def swap() -> None:
     state.update(sentence=cur.pair, pair=cur.sentence)
 
 
+def shared_words(a: str, b: str) -> set[str]:
+    """Words of four letters or more, and two-character runs of Chinese, in both texts."""
+    def words(text: str) -> set[str]:
+        text = text.lower()
+        han = "".join(ch if "\u4e00" <= ch <= "\u9fff" else " " for ch in text)
+        return set(re.findall(r"[a-z]{4,}", text)) | {w[i:i + 2] for w in han.split()
+                                                      for i in range(len(w) - 1)}
+    return words(a) & words(b)
+
+
 def random_b() -> None:
+    """A sentence B from the pool that shares no word with A: unrelated, as BERT's NotNext."""
     n = st.session_state.get("nsp_draw", 0) + 1
     st.session_state["nsp_draw"] = n
-    pool = [x for x in RANDOM_B.get(lang(), RANDOM_B["en"]) if x != state.current().pair]
+    cur = state.current()
+    pool = [x for x in RANDOM_B.get(lang(), RANDOM_B["en"]) if x != cur.pair]
+    pool = [x for x in pool if not shared_words(x, cur.sentence)] or pool
     state.update(pair=pool[(n * 7) % len(pool)])
 
 

@@ -566,3 +566,13 @@ def test_chart_type_scale_stays_in_its_own_session_thread():
         assert charts.bars(["a"], [1.0]).layout.font.size == 18 and seen["size"] == 12
     finally:
         charts.set_font_scale(1.0)
+
+
+@pytest.mark.parametrize("lang, text", [("en", "It rained all night and the street was wet ."),
+                                        ("zh", "下了一整夜的雨，街道很湿。")])
+def test_next_sentence_random_b_shares_no_word_with_a(lang, text):
+    at = open_app("next_sentence", text=text, lang=lang)
+    for _ in range(12):  # every draw: never a B about the same thing (e.g. rain)
+        run([b for b in at.button if b.key == "nsp_random"][0].click())
+        pair = at.text_area(key="w_pair").value
+        assert not re.search(r"\brain", pair.lower()) and "雨" not in pair, pair
