@@ -5,7 +5,7 @@ Each ``benchmarks/bench_*.py`` module has ``run() -> list[dict]`` returning rows
 times; rows may add "goal"; a goal never reached has ``ours_s`` and ``ratio`` None).
 ``python -m benchmarks [NAME ...]`` runs all (or the named) modules, prints the table and writes
 it to ``benchmarks/latest.json``: each row names its module ("bench") and when it ran ("when"),
-and running some modules replaces their rows there and keeps the others'.
+and a run replaces the rows it measured (by name) and keeps the others.
 """
 
 from __future__ import annotations
@@ -45,8 +45,9 @@ def main(argv: list[str]) -> int:
     meta = {"python": platform.python_version(), "torch": torch.__version__,
             "threads": torch.get_num_threads(), "machine": platform.machine()}
     latest = HERE / "latest.json"
+    fresh = {r["name"] for r in rows}
     kept = [r for r in json.loads(latest.read_text())["rows"]
-            if r.get("bench") not in names] if latest.exists() else []
+            if r["name"] not in fresh] if latest.exists() else []
     latest.write_text(json.dumps({"meta": meta, "rows": kept + rows}, indent=2) + "\n")
     return 0
 

@@ -153,7 +153,8 @@ def train(model: nn.Module, dataset, collate: Callable, cfg: TrainConfig, *,
         evaluate: (model in eval mode) -> metrics; called every ``cfg.eval_every`` steps and at the
             end.
         callback: gets a Progress every ``cfg.log_every`` steps, after each evaluation and at the
-            end.
+            end. It may change ``cfg.max_steps`` (the fine-tuning size guard does, from the real
+            pace): the loop and the learning rate's decay read it at every step.
         should_stop: polled before every step; True cancels, keeping what was trained.
         batch_sampler: yields lists of indices (e.g. ``data.LengthGroupedBatches``); replaces the
             shuffled batches of ``cfg.batch_size``.

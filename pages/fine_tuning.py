@@ -121,19 +121,22 @@ def describe_data(data) -> None:
 def hyperparameters(data, on_cpu: bool) -> None:
     n_train = len(data.train)
     sizes = sorted({n for n in (100, 200, 500, 1000, 2000, 5000, 10000) if n < n_train} | {n_train})
-    d = finetune.FinetuneConfig()
+    d = finetune.CLASSROOM  # the untouched run (measured: see bertcore/finetune.py)
     c1, c2, c3 = st.columns(3)
-    c1.select_slider(t("ft.train_size"), sizes, value=min(sizes, key=lambda n: abs(n - 1000)),
+    c1.select_slider(t("ft.train_size"), sizes,
+                     value=min(sizes, key=lambda n: abs(n - d.train_size)),
                      key=f"ft_train_size_{data.name}")
-    c1.select_slider(t("ft.epochs"), [0.25, 0.5, 1.0, 2.0, 3.0, 5.0], value=1.0, key="ft_epochs")
+    c1.select_slider(t("ft.epochs"), [0.25, 0.5, 1.0, 2.0, 3.0, 5.0], value=d.epochs,
+                     key="ft_epochs")
     c2.select_slider(t("ft.batch"), [8, 16, 32, 64], value=d.batch_size, key="ft_batch")
     c2.select_slider(t("ft.lr"), [1e-5, 2e-5, 3e-5, 5e-5, 1e-4, 2e-4, 3e-4, 1e-3],
                      value=finetune.suggested_learning_rate(bert.config),
                      format_func=lambda v: f"{v:.0e}", key="ft_lr")
     c3.select_slider(t("ft.max_len"), [32, 64, 128, 256], value=d.max_length, key="ft_max_len")
     c3.toggle(t("ft.freeze"), value=False, key="ft_freeze")
-    c3.toggle(t("ft.no_dropout"), value=False, key="ft_no_dropout", help=t("ft.no_dropout_help"))
-    c3.toggle(t("ft.ema"), value=False, key="ft_ema", help=t("ft.ema_help"))
+    c3.toggle(t("ft.no_dropout"), value=d.dropout == 0.0, key="ft_no_dropout",
+              help=t("ft.no_dropout_help"))
+    c3.toggle(t("ft.ema"), value=bool(d.ema), key="ft_ema", help=t("ft.ema_help"))
     if on_cpu:
         c3.toggle(t("ft.guard"), value=True, key="ft_guard", help=t("ft.guard_help"))
 
@@ -141,14 +144,15 @@ def hyperparameters(data, on_cpu: bool) -> None:
 def chosen_config(data, on_cpu: bool) -> finetune.FinetuneConfig:
     """The hyperparameters as the widgets hold them now (also inside a button's callback)."""
     ss = st.session_state
-    guard = on_cpu and ss.get("ft_guard", True)  # small evaluations too, to stay near a minute
+    guard = on_cpu and ss.get("ft_guard", True)  # small evaluations too, to stay in the budget
+    d = finetune.CLASSROOM
     return finetune.FinetuneConfig(
         train_size=ss[f"ft_train_size_{data.name}"], epochs=ss["ft_epochs"],
         batch_size=ss["ft_batch"], learning_rate=ss["ft_lr"], max_length=ss["ft_max_len"],
         freeze_encoder=ss["ft_freeze"], dropout=0.0 if ss.get("ft_no_dropout") else None,
         ema=finetune.EMA_DECAY if ss.get("ft_ema") else 0.0,
-        eval_every=10, eval_size=128 if guard else 200, test_size=200 if guard else 300,
-        time_budget_s=60.0 if guard else None)
+        eval_every=d.eval_every, eval_size=d.eval_size if guard else 200,
+        test_size=d.test_size if guard else 300, time_budget_s=d.time_budget_s if guard else None)
 
 
 def start(data, on_cpu: bool) -> None:

@@ -167,6 +167,45 @@ def test_size_guard_shortens_the_run_to_the_budget(source):
     assert out.result.steps <= plan.steps and plans[0][1].metrics["accuracy"] >= 0
 
 
+def test_the_guard_times_a_batch_of_the_mean_length():
+    """Training draws length-grouped batches, so a step costs what a batch of the mean length
+    does: that is the batch timed, not the first examples padded to their longest."""
+    from types import SimpleNamespace
+
+    widths = []
+
+    class Recorder(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.w = torch.nn.Parameter(torch.ones(()))
+
+        def forward(self, input_ids, **_):
+            widths.append(input_ids.shape[1])
+            return SimpleNamespace(loss=self.w * input_ids.float().mean())
+
+    lengths = [60] + [5 + i % 40 for i in range(399)]  # the longest first; mean about 24.6
+    feats = [{"input_ids": [1] * n, "token_type_ids": [0] * n, "labels": 0} for n in lengths]
+    assert finetune._time_one_step(Recorder(), feats, finetune.Collator(0), 16) > 0
+    mean = sum(lengths) / len(lengths)
+    assert widths and all(abs(w - mean) <= 2 for w in widths), (widths, mean)
+
+
+def test_the_guard_plans_again_from_the_real_pace(source, monkeypatch):
+    """A timed step far slower than training really is (another program was busy) plans a
+    handful of steps; once training runs, the guard plans again from the real pace and uses the
+    budget, never past the steps asked for nor the hard limit."""
+    model, config, tok, _ = source
+    monkeypatch.setattr(finetune, "_time_one_step", lambda *args: 5.0)
+    seen = []
+    cfg = finetune.FinetuneConfig(epochs=50, time_budget_s=2.0, cpu=True,
+                                  **{**FAST, "eval_every": 0})
+    out = finetune.run(model, config, tok, sentiment_toy(), cfg,
+                       callback=lambda p: seen.append(p.max_steps))
+    wanted = finetune._steps_for(cfg, out.plan.train_examples)
+    assert out.plan.steps <= 1 < out.result.steps <= wanted  # planned 1, trained more
+    assert max(seen) > out.plan.steps and out.result.seconds < 2 * cfg.time_budget_s + 1
+
+
 def test_two_runs_at_once_both_finish(source):
     """Two sessions training in threads at the same time must not break each other."""
     model, config, tok, _ = source
