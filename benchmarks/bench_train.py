@@ -23,7 +23,8 @@ the offline default needs to reach 85 % validation accuracy on English sentiment
 
 3. **The page's default run.** ``finetune.CLASSROOM`` as the page starts it (the size guard on,
    90 s), three seeds a language, then the whole validation split and the page's "try it" texts
-   (see :func:`classroom`). ``BENCH_TRAIN_ONLY=classroom`` runs this part alone.
+   (see :func:`classroom`), and two such runs started at once (:func:`classroom_pair`).
+   ``BENCH_TRAIN_ONLY=classroom`` runs this part alone.
 
 Run: ``.venv/bin/python -m benchmarks bench_train`` (several minutes on a small CPU).
 """
@@ -52,6 +53,7 @@ SEEDS = (0, 1, 2, 3, 4)
 DEADLINE_S = float(os.environ.get("BENCH_TRAIN_DEADLINE", "600"))
 CLASSROOM_GOALS = {"en": 0.80, "zh": 0.75}
 CLASSROOM_SEEDS = (0, 1, 2)
+PAIR_GOAL = 0.75  # each of two runs started at once
 CLASSROOM_TRIES = {  # the page's own "try it" texts (pages/fine_tuning.py TRY_DEFAULT) and one
     "en": ["A warm, funny and beautifully acted film.",  # the other way round
            "A dull, lifeless and far too long mess."],
@@ -223,13 +225,42 @@ def classroom() -> list[dict]:
     return rows
 
 
+def classroom_pair() -> list[dict]:
+    """Two users start the page's default run at the same moment (two threads of one server
+    process, as two Streamlit sessions are, sharing the CPU): issue 17's goal is >= 75 %
+    validation accuracy for each. Row: the lower of the two (seeds 0 and 1) / 0.75."""
+    import threading
+
+    import bertcore
+    from bertcore import tasks
+
+    rows = []
+    for lang in CLASSROOM_GOALS:
+        bert = bertcore.load(f"offline-{lang}", device="cpu")
+        data = tasks.builtin(f"sentiment-{lang}")
+        runs: dict = {}
+        threads = [threading.Thread(target=lambda s=seed: runs.update({s: _classroom_seed(
+            bert, data, s)})) for seed in (0, 1)]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+        low = min(r["accuracy"] for r in runs.values())
+        rows.append({"name": f"page's default run, two at once: lower val acc, sentiment-{lang} "
+                             f"(offline-{lang}, CPU)",
+                     "ours_s": low, "ref_s": PAIR_GOAL, "ratio": low / PAIR_GOAL, "unit": "",
+                     "runs": list(runs.values()), "goal": f">= 1.0x ({PAIR_GOAL:.0%} each)"})
+    return rows
+
+
 def run() -> list[dict]:
     previous = torch.get_num_threads()
     torch.set_num_threads(THREADS)
     try:
-        if os.environ.get("BENCH_TRAIN_ONLY") == "classroom":
-            return classroom()
-        return [loop_throughput(), time_to_target(), *classroom()]
+        only = os.environ.get("BENCH_TRAIN_ONLY")
+        if only == "classroom":
+            return [*classroom(), *classroom_pair()]
+        return [loop_throughput(), time_to_target(), *classroom(), *classroom_pair()]
     finally:
         torch.set_num_threads(previous)
 
