@@ -103,44 +103,56 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+# Flags of the test servers: other people editing the repository must not make the page rerun
+# under the tests.
+TEST_SERVER_FLAGS = ("--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
+                     "--server.runOnSave", "false")
+
+
 @contextlib.contextmanager
-def streamlit_server(model: Path, log_dir: Path):
-    """``streamlit run app.py`` on a free port of 127.0.0.1 with ``model`` as $BERTLAB_MODEL;
-    yields its base URL once it is healthy, and stops it afterwards."""
+def streamlit_process(env: dict, log: Path, flags=TEST_SERVER_FLAGS):
+    """``streamlit run app.py`` headless on a free port of 127.0.0.1 with environment ``env``,
+    output to ``log``; yields (the process, its base URL) once it is healthy, and stops it
+    afterwards."""
     from browser_support import REPO
 
     port = _free_port()
-    env = dict(os.environ, BERTLAB_MODEL=str(model), HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1",
-               TOKENIZERS_PARALLELISM="false")
-    log = log_dir / "server.log"
     cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-           "--server.address", "127.0.0.1", "--server.headless", "true",
-           "--browser.gatherUsageStats", "false",
-           # Other people editing the repository must not make the page rerun under the tests.
-           "--server.fileWatcherType", "none", "--server.runOnSave", "false"]
+           "--server.address", "127.0.0.1", "--server.headless", "true", *flags]
     with open(log, "w") as out:
         proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as r:
-                if r.status == 200:
-                    break
-        except OSError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail(f"streamlit did not become healthy:\n{log.read_text()[-3000:]}")
-        time.sleep(0.3)
     try:
-        yield base
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"streamlit did not become healthy:\n{log.read_text()[-3000:]}")
+            time.sleep(0.3)
+        yield proc, base
     finally:
         proc.terminate()
         try:
             proc.wait(timeout=15)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+@contextlib.contextmanager
+def streamlit_server(model: Path | None, log_dir: Path):
+    """A test server with ``model`` as $BERTLAB_MODEL (None: the app's own default, as in a
+    classroom); yields its base URL once it is healthy, and stops it afterwards."""
+    env = {k: v for k, v in os.environ.items() if k != "BERTLAB_MODEL"}
+    env.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", TOKENIZERS_PARALLELISM="false")
+    if model is not None:
+        env["BERTLAB_MODEL"] = str(model)
+    with streamlit_process(env, log_dir / "server.log") as (_, base):
+        yield base
 
 
 @pytest.fixture(scope="module")

@@ -9,18 +9,13 @@ offline-zh, which the language switch used to swap under a typed sentence).
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
-import time
-import urllib.request
 
 import pytest
 
 from browser_support import (RUN_TIMEOUT, choose, main_text, no_errors, open_view, screenshot,
                              sync_api, wait_idle)
-from conftest import _free_port
+from conftest import streamlit_server
 
 TYPED = "My brother plays the guitar every evening."
 
@@ -28,36 +23,8 @@ TYPED = "My brother plays the guitar every evening."
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """``streamlit run app.py`` on the offline defaults (no $BERTLAB_MODEL), like a classroom."""
-    from browser_support import REPO
-
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if k != "BERTLAB_MODEL"}
-    env.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", TOKENIZERS_PARALLELISM="false")
-    log = tmp_path_factory.mktemp("state-server") / "server.log"
-    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-           "--server.address", "127.0.0.1", "--server.headless", "true",
-           "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
-    with open(log, "w") as out:
-        proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as r:
-                if r.status == 200:
-                    break
-        except OSError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail(f"streamlit did not become healthy:\n{log.read_text()[-3000:]}")
-        time.sleep(0.3)
-    yield base
-    proc.terminate()
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    with streamlit_server(None, tmp_path_factory.mktemp("state-server")) as base:
+        yield base
 
 
 def sentence_box(pg):
