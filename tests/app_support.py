@@ -4,14 +4,20 @@
   few more vocabulary entries, so that HTML-like input ("<", "script", ">") becomes real tokens that
   the pages must escape, instead of [UNK];
 * :func:`walk` and :func:`all_text` read everything an AppTest run drew, for assertions on what a
-  reader would see.
+  reader would see;
+* :func:`run` and :func:`open_app` run the app in AppTest and fail on an exception or an error
+  message on the page.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from conftest import TOY_VOCAB, write_checkpoint
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
 
 # Extra pieces: HTML-ish punctuation and words, so an injected sentence tokenizes into real tokens.
 EXTRA_VOCAB = ["<", ">", "/", "=", "_", "script", "window", "pwned", "b", "x", "1", "😀", "##s"]
@@ -67,3 +73,23 @@ def elements(at, kind: str) -> list:
     AppTest (everything) or one of its blocks (``at.main``, ``at.sidebar``)."""
     return [n for n in walk(getattr(at, "_tree", at)) if getattr(n, "type", None) == kind
             and not isinstance(getattr(n, "children", None), dict)]
+
+
+def run(at, timeout: float = 120):
+    """Runs the app (``at`` may be a widget just changed) and fails on an exception or error."""
+    at = at.run(timeout=timeout)
+    if at.exception:
+        pytest.fail("the page raised:\n" + "\n".join(e.value for e in at.exception))
+    assert not at.error, [e.value for e in at.error]
+    return at
+
+
+def open_app(page: str = "home", timeout: float = 120, **query):
+    """The app opened on ``pages/<page>.py`` with ``query`` in the URL, run once (:func:`run`)."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(APP, default_timeout=timeout)
+    at.query_params.update({k: str(v) for k, v in query.items()})
+    if page != "home":
+        at.switch_page(f"pages/{page}.py")
+    return run(at, timeout)

@@ -17,12 +17,13 @@ from pathlib import Path
 
 import pytest
 
+import app_support
+
 import bertcore
 from bertcore import examples
 from ui import i18n
 
 REPO = Path(__file__).resolve().parent.parent
-APP = str(REPO / "app.py")
 DATA = examples.load()
 MODELS = {"en": "offline-en", "zh": "offline-zh"}
 SENTENCE_PAGES = ("tokenization", "embeddings", "attention", "masked_lm", "next_sentence")
@@ -149,7 +150,7 @@ def test_a_claim_that_does_not_hold_is_caught(offline):
 
 # ----------------------------------------------------------------------------- the sidebar
 
-AppTest = pytest.importorskip("streamlit.testing.v1").AppTest
+pytest.importorskip("streamlit.testing.v1")  # the sidebar tests run the app in AppTest
 
 
 @pytest.fixture
@@ -160,19 +161,11 @@ def offline_app(monkeypatch):
 
 
 def run(at):
-    at = at.run(timeout=TIMEOUT)
-    if at.exception:
-        pytest.fail("the page raised:\n" + "\n".join(e.value for e in at.exception))
-    assert not at.error, [e.value for e in at.error]
-    return at
+    return app_support.run(at, TIMEOUT)
 
 
-def open_app(page: str, **query):
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    at.query_params.update({k: str(v) for k, v in query.items()})
-    if page != "home":
-        at.switch_page(f"pages/{page}.py")
-    return run(at)
+def open_app(page: str = "home", **query):
+    return app_support.open_app(page, TIMEOUT, **query)
 
 
 def example_buttons(at) -> dict[str, object]:

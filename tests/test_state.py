@@ -10,18 +10,18 @@ under offline-zh before these rules.
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
 import pytest
+
+import app_support
 
 import bertcore
 
 from app_support import write_app_checkpoint
 from conftest import SPECIALS, write_checkpoint
 
-AppTest = pytest.importorskip("streamlit.testing.v1").AppTest
+pytest.importorskip("streamlit.testing.v1")
 
-APP = str(Path(__file__).resolve().parent.parent / "app.py")
 TIMEOUT = 120
 LETTERS = "abcdefghijklmnopqrstuvwxyz"
 ZH_VOCAB = SPECIALS + list("。，今天我们去北京旅游春年的猫它") + list(LETTERS) + [
@@ -78,20 +78,11 @@ def _language_outside_runs(monkeypatch) -> None:
 
 
 def run(at):
-    """Runs the app (``at`` may be a widget just changed) and fails on an exception or error."""
-    at = at.run(timeout=TIMEOUT)
-    if at.exception:
-        pytest.fail("the page raised:\n" + "\n".join(e.value for e in at.exception))
-    assert not at.error, [e.value for e in at.error]
-    return at
+    return app_support.run(at, TIMEOUT)
 
 
-def open_app(page: str = "home", **query) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    at.query_params.update({k: str(v) for k, v in query.items()})
-    if page != "home":
-        at.switch_page(f"pages/{page}.py")
-    return run(at)
+def open_app(page: str = "home", **query):
+    return app_support.open_app(page, TIMEOUT, **query)
 
 
 def model(at) -> str:
