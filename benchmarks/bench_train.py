@@ -191,15 +191,14 @@ def _classroom_seed(bert, data, seed: int) -> dict:
                   seed=seed, cpu=True)
     out = finetune.run(bert.model, bert.config, bert.tokenizer, data, cfg)
     feats = finetune.encode("classification", data.validation, bert.tokenizer, cfg.max_length)[0]
-    collate = finetune.Collator(bert.tokenizer.pad_token_id)
-    _, logits = finetune.run_batches(out.model, feats, collate)
-    right = sum(int(torch.as_tensor(lg).argmax()) == f["labels"] for lg, f in zip(logits, feats))
+    accuracy = finetune.evaluate(out.model, "classification", feats, data.labels,
+                                 finetune.Collator(bert.tokenizer.pad_token_id))["accuracy"]
     said = {text: out.labels[int(torch.tensor(finetune.predict(
                 out.model, bert.tokenizer, "classification", text, out.labels, "",
                 max_length=128)["probs"]).argmax())]
             for text in CLASSROOM_TRIES[data.lang]}
     row = {"seed": seed, "steps": out.result.steps, "train_s": round(out.result.seconds, 1),
-           "accuracy": right / len(feats), "tries": said}
+           "accuracy": accuracy, "tries": said}
     print(f"   {data.name} seed {seed}: {row}", flush=True)
     return row
 
