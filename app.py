@@ -178,6 +178,7 @@ def sidebar(bert, page_name: str) -> None:
 def pages() -> list:
     listed = [("home", ":material/home:"), ("tokenization", ":material/segment:"),
               ("embeddings", ":material/grid_on:"), ("attention", ":material/hub:"),
+              ("layer", ":material/layers:"),
               ("masked_lm", ":material/visibility_off:"),
               ("next_sentence", ":material/swap_horiz:"), ("fine_tuning", ":material/tune:"),
               ("pretraining", ":material/model_training:")]

@@ -55,7 +55,8 @@ steps.section("start")
 st.subheader(t("home.start"))
 with st.container(key="bl_start"):
     for name, key in [("tokenization", "home.step1"), ("embeddings", "home.step2"),
-                      ("attention", "home.step3"), ("masked_lm", "home.step4"),
+                      ("attention", "home.step3"), ("layer", "layer.home_step"),
+                      ("masked_lm", "home.step4"),
                       ("next_sentence", "home.step5"), ("fine_tuning", "home.step6"),
                       ("pretraining", "home.step7")]:
         if (Path(__file__).parent / f"{name}.py").is_file():

@@ -28,7 +28,7 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 PAGES = {"": ("BERT Lab", "BERT 实验室"), "tokenization": ("Tokenization", "分词"),
          "embeddings": ("Embeddings", "嵌入"), "attention": ("Attention", "注意力"),
-         "masked_lm": ("Masked words", "掩码预测"),
+         "layer": ("Inside a layer", "一层之内"), "masked_lm": ("Masked words", "掩码预测"),
          "next_sentence": ("Next sentence", "下一句预测"),
          "fine_tuning": ("Fine-tuning", "微调"), "pretraining": ("Pretraining, live", "现场预训练")}
 HTML_TEXT = "<script>window.__pwned=1</script><b>x</b>"

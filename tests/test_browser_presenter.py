@@ -145,6 +145,7 @@ def phone(browser, server):
 @pytest.mark.parametrize("view", [
     "?presenter=1&step=9",  # home, every section: the architecture
     "embeddings?presenter=1&step=9",
+    "layer?presenter=1&step=9",
     "next_sentence?presenter=1&step=9&pair=it+rained+.",
     "next_sentence?presenter=1&step=9&lang=zh&text=中国人大学&pair=大学中国人",
     "masked_lm?presenter=1&step=9&text=the+dog+barked+on+the+mat+.&masks=2",

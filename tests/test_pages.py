@@ -22,10 +22,11 @@ AppTest = pytest.importorskip("streamlit.testing.v1").AppTest
 
 REPO = Path(__file__).resolve().parent.parent
 APP = str(REPO / "app.py")
-PAGES = ["home", "tokenization", "embeddings", "attention", "masked_lm", "next_sentence"]
+PAGES = ["home", "tokenization", "embeddings", "attention", "layer", "masked_lm",
+         "next_sentence"]
 TITLES = {"home": ("BERT Lab", "BERT 实验室"), "tokenization": ("Tokenization", "分词"),
           "embeddings": ("Embeddings", "嵌入"), "attention": ("Attention", "注意力"),
-          "masked_lm": ("Masked words", "掩码预测"),
+          "layer": ("Inside a layer", "一层之内"), "masked_lm": ("Masked words", "掩码预测"),
           "next_sentence": ("Next sentence", "下一句预测")}
 SECTIONS = ("head", "example", "bertviz", "off", "summary")
 TIMEOUT = 120  # seconds per script run: generous for a loaded 2-core CI machine
@@ -183,7 +184,7 @@ def chart_font_sizes(at) -> list[int]:
     return [json.loads(c.proto.spec)["layout"]["font"]["size"] for c in at.get("plotly_chart")]
 
 
-@pytest.mark.parametrize("page", ["home", "next_sentence", "attention"])
+@pytest.mark.parametrize("page", ["home", "next_sentence", "attention", "layer"])
 def test_presenter_mode_enlarges_the_charts_type(page):
     normal = chart_font_sizes(open_app(page, pair="it rained ."))
     # (step: presenter mode shows a page's sections one at a time; step 9 reveals them all)
@@ -211,7 +212,7 @@ def test_home_shows_the_live_model():
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Layers"] == "2" and metrics["Heads per layer"] == "4"
     assert metrics["Hidden size"] == "32"
-    assert len(at.get("page_link")) == 7  # one per page after Start
+    assert len(at.get("page_link")) == 8  # one per page after Start
 
 
 def test_tokenization_sentence_and_trace():
@@ -452,6 +453,7 @@ def _md(text: str) -> str:
 ZH_EXPECTED = {"home": "你正在使用的模型", "tokenization": "模型的输入",
                "embeddings": "验证：模型真的是这样计算的吗？",
                "attention": "第 0 层，第 0 个头：谁在看谁",
+               "layer": "前馈网络：32 → 64 → 32",
                "masked_lm": "BERT 的训练方式：15% 规则", "next_sentence": "按句段显示的输入"}
 
 
@@ -469,8 +471,8 @@ def test_chinese_interface(page):
     _no_raw_keys(at)
 
 
-KEY_LIKE = re.compile(r"\b(?:app|nav|side|model|input|head|common|home|arch|tok|emb|attn|mlm|nsp)"
-                      r"\.[a-z_]+[a-z]\b")
+KEY_LIKE = re.compile(r"\b(?:app|nav|side|model|input|head|common|home|arch|tok|emb|attn|layer|"
+                      r"mlm|nsp)\.[a-z_]+[a-z]\b")
 
 
 def _no_raw_keys(at) -> None:
@@ -489,7 +491,7 @@ def test_every_string_has_both_languages():
 
     assert not missing_translations()
     prefixes = {k.split(".")[0] for k in STRINGS}
-    assert {"tok", "emb", "attn", "mlm", "nsp", "home"} <= prefixes
+    assert {"tok", "emb", "attn", "layer", "mlm", "nsp", "home"} <= prefixes
 
 
 # --------------------------------------------------------------------------- the URL holds the view

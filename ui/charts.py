@@ -303,15 +303,18 @@ def heatmap(matrix, x_labels=None, y_labels=None, title: str | None = None, *,
 
 def bars(labels, values, title: str | None = None, *, highlight: int | None = None,
          color: str = PALETTE[0], percent: bool = True, height: int | None = None,
-         x_max: float | None = None) -> go.Figure:
+         x_max: float | None = None, colors=None) -> go.Figure:
     """Horizontal bars, the first label on top (e.g. top-k predictions with probabilities).
 
     Args:
         x_max: an absolute axis from 0 to ``x_max`` with its ticks shown (1.0 for probabilities:
             3 % then looks small next to 100 %), instead of an axis scaled to the longest bar.
+        colors: one colour per bar (categories, from ``PALETTE``) instead of ``color`` and
+            ``highlight``.
     """
     vals = [float(v) for v in values]
-    colors = [PALETTE[1] if i == highlight else color for i in range(len(vals))]
+    if colors is None:
+        colors = [PALETTE[1] if i == highlight else color for i in range(len(vals))]
     ys = list(range(len(vals)))
     fig = go.Figure(go.Bar(x=vals, y=ys, orientation="h", marker_color=colors,
                            text=[f"{v:.1%}" if percent else f"{v:.3g}" for v in vals],
@@ -332,6 +335,32 @@ def bars(labels, values, title: str | None = None, *, highlight: int | None = No
     if x_max is not None:  # room for the last tick's label ("100%"), centred on the axis' end
         fig.update_layout(margin_r=px(24))
     return fig
+
+
+# The diverging scale's two sides at a strength that reads as a bar's fill (ColorBrewer RdBu).
+POSITIVE = "#D6604D"
+NEGATIVE = "#4393C3"
+
+
+def sorted_units(values, title: str | None = None, *, x_title: str = "", y_title: str = "",
+                 unit_label: str = "", height: int | None = None) -> go.Figure:
+    """The outputs of a layer's units (e.g. the feed-forward network's 3072), largest first, as
+    touching bars: above 0 in the diverging scale's red, below in its blue, so the share of units
+    that fire is the red part's width. The hover names each unit's own index (``unit_label``)."""
+    v = np.asarray(values, dtype=float).ravel()
+    order = np.argsort(-v, kind="stable")
+    ranked = v[order]
+    fig = go.Figure(go.Bar(x=np.arange(v.size), y=ranked, customdata=order,
+                           marker=dict(color=np.where(ranked > 0, POSITIVE, NEGATIVE).tolist(),
+                                       line=dict(width=0)),
+                           hovertemplate=(esc(unit_label) + " %{customdata}: %{y:.4f}"
+                                          "<extra></extra>")))
+    fig.update_layout(bargap=0)
+    fig.update_xaxes(title=esc(x_title) or None, range=[-0.5, v.size - 0.5], showgrid=False,
+                     zeroline=False)
+    fig.update_yaxes(title=esc(y_title) or None, gridcolor="#EEEEEE", zeroline=True,
+                     zerolinecolor=INK_MUTED, zerolinewidth=1)
+    return _layout(fig, title, height or 120 + px(180))
 
 
 def gauge(p: float, title: str | None = None, *, left: str = "", right: str = "") -> go.Figure:

@@ -1,0 +1,120 @@
+"""3b · Inside a layer: one token's vector through one encoder layer — self-attention, residual,
+LayerNorm, the feed-forward network's wide units, residual, LayerNorm — with the model's numbers.
+
+The numbers come from ``bertcore.layer.walk``; this page lays them out. The layer is
+``state.layer`` (shared with the attention page), the token ``state.query``; at long input the
+token picker offers a window of the tokens (``ui/window.py``).
+"""
+
+import streamlit as st
+
+from bertcore import layer as encoder_layer
+from ui import charts, models, presenter, state, window
+from ui.i18n import md_escape, t
+
+PLOT = {"displayModeBar": False}
+TOP_UNITS = 10
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def walk_view(name: str, sentence: str, pair: str | None, layer: int,
+              pos: int) -> encoder_layer.LayerWalk:
+    """Token ``pos`` through layer ``layer``, step by step, checked against the model."""
+    return encoder_layer.walk(models.loaded(name), models.explain(name, sentence, pair), layer,
+                              pos)
+
+
+s = state.current()
+bert = models.current_bert()
+cfg = bert.config
+L, D, wide = cfg.num_hidden_layers, cfg.hidden_size, cfg.intermediate_size
+
+st.title(t("layer.title"))
+st.markdown(t("layer.intro", layers=L, dim=D, wide=f"{wide:,}"))
+models.offline_note()
+
+if not s.sentence.strip():
+    st.info(t("input.empty"), icon="✍️")
+    st.stop()
+
+pair = s.pair or None
+enc = models.encode(s.model, s.sentence, pair)
+if cut := enc.truncation:
+    st.warning(t("input.truncated", max=bert.max_length,
+                 n=len(cut.removed_a) + len(cut.removed_b)), icon="✂️")
+tokens = enc.tokens
+
+steps = presenter.Steps("layer", {"path": t("layer.sec_path"), "ffn": t("layer.sec_ffn"),
+                                  "check": t("layer.sec_check")})
+
+# ----------------------------------------------------------------------------- layer and token
+s = state.clamp_layer_head(L, cfg.num_attention_heads)
+if L > 1:
+    st.slider(t("common.layer"), 0, L - 1, help=t("common.from_zero"),
+              **state.bind("layer", "layer_layer"))
+else:
+    st.caption(t("layer.one_layer"))
+span = window.tokens(len(tokens), key="layer_window")  # a long text: pick among a window of it
+if s.query not in span:  # (a shorter input, or the window slid away from the token)
+    state.update(query=span.start + 1 if span.start == 0 and len(span) > 2 else span.start)
+st.pills(t("layer.token"), span, format_func=lambda i: f"{i} · {tokens[i]}", required=True,
+         **state.bind("query", "layer_token"))
+s = state.current()
+layer, pos = s.layer, s.query
+w = walk_view(s.model, s.sentence, pair, layer, pos)
+
+# ----------------------------------------------------------------------------- the path
+st.subheader(t("layer.path", layer=layer, token=md_escape(tokens[pos]), pos=pos))
+st.markdown(t("layer.flow"))
+st.markdown(f"**{t('layer.norms_title', dim=D)}**")
+labels = [t(f"layer.step_{name}") for name in encoder_layer.STEPS]
+kinds = [charts.PALETTE[1] if name in ("attention", "ffn") else charts.PALETTE[0]
+         for name in encoder_layer.STEPS]
+st.plotly_chart(charts.bars(labels, w.norms, percent=False, colors=kinds), width="stretch",
+                config=PLOT, key="layer_norms_fig")
+st.caption(t("layer.norms_caption"))
+
+st.markdown(f"**{t('layer.change_title')}**")
+rows = []
+for name, change in (("attention", w.attention_change), ("ffn", w.ffn_change)):
+    rows.append({t("layer.col_sublayer"): t(f"layer.sub_{name}"),
+                 t("layer.col_stream"): f"{change['stream']:.2f}",
+                 t("layer.col_update"): f"{change['update']:.2f}",
+                 t("layer.col_ratio"): f"{change['ratio']:.2f}",
+                 t("layer.col_cos"): f"{change['cos']:.3f}"})
+presenter.table(rows)
+st.caption(t("layer.layer_cos", layer=layer, cos=w.layer_cosine))
+st.caption(t("layer.residual_ln", dim=D))
+
+# ----------------------------------------------------------------------------- the wide layer
+steps.section("ffn")
+st.subheader(t("layer.ffn_title", dim=D, wide=f"{wide:,}"))
+if not s.presenter:
+    st.markdown(t("layer.ffn_intro", wide=f"{wide:,}", act=cfg.hidden_act))
+c1, c2 = st.columns(2)
+c1.metric(t("layer.fired"), f"{w.fired:,} / {wide:,}", help=t("layer.fired_help"))
+c2.metric(t("layer.share"), f"{w.fire_share:.1%}")
+st.markdown(f"**{t('layer.units_title', wide=f'{wide:,}')}**")
+st.plotly_chart(charts.sorted_units(w.ffn_act, x_title=t("layer.units_x"),
+                                    y_title=t("layer.units_y"), unit_label=t("layer.unit_word")),
+                width="stretch", config=PLOT, key="layer_units_fig")
+top = w.top_units(TOP_UNITS)
+st.markdown(f"**{t('layer.top_title', k=len(top))}**")
+st.plotly_chart(charts.bars([t("layer.unit", i=i) for i, _ in top], [v for _, v in top],
+                            percent=False, color=charts.POSITIVE),
+                width="stretch", config=PLOT, key="layer_top_fig")
+if not s.presenter:
+    st.caption(t("layer.ffn_caption"))
+
+# ----------------------------------------------------------------------------- the check
+steps.section("check")
+st.subheader(t("layer.check"))
+if not s.presenter:
+    st.caption(t("layer.check_caption", layer=layer))
+m1, m2 = st.columns(2)
+m1.metric(t("layer.diff_token", dim=D), f"{w.output_diff:.1e}")
+m2.metric(t("layer.diff_all", tokens=len(tokens)), f"{w.layer_diff:.1e}")
+if w.layer_diff < 1e-4:
+    st.success(t("layer.check_ok"), icon="✅")
+else:
+    st.error(t("layer.check_bad"))
