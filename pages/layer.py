@@ -77,9 +77,7 @@ st.caption(t("layer.norms_caption"))
 st.markdown(f"**{t('layer.change_title')}**")
 rows = []
 for name, change in (("attention", w.attention_change), ("ffn", w.ffn_change)):
-    rows.append({t("layer.col_sublayer"): t(f"layer.sub_{name}"),
-                 t("layer.col_stream"): f"{change['stream']:.2f}",
-                 t("layer.col_update"): f"{change['update']:.2f}",
+    rows.append({t("layer.col_sublayer"): t(f"layer.sub_{name}"),  # (the lengths: above)
                  t("layer.col_ratio"): f"{change['ratio']:.2f}",
                  t("layer.col_cos"): f"{change['cos']:.3f}"})
 presenter.table(rows)
@@ -90,7 +88,7 @@ st.caption(t("layer.residual_ln", dim=D))
 steps.section("ffn")
 st.subheader(t("layer.ffn_title", dim=D, wide=f"{wide:,}"))
 if not s.presenter:
-    st.markdown(t("layer.ffn_intro", wide=f"{wide:,}", act=cfg.hidden_act))
+    st.markdown(t("layer.ffn_intro", dim=D, wide=f"{wide:,}", act=cfg.hidden_act))
 c1, c2 = st.columns(2)
 c1.metric(t("layer.fired"), f"{w.fired:,} / {wide:,}", help=t("layer.fired_help"))
 c2.metric(t("layer.share"), f"{w.fire_share:.1%}")

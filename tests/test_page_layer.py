@@ -87,6 +87,8 @@ def test_default_view_shows_the_models_numbers(model_dir):
     assert shown["Units that fire (output > 0)"] == f"{w.fired:,} / 64"
     assert shown["Share of units that fire"] == f"{w.fire_share:.1%}"
     assert any("agree" in s.value for s in at.success)
+    texts = [e.value for e in (*at.main.markdown, *at.main.caption, *at.main.subheader)]
+    assert not [v for v in texts if "{" in v], "a placeholder left unfilled"
     norms, units, top = figures(at)
     assert len(norms["data"][0]["x"]) == len(inside.STEPS)
     np.testing.assert_allclose(array(norms["data"][0]["x"]), w.norms, rtol=1e-5)
@@ -97,7 +99,8 @@ def test_default_view_shows_the_models_numbers(model_dir):
     assert top["data"][0]["text"][0] == f"{w.top_units(1)[0][1]:.3g}"
     table = at.dataframe[0].value
     assert list(table.iloc[:, 0]) == ["self-attention", "feed-forward"]
-    assert table.iloc[0, 3] == f"{w.attention_change['ratio']:.2f}"
+    assert table.iloc[0, 1] == f"{w.attention_change['ratio']:.2f}"
+    assert table.iloc[1, 2] == f"{w.ffn_change['cos']:.3f}"
 
 
 def test_layer_and_token_change_the_view_and_the_url(model_dir):
