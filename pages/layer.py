@@ -54,7 +54,11 @@ if L > 1:
               **state.bind("layer", "layer_layer"))
 else:
     st.caption(t("layer.one_layer"))
-span = window.tokens(len(tokens), key="layer_window")  # a long text: pick among a window of it
+# A long text: pick among a window of it. A session's first view (a shared link) opens the window on
+# the link's token; after that the window stays where it is slid, and the token follows it.
+first = "_layer_seen" not in st.session_state
+st.session_state["_layer_seen"] = True
+span = window.tokens(len(tokens), focus=s.query if first else None, key="layer_window")
 if s.query not in span:  # (a shorter input, or the window slid away from the token)
     state.update(query=span.start + 1 if span.start == 0 and len(span) > 2 else span.start)
 st.pills(t("layer.token"), span, format_func=lambda i: f"{i} · {tokens[i]}", required=True,

@@ -145,6 +145,10 @@ def test_long_input_picks_the_token_in_a_window():
     run(pills.set_value(310))
     assert any("(position 310)" in s.value for s in at.subheader)
     assert any("Showing tokens 300–331 of 512" in c.value for c in at.caption)
+    # A link with the token but no window opens a window around its token.
+    link = open_page(**{k: v for k, v in at.query_params.items() if k != "window"})
+    assert link.pills(key="layer_token").value == 310
+    assert any("(position 310)" in s.value for s in link.subheader)
 
 
 def test_presenter_mode_shows_one_section_at_a_time():
