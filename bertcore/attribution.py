@@ -78,6 +78,16 @@ class Attribution:
     steps: int
 
     @property
+    def change(self) -> float:
+        """f(input) - f(baseline): what the integrated gradients add up to (completeness)."""
+        return self.f_input - self.f_baseline
+
+    @property
+    def total(self) -> float:
+        """The sum of the integrated gradients; equals ``change`` + ``delta``."""
+        return float(self.integrated.sum())
+
+    @property
     def cropped(self) -> bool:
         """Whether the model read only part of the input (see :func:`crop`)."""
         return len(self.kept) < self.length
