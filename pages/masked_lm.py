@@ -324,7 +324,8 @@ GREY = "#C9D3DF"  # each chip's underline, so that a score near 0 (white) still 
 for title, scores in ((t("attr.ig", steps=a.steps), a.integrated),
                       (t("attr.gxi"), a.grad_x_input)):
     st.markdown(f"**{title}**")
-    st.html(charts.chips_html(a.tokens, [GREY] * len(a.tokens), [f"{v:+.2f}" for v in scores],
+    shown = [f"{round(float(v), 2) + 0.0:+.2f}" for v in scores]  # (+ 0.0: no "-0.00")
+    st.html(charts.chips_html(a.tokens, [GREY] * len(a.tokens), shown,
                               fill=charts.diverging_colors(scores)))
 st.caption(t("attr.legend", word=a.target))
 if not s.presenter:

@@ -167,7 +167,8 @@ CONCEPT_PAGES = {
                         "How positions relate"]),
     "masked_lm": ({"masks": 2}, ["What the model reads", "All at once, or one after another?",
                                  "What each layer would guess",
-                                 "How BERT was trained: the 15 % rule"]),
+                                 "How BERT was trained: the 15 % rule",
+                                 "Both sides, or the left only?", "Which words mattered?"]),
     "next_sentence": ({"pair": "it rained ."}, [None, "The input, by segment",
                                                 "How much A's words look at B's"]),
 }
