@@ -331,5 +331,5 @@ st.caption(t("attr.legend", word=a.target))
 if not s.presenter:
     st.caption(t("attr.sums", word=a.target, f0=f"{a.f_baseline:.2f}", fx=f"{a.f_input:.2f}",
                  change=f"{a.change:+.2f}", total=f"{a.total:+.2f}",
-                 delta=f"{a.delta:+.3f}", steps=a.steps))
+                 delta=f"{round(a.delta, 3) + 0.0:+.3f}", steps=a.steps))
     st.caption(t("attr.gxi_caption"))
