@@ -6,10 +6,11 @@ The model: ``config`` (hyper-parameters), ``tokenizer`` (WordPiece with a trace)
 ``heads`` (masked-LM, next-sentence, classification, token classification, QA span),
 ``checkpoint`` (Hugging Face checkpoints in and out), ``device``, and the ``Bert`` facade in
 ``api``. What the app shows of it, one module per concept: ``embeddings``, ``attention``,
-``layer``, ``masked_lm``, ``next_sentence``. How it learns: ``data`` (NSP pairs, the 15 % masking
-rule), ``pretraining`` (the MLM + NSP loss and evaluation), ``train`` (one training loop),
-``toy`` (a tiny BERT pre-trained live), ``finetune`` and ``tasks``; ``corpora`` and ``defaults``
-(the text and the offline models the app uses)::
+``layer``, ``masked_lm``, ``bidirectional`` (both sides vs a causal mask), ``attribution``
+(which words mattered, with captum), ``next_sentence``. How it learns: ``data`` (NSP pairs,
+the 15 % masking rule), ``pretraining`` (the MLM + NSP loss and evaluation), ``train`` (one
+training loop), ``toy`` (a tiny BERT pre-trained live), ``finetune`` and ``tasks``; ``corpora``
+and ``defaults`` (the text and the offline models the app uses)::
 
     import bertcore
     bert = bertcore.load("bert-base-uncased")

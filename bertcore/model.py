@@ -63,27 +63,32 @@ class BertEmbeddings(nn.Module):
 
     def forward(
         self,
-        input_ids: Tensor,
+        input_ids: Tensor | None,
         token_type_ids: Tensor | None = None,
         explanation: Explanation | None = None,
+        inputs_embeds: Tensor | None = None,
     ) -> Tensor:
         """Look up and combine the three embeddings.
 
         Args:
-            input_ids: (B, T) token ids.
+            input_ids: (B, T) token ids; None when ``inputs_embeds`` is given.
             token_type_ids: (B, T) segment ids (0 sentence A, 1 sentence B); None means all 0.
             explanation: the explained path's record, whose embedding fields this fills in (the
                 three lookups, their sum and the output); None on the fast path.
+            inputs_embeds: (B, T, D) word vectors to use instead of looking ``input_ids`` up (as
+                in ``transformers``): a point between two inputs, for gradients with respect to
+                the word embeddings (:mod:`bertcore.attribution`).
 
         Returns:
             (B, T, D) the normalised sum, the first layer's input.
         """
-        B, T = input_ids.shape
+        B, T = input_ids.shape if inputs_embeds is None else inputs_embeds.shape[:2]
         positions = self.position_embeddings.num_embeddings
         if T > positions:
             raise ValueError(f"{T} tokens is more than the {positions} positions this model has "
                              f"embeddings for (max_position_embeddings).")
-        word = self.word_embeddings(input_ids)  # (B, T, D)
+        word = (self.word_embeddings(input_ids) if inputs_embeds is None
+                else inputs_embeds)  # (B, T, D)
         if token_type_ids is None:
             token_type = self.token_type_embeddings.weight[0].expand(B, T, -1)  # (B, T, D) view
         else:
@@ -180,7 +185,7 @@ class BertSelfAttention(nn.Module):
 
         Args:
             hidden: (B, T, D) the layer's input.
-            mask: (B, 1, 1, T) additive padding mask or None.
+            mask: additive, (B, 1, 1, T) for padding or (B, 1, T, T) per query; or None.
             head_mask: (1, H, 1, 1) multiplier per head or None.
             record: the layer's record on the explained path: attention runs step by step and
                 this fills in query, key, value, scores, probs and context. None: fused SDPA.
@@ -390,20 +395,40 @@ class BertPreTrainedModel(nn.Module):
 
 
 def additive_attention_mask(attention_mask: Tensor | None, dtype: torch.dtype) -> Tensor | None:
-    """Turn a tokenizer's padding mask into the additive mask attention adds to its scores.
+    """Turn an attention mask into the additive mask attention adds to its scores.
+
+    Two kinds of mask come in, as ``transformers`` takes them:
+
+    * a tokenizer's padding mask (B, T): 1 (or True) for real tokens, 0 for padding; every query
+      may then see every real key;
+    * a mask per query, (B, T, T) or (B, 1, T, T) (row i: what query i may see; a 4-D mask may
+      also have one row block per head, (B, H, T, T)). A floating one is taken as already
+      additive (0 keep, very negative drop: what ``transformers`` calls a prepared 4-D mask) and
+      is only cast to ``dtype``; a boolean or integer one is a keep mask (1 keep, 0 drop). A
+      causal mask (:func:`bertcore.bidirectional.causal_mask`) is one.
 
     Args:
-        attention_mask: (B, T), 1 (or True) for real tokens, 0 for padding; None for no padding.
+        attention_mask: (B, T), (B, T, T) or (B, 1 or H, T, T) as above; None for no mask.
         dtype: floating dtype of the scores.
 
     Returns:
-        (B, 1, 1, T): 0 where a key may be attended to, the dtype's most negative number where it
-        is padding, so that softmax gives padding exactly 0 probability. None when nothing is
-        padded (checking that reads the mask, a device sync on a GPU).
+        (B, 1, 1, T) for a padding mask, (B, 1 or H, T, T) for a mask per query: 0 where a key may
+        be attended to, the dtype's most negative number where not, so that softmax gives it
+        exactly 0 probability. None when a padding mask pads nothing (checking that reads the
+        mask, a device sync on a GPU).
     """
-    if attention_mask is None or bool(attention_mask.all()):
+    if attention_mask is None:
         return None
-    keep = attention_mask[:, None, None, :].bool()  # (B, 1, 1, T)
+    if attention_mask.dim() in (3, 4):
+        if attention_mask.dim() == 3:
+            attention_mask = attention_mask[:, None]  # (B, 1, T, T)
+        if attention_mask.is_floating_point():
+            return attention_mask.to(dtype)
+        keep = attention_mask.bool()  # (B, 1 or H, T, T)
+    elif bool(attention_mask.all()):
+        return None
+    else:
+        keep = attention_mask[:, None, None, :].bool()  # (B, 1, 1, T)
     mask = torch.zeros(keep.shape, dtype=dtype, device=attention_mask.device)
     return mask.masked_fill_(~keep, torch.finfo(dtype).min)
 
@@ -446,37 +471,58 @@ class BertModel(BertPreTrainedModel):
 
     def forward(
         self,
-        input_ids: Tensor,
+        input_ids: Tensor | None,
         token_type_ids: Tensor | None = None,
         attention_mask: Tensor | None = None,
         head_mask: Tensor | None = None,
         explain: bool = False,
+        inputs_embeds: Tensor | None = None,
     ) -> BertModelOutput:
         """Encode a batch of token sequences.
 
         Args:
-            input_ids: (B, T) token ids.
+            input_ids: (B, T) token ids; None when ``inputs_embeds`` is given.
             token_type_ids: (B, T) segment ids, 0 for sentence A and 1 for sentence B; None: all 0.
-            attention_mask: (B, T) 1 for tokens, 0 for padding; None means no padding.
+            attention_mask: (B, T) 1 for tokens, 0 for padding; None means no padding. Or a mask
+                per query, (B, T, T) or (B, 1, T, T): what each token may attend to (e.g. a
+                causal mask), additive if floating, else 1 keep / 0 drop; see
+                :func:`additive_attention_mask`.
             head_mask: (H,) or (L, H) multipliers of each head's attention probabilities; 0 removes
                 a head (HF's former head_mask).
             explain: return an :class:`Explanation` of every step (else fused attention).
+            inputs_embeds: (B, T, D) word vectors instead of ``input_ids`` (see
+                :class:`BertEmbeddings`).
 
         Returns:
             :class:`BertModelOutput`: last_hidden_state (B, T, D), pooler_output (B, D) or None,
             and the explanation or None.
         """
-        if input_ids.dim() != 2:
+        if (input_ids is None) == (inputs_embeds is None):
+            raise ValueError("give either input_ids or inputs_embeds")
+        if input_ids is not None and input_ids.dim() != 2:
             raise ValueError(f"input_ids must be (batch, tokens), not {tuple(input_ids.shape)}")
-        for name, ids in (("token_type_ids", token_type_ids), ("attention_mask", attention_mask)):
-            if ids is not None and ids.shape != input_ids.shape:
-                raise ValueError(f"{name} has shape {tuple(ids.shape)}, "
-                                 f"input_ids {tuple(input_ids.shape)}")
+        if inputs_embeds is not None and inputs_embeds.dim() != 3:
+            raise ValueError(f"inputs_embeds must be (batch, tokens, hidden), "
+                             f"not {tuple(inputs_embeds.shape)}")
+        B, T = input_ids.shape if input_ids is not None else inputs_embeds.shape[:2]
+        if token_type_ids is not None and token_type_ids.shape != (B, T):
+            raise ValueError(f"token_type_ids has shape {tuple(token_type_ids.shape)}, "
+                             f"the input {(B, T)}")
+        if attention_mask is not None:
+            heads = (1, self.config.num_attention_heads)
+            shape = tuple(attention_mask.shape)
+            if not (shape in ((B, T), (B, T, T))
+                    or len(shape) == 4 and shape[0] == B and shape[1] in heads
+                    and shape[2:] == (T, T)):
+                raise ValueError(f"attention_mask has shape {shape}; for an input of (B, T) = "
+                                 f"{(B, T)} it must be (B, T), (B, T, T) or (B, 1, T, T)")
         explanation = None
         if explain:  # empty records, which the modules fill in on the way through
             explanation = Explanation(layers=[LayerExplanation() for _ in self.encoder.layer])
-        hidden = self.embeddings(input_ids, token_type_ids, explanation)  # (B, T, D)
-        mask = additive_attention_mask(attention_mask, hidden.dtype)  # (B, 1, 1, T) or None
+        hidden = self.embeddings(input_ids, token_type_ids, explanation,
+                                 inputs_embeds)  # (B, T, D)
+        # (B, 1, 1, T) padding, (B, 1, T, T) per query, or None
+        mask = additive_attention_mask(attention_mask, hidden.dtype)
         cfg = self.config
         heads = expand_head_mask(head_mask, cfg.num_hidden_layers, cfg.num_attention_heads,
                                  hidden)  # (L, 1, H, 1, 1) or None
@@ -501,7 +547,7 @@ class LayerExplanation:
     query: Tensor | None = None  # (B, H, T, dh)
     key: Tensor | None = None  # (B, H, T, dh)
     value: Tensor | None = None  # (B, H, T, dh)
-    scores: Tensor | None = None  # (B, H, T, T) raw Q·Kᵀ/√dh, before the padding mask
+    scores: Tensor | None = None  # (B, H, T, T) raw Q·Kᵀ/√dh, before the attention mask
     probs: Tensor | None = None  # (B, H, T, T) softmax after dropout and head mask = HF attentions
     context: Tensor | None = None  # (B, T, D) heads' weighted sums of V, concatenated
     attention_output: Tensor | None = None  # (B, T, D) after dense + residual + LayerNorm

@@ -1,9 +1,9 @@
 """4 · Masked words: hide tokens and watch BERT guess them, layer by layer, and how it was
-trained."""
+trained; then the same guesses with the right-hand side hidden, and which words they rested on."""
 
 import streamlit as st
 
-from bertcore import masked_lm
+from bertcore import attribution, bidirectional, masked_lm
 from ui import charts, examples, models, presenter, state, window, word_table
 from ui.i18n import md_escape, t
 
@@ -20,6 +20,23 @@ def mask_view(name: str, sentence: str, pair: str | None, positions: tuple[int, 
     (logit lens), with the rank of each hidden word."""
     return masked_lm.predict_masks(models.loaded(name), models.encode(name, sentence, pair),
                                    positions, k, greedy=greedy)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def directions_view(name: str, sentence: str, pair: str | None, positions: tuple[int, ...],
+                    layer: int, head: int, k: int = K) -> bidirectional.DirectionsView:
+    """The guesses and one head's attention, read with both sides and with a causal mask."""
+    return bidirectional.compare(models.loaded(name), models.encode(name, sentence, pair),
+                                 positions, layer, head, k)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def attribution_view(name: str, sentence: str, pair: str | None, positions: tuple[int, ...],
+                     position: int, target: int) -> attribution.Attribution:
+    """Each token's part in the guess ``target`` at ``position``: gradient × input and integrated
+    gradients (``attribution.STEPS`` steps; a long input is read around the mask)."""
+    return attribution.attribute(models.loaded(name), models.encode(name, sentence, pair),
+                                 positions, position, target)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -98,7 +115,9 @@ if len(positions) > len([p for p in positions if p in span]):
 # mask chosen yet, the page is one section).
 steps = presenter.Steps("masked_lm", ({"predictions": t("mlm.predictions", k=K),
                                        "compare": t("mlm.compare"), "lens": t("mlm.lens")}
-                                      if positions else {}) | {"rule": t("mlm.rule")})
+                                      if positions else {})
+                        | {"rule": t("mlm.rule"), "directions": t("dir.title"),
+                           "attribution": t("attr.title")})
 
 
 def chip_colors(chosen, color: str) -> list[str]:
@@ -218,3 +237,99 @@ if len(span) < len(tokens):
     st.caption(t("mlm.rule_window", k=sum(1 for i in span if pm.actions[i]), n=len(span)))
 st.caption(t("mlm.legend"))
 st.button(t("mlm.reroll"), icon=":material/casino:", key="mlm_reroll", on_click=reroll)
+
+# ----------------------------------------------------------------------------- both sides or left
+steps.section("directions")
+st.subheader(t("dir.title"))
+st.markdown(t("dir.intro"))
+st.info(t("dir.not_in_bert"), icon="🧭")
+layers, heads = bert.config.num_hidden_layers, bert.config.num_attention_heads
+state.clamp_layer_head(layers, heads)
+c1, c2 = st.columns(2)
+if layers > 1:
+    c1.select_slider(t("common.layer"), list(range(layers)), help=t("common.from_zero"),
+                     **state.bind("layer"))
+if heads > 1:
+    c2.select_slider(t("common.head"), list(range(heads)), help=t("common.from_zero"),
+                     **state.bind("head"))
+cur = state.current()
+with st.spinner(t("dir.running")):
+    dv = directions_view(s.model, s.sentence, s.pair or None, positions, cur.layer, cur.head, K)
+SIDES = {"both": t("dir.both"), "left": t("dir.left")}
+if not positions:
+    st.info(t("dir.none"), icon="👆")
+else:
+    m = 0
+    if len(positions) > 1:
+        m = st.selectbox(t("mlm.lens_mask"), range(len(positions)), key="dir_mask",
+                         format_func=lambda j: f"#{positions[j]} · {tokens[positions[j]]}")
+    pos, hidden = positions[m], dv.hidden_tokens[m]
+    cols = st.columns(2)
+    for col, (side, label) in zip(cols, SIDES.items()):
+        reading = getattr(dv, side)
+        guesses = reading.top_tokens[m]
+        with col:
+            st.plotly_chart(charts.bars(guesses, reading.top_probs[m], label, x_max=1.0,
+                                        highlight=guesses.index(hidden) if hidden in guesses
+                                        else None),
+                            width="stretch", config={"displayModeBar": False},
+                            key=f"dir_bars_{side}")
+    if hidden is not None:
+        st.markdown(t("dir.hidden", word=md_escape(hidden), pos=pos,
+                      both_rank=f"{dv.both.hidden_ranks[m]:,}", both_p=pct(dv.both.hidden_probs[m]),
+                      left_rank=f"{dv.left.hidden_ranks[m]:,}",
+                      left_p=pct(dv.left.hidden_probs[m])))
+    if not s.presenter:
+        st.caption(t("dir.caveat"))
+# One head's attention both ways, over the tokens the page shows (a long text: its window).
+labels = [dv.tokens[i] for i in span]
+cols = st.columns(2)
+for col, (side, label) in zip(cols, SIDES.items()):
+    with col:
+        st.plotly_chart(charts.heatmap(getattr(dv, side).attention[span][:, span], labels, labels,
+                                       t("dir.attention_title", layer=cur.layer, head=cur.head,
+                                         side=label),
+                                       zmin=0, zmax=1, value_label=t("common.attention")),
+                        width="stretch", config={"displayModeBar": False}, key=f"dir_att_{side}")
+if not s.presenter:
+    st.caption(t("dir.attention_caption"))
+
+# ----------------------------------------------------------------------------- which words mattered
+steps.section("attribution")
+st.subheader(t("attr.title"))
+if not s.presenter:
+    st.markdown(t("attr.intro"))
+if not positions:
+    st.info(t("attr.none"), icon="👆")
+    st.stop()
+m = 0
+if len(positions) > 1:
+    m = st.selectbox(t("mlm.lens_mask"), range(len(positions)), key="attr_mask",
+                     format_func=lambda j: f"#{positions[j]} · {tokens[positions[j]]}")
+pos, hidden = positions[m], mv.hidden_tokens[m]
+# The target: one of the top guesses (the first by default), or the hidden word itself.
+options = [(int(i), t("attr.target_option", word=w, p=pct(p)))
+           for i, w, p in zip(mv.top_ids[m], mv.top_tokens[m], mv.top_probs[m])]
+if hidden is not None and hidden not in mv.top_tokens[m]:
+    options.append((bert.tokenizer.vocab[hidden],
+                    t("attr.target_hidden", word=hidden, p=pct(mv.hidden_probs[m]))))
+choice = st.selectbox(t("attr.target"), range(len(options)), format_func=lambda j: options[j][1],
+                      key=f"attr_target_{pos}")
+with st.spinner(t("attr.running", n=attribution.STEPS + 2)):
+    a = attribution_view(s.model, s.sentence, s.pair or None, positions, pos, options[choice][0])
+if a.cropped:
+    st.caption(t("attr.cropped", n=len(a.tokens), pos=pos, first=a.kept[1], last=a.kept[-2],
+                 total=a.length))
+GREY = "#C9D3DF"  # each chip's underline, so that a score near 0 (white) still shows a chip
+for title, scores in ((t("attr.ig", steps=a.steps), a.integrated),
+                      (t("attr.gxi"), a.grad_x_input)):
+    st.markdown(f"**{title}**")
+    shown = [f"{round(float(v), 2) + 0.0:+.2f}" for v in scores]  # (+ 0.0: no "-0.00")
+    st.html(charts.chips_html(a.tokens, [GREY] * len(a.tokens), shown,
+                              fill=charts.diverging_colors(scores)))
+st.caption(t("attr.legend", word=a.target))
+if not s.presenter:
+    st.caption(t("attr.sums", word=a.target, f0=f"{a.f_baseline:.2f}", fx=f"{a.f_input:.2f}",
+                 change=f"{a.change:+.2f}", total=f"{a.total:+.2f}",
+                 delta=f"{round(a.delta, 3) + 0.0:+.3f}", steps=a.steps))
+    st.caption(t("attr.gxi_caption"))

@@ -4,7 +4,7 @@
   few more vocabulary entries, so that HTML-like input ("<", "script", ">") becomes real tokens that
   the pages must escape, instead of [UNK];
 * :func:`walk` and :func:`all_text` read everything an AppTest run drew, for assertions on what a
-  reader would see;
+  reader would see; :func:`html_after` finds a section's HTML by its subheader;
 * :func:`run` and :func:`open_app` run the app in AppTest and fail on an exception or an error
   message on the page.
 """
@@ -73,6 +73,19 @@ def elements(at, kind: str) -> list:
     AppTest (everything) or one of its blocks (``at.main``, ``at.sidebar``)."""
     return [n for n in walk(getattr(at, "_tree", at)) if getattr(n, "type", None) == kind
             and not isinstance(getattr(n, "children", None), dict)]
+
+
+def html_after(at, heading: str):
+    """The first st.html element drawn after the subheader ``heading`` (e.g. a section's chips,
+    where later sections draw chips of their own)."""
+    seen = False
+    for node in walk(at._tree):
+        if getattr(node, "type", None) == "subheader" and getattr(node, "value", None) == heading:
+            seen = True
+        elif seen and getattr(node, "type", None) == "html" and not isinstance(
+                getattr(node, "children", None), dict):
+            return node
+    raise AssertionError(f"no html after the subheader {heading!r}")
 
 
 def run(at, timeout: float = 120):

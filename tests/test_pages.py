@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from app_support import all_text, elements, write_app_checkpoint
+from app_support import all_text, elements, html_after, write_app_checkpoint
 
 AppTest = pytest.importorskip("streamlit.testing.v1").AppTest
 
@@ -32,6 +32,7 @@ SECTIONS = ("head", "example", "bertviz", "off", "summary")
 TIMEOUT = 120  # seconds per script run: generous for a loaded 2-core CI machine
 
 EMPTY = "Type a sentence in the sidebar to begin."
+RULE = "How BERT was trained: the 15 % rule"  # the masked-words section with the rule's chips
 # The tests below that read particular tokens use this sentence (the tiny checkpoint's vocabulary
 # has its words; the default sentence's "toddler" and "bed" are [UNK] there).
 CAT = "The cat sat on the mat because it was tired."
@@ -318,12 +319,12 @@ def test_masked_lm_hide_words():
     assert "All at once" in "\n".join(texts(at, "markdown"))
     run(at.selectbox(key="mlm_lens_mask").select(1))
     # The 15 % rule: "Re-roll" draws another sample.
-    rule = elements(at.main, "html")[-1].value
+    rule = html_after(at, RULE).value
     for _ in range(5):
         run([b for b in at.button if b.key == "mlm_reroll"][0].click())
-        if elements(at.main, "html")[-1].value != rule:
+        if html_after(at, RULE).value != rule:
             break
-    assert elements(at.main, "html")[-1].value != rule
+    assert html_after(at, RULE).value != rule
 
 
 def test_masked_lm_typed_mask():

@@ -170,7 +170,8 @@ CONCEPT_PAGES = {
                    "Check: is this what the model computes?"]),
     "masked_lm": ({"masks": 2}, ["What the model reads", "All at once, or one after another?",
                                  "What each layer would guess",
-                                 "How BERT was trained: the 15 % rule"]),
+                                 "How BERT was trained: the 15 % rule",
+                                 "Both sides, or the left only?", "Which words mattered?"]),
     "next_sentence": ({"pair": "it rained ."}, [None, "The input, by segment",
                                                 "How much A's words look at B's"]),
 }

@@ -7,6 +7,8 @@ import json
 import re
 from html.parser import HTMLParser
 
+import plotly.colors
+
 from ui import bidi, charts, word_table
 
 ARABIC = ["م", "##ر", "##حب", "##ا", "ب", "##ال", "##عالم"]  # "مرحبا بالعالم" in pieces
@@ -151,3 +153,20 @@ def test_text_on_every_shade_keeps_aa_contrast():
     for shade in sample_colorscale(charts.SEQUENTIAL, [i / 50 for i in range(51)]):
         ink = word_table.text_color(shade)
         assert word_table.contrast(shade, as_rgb[ink]) >= 4.5, (shade, ink)
+
+
+def test_signed_scores_fill_their_chips_on_the_diverging_scale_with_readable_text():
+    scores = [-2.0, -0.5, 0.0, 1.0, 2.0]
+    colors = charts.diverging_colors(scores)
+    ends = plotly.colors.sample_colorscale(charts.DIVERGING, [0.0, 0.5, 1.0])
+    assert (colors[0], colors[2], colors[-1]) == tuple(ends)  # ± the largest at the ends, 0 white
+    red, blue = (tuple(map(int, re.findall(r"\d+", c))) for c in (colors[3], colors[1]))
+    assert red[0] > red[2] and blue[2] > blue[0]  # red above 0, blue below
+    assert charts.diverging_colors([0.0, 0.0]) == [ends[1]] * 2  # nothing to scale: all white
+    html = charts.chips_html(["a", "b", "c", "d", "e"], ["#C9D3DF"] * 5, fill=colors)
+    for color in colors:
+        ink = word_table.text_color(color)
+        assert f"background:{color};" in html and f"color:{ink};" in html
+        rgb = {"#FFFFFF": "rgb(255, 255, 255)", charts.INK: "rgb(43, 45, 66)",
+               "#000000": "rgb(0, 0, 0)"}[ink]
+        assert word_table.contrast(color, rgb) >= 4.5

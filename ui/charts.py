@@ -42,6 +42,7 @@ import html
 from contextvars import ContextVar
 
 import numpy as np
+import plotly.colors
 import plotly.graph_objects as go
 
 from .bidi import bidi_runs, text_direction
@@ -556,11 +557,22 @@ def curves(rows, series, title: str | None = None, *, x_title: str = "", y_title
 
 # ----------------------------------------------------------------------------- HTML
 
+def diverging_colors(values) -> list[str]:
+    """Each value's colour on ``DIVERGING`` ("rgb(r, g, b)"), centred on 0 with ± the largest
+    magnitude at the two ends, as the signed heatmaps are: red above 0, blue below, white at 0."""
+    v = np.asarray(values, dtype=float).reshape(-1)
+    lim = float(np.abs(v).max()) if v.size else 0.0
+    return plotly.colors.sample_colorscale(DIVERGING, list((v / (lim or 1.0) + 1) / 2))
+
+
 def chips_html(tokens, colors, sublabels=None, *, outline=None, strike=None,
-               direction: str = "auto") -> str:
+               direction: str = "auto", fill=None) -> str:
     """Tokens as coloured chips with an optional small line under each (ids, segments …).
 
     Every token and sublabel is escaped: the result is safe to pass to st.html / st.markdown.
+    A chip is tinted with its colour; with ``fill`` (one "rgb(r, g, b)" a chip, e.g. from
+    :func:`diverging_colors`) it is filled with it instead, its text dark or white, whichever
+    reads better on it (a scale of amounts, where a pale tint would hide the differences).
 
     Right-to-left text (Arabic, Hebrew) reads from the right: its chips are laid out from the
     right, and a piece's "##" sits on its right, where it joins the piece before it. The base
@@ -579,6 +591,20 @@ def chips_html(tokens, colors, sublabels=None, *, outline=None, strike=None,
                 closes.add(run[-1])
         base = f' dir="{base}"'
     sub_dir = ' dir="auto"' if base else ""  # a sublabel reads in its own direction
+    if fill is not None:
+        from .word_table import text_color  # (word_table draws with this module's colours)
+
+        def background(i: int, color: str) -> str:
+            return fill[i]
+
+        def ink(i: int) -> str:
+            return text_color(fill[i])
+    else:
+        def background(i: int, color: str) -> str:
+            return f"{color}22"  # the chip's colour, pale
+
+        def ink(i: int) -> str:
+            return INK
     out = [f'<div class="bl-chips"{base} style="display:flex;flex-wrap:wrap;gap:6px 4px;'
            'align-items:flex-start;font-family:Inter,sans-serif;">']
     for i, (tok, color) in enumerate(zip(tokens, colors)):
@@ -592,9 +618,9 @@ def chips_html(tokens, colors, sublabels=None, *, outline=None, strike=None,
         out.append(
             f'<div style="display:inline-flex;flex-direction:column;align-items:center;'
             f'flex:0 0 auto;">'
-            f'<div{dirs.get(i, "")} style="background:{color}22;border-bottom:3px '
+            f'<div{dirs.get(i, "")} style="background:{background(i, color)};border-bottom:3px '
             f'solid {color};outline:{border};border-radius:6px;padding:3px 8px;font-size:1.05em;'
-            f'white-space:pre;color:{INK};{deco}">{esc(tok)}</div>{sub}</div>')
+            f'white-space:pre;color:{ink(i)};{deco}">{esc(tok)}</div>{sub}</div>')
         out.append("</div>" if i in closes else "")
     out.append("</div>")
     return "".join(out)
