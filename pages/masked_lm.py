@@ -315,6 +315,10 @@ if hidden is not None and hidden not in mv.top_tokens[m]:
                     t("attr.target_hidden", word=hidden, p=pct(mv.hidden_probs[m]))))
 choice = st.selectbox(t("attr.target"), range(len(options)), format_func=lambda j: options[j][1],
                       key=f"attr_target_{pos}")
+# Off until asked: the scores cost STEPS + 2 passes forwards and backwards (about 2 s), too much
+# for every edit of the sentence.
+if not st.toggle(t("attr.compute", n=attribution.STEPS + 2), key="attr_on"):
+    st.stop()
 with st.spinner(t("attr.running", n=attribution.STEPS + 2)):
     a = attribution_view(s.model, s.sentence, s.pair or None, positions, pos, options[choice][0])
 if a.cropped:

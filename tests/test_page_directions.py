@@ -64,9 +64,11 @@ def run(at):
     return at
 
 
-def open_app(**query) -> AppTest:
+def open_app(attribution: bool = False, **query) -> AppTest:
+    """The masked-word page with ``query`` in the URL; ``attribution``: its scores asked for."""
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
     at.query_params.update({k: str(v) for k, v in query.items()})
+    at.session_state["attr_on"] = attribution
     at.switch_page("pages/masked_lm.py")
     return run(at)
 
@@ -127,8 +129,12 @@ def test_both_sections_draw_in_both_languages(lang, bert):
     assert zb.shape == zl.shape == (len(view.tokens),) * 2
     assert np.abs(np.triu(zl, 1)).max() == 0 and np.triu(zb, 1).max() > 0
     np.testing.assert_allclose(zl, view.left.attention, atol=1e-5)
-    # Which words mattered: one score per token, [CLS] [SEP] [MASK] at 0 under integrated
-    # gradients, the scores those of bertcore.attribution for the top guess.
+    # Which words mattered: computed only when asked (a few seconds each time); then one score per
+    # token, [CLS] [SEP] [MASK] at 0 under integrated gradients, the scores those of
+    # bertcore.attribution for the top guess.
+    assert at.toggle(key="attr_on").value is False
+    assert not any(IG[lang] in m.value for m in at.markdown)
+    at = open_app(lang=lang, text=CAT, masks="3", attribution=True)
     a = attribution.attribute(bert, bert.encode(CAT), [3], 3)
     (ig_tokens, ig), (gxi_tokens, gxi) = attribution_rows(at, lang)
     assert ig_tokens == gxi_tokens == a.tokens
@@ -142,7 +148,7 @@ def test_both_sections_draw_in_both_languages(lang, bert):
 
 
 def test_another_guess_can_be_explained_and_several_masks_chosen_between(bert):
-    at = open_app(text=CAT, masks="3,6")
+    at = open_app(text=CAT, masks="3,6", attribution=True)
     target = at.selectbox(key="attr_target_3")
     assert len(target.options) >= 5  # the top 5, and the hidden word when it is not among them
     run(target.select(2))
@@ -172,7 +178,7 @@ def test_a_long_input_is_windowed_and_its_attribution_cropped(tmp_path, monkeypa
     folder = write_app_checkpoint(tmp_path / "long-bert", positions=128)
     monkeypatch.setenv("BERTLAB_MODEL", str(folder))
     long = "the dog barked on the street , the cat sat on the mat . " * 8  # 114 tokens
-    at = open_app(text=long, masks="60")
+    at = open_app(text=long, masks="60", attribution=True)
     for label in SIDES["en"]:
         (heat,) = [c for c in titled(at, label) if c["data"][0]["type"] == "heatmap"]
         assert array(heat["data"][0]["z"]).shape == (32, 32)  # the page's window
@@ -197,6 +203,6 @@ def test_presenter_mode_shows_the_sections_one_at_a_time():
     subheaders = [s.value for s in at.subheader]
     assert DIR["en"] in subheaders and ATTR["en"] not in subheaders
     assert not any("These weights were trained" in c.value for c in at.caption)  # no asides
-    at = open_app(text=CAT, masks="3", presenter="1", step=5)
+    at = open_app(text=CAT, masks="3", presenter="1", step=5, attribution=True)
     assert ATTR["en"] in [s.value for s in at.subheader]
     assert len(attribution_rows(at)) == 2
