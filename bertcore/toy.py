@@ -140,6 +140,30 @@ def corpus_view(setup: ToySetup, n_pairs: int = 6) -> CorpusView:
                       len(setup.examples), list(setup.documents[0]), pairs)
 
 
+# A model that keeps training on the same small text starts to memorise it: its training loss
+# still falls while its loss on held-out text rises. A run stops once held-out masked-LM loss is
+# above its best by MEMORISING_MARGIN at MEMORISING_EVALS evaluations in a row (the held-out masks
+# are the same at every evaluation, so the rise is the model's, not the dice's).
+# (a fresh warm-up when a learner trains more can lift the loss for an evaluation or two: hence
+# a margin and several evaluations)
+MEMORISING_MARGIN = 0.05  # nats
+MEMORISING_EVALS = 3
+
+
+def memorising(heldout_losses: list[float]) -> int | None:
+    """The index of the best held-out loss if the loss has since risen for good, else None.
+
+    Args:
+        heldout_losses: held-out masked-LM loss at each evaluation, oldest first.
+    """
+    if len(heldout_losses) <= MEMORISING_EVALS:
+        return None
+    best = min(range(len(heldout_losses)), key=heldout_losses.__getitem__)
+    rising = all(loss > heldout_losses[best] + MEMORISING_MARGIN
+                 for loss in heldout_losses[-MEMORISING_EVALS:])
+    return best if rising and best < len(heldout_losses) - MEMORISING_EVALS else None
+
+
 def toy_train(model: BertForPreTraining, setup: ToySetup, *, steps: int, on_report,
               learning_rate: float = 1e-3, batch_size: int = 32, eval_every: int = 25,
               cloze: str | None = None, seed: int = 0, should_stop=None):
@@ -200,6 +224,10 @@ class ToyRun:
     seconds: float = 0.0  # training time in all
     steps_in_call: int = 0  # steps taken by the current (or last) call of ``train``
     finished: bool = True  # False while a call runs, and after one that was interrupted
+    # the evaluation row with the lowest held-out masked-LM loss, once the loss has risen for good
+    # since (see ``memorising``): the call stops there (a further call trains until its next
+    # evaluation finds the loss still above that best)
+    memorised_after: dict | None = None
 
     @classmethod
     def start(cls, setup: ToySetup, cloze: str | None = None) -> ToyRun:
@@ -214,22 +242,30 @@ class ToyRun:
         """``steps`` more steps (a fresh warm-up and decay); ``on_update()`` after every report.
 
         If training is interrupted (``should_stop``, or an exception from ``on_update``), what was
-        learned stays in ``self.model`` and ``self.history``, and ``finished`` stays False.
+        learned stays in ``self.model`` and ``self.history``, and ``finished`` stays False. It also
+        stops once the model is memorising its text (``memorised_after`` is then set).
         """
         base, t0 = self.step, time.perf_counter()
-        self.finished, self.steps_in_call = False, 0
+        self.finished, self.steps_in_call, self.memorised_after = False, 0, None
 
         def on_report(row: dict) -> None:
             row = {**row, "step": base + row["step"]}
             self.history.append(row)
             self.step, self.steps_in_call = row["step"], row["step"] - base
+            if "mlm_loss" in row and self.memorised_after is None:
+                evals = [r for r in self.history if "mlm_loss" in r]
+                if (best := memorising([r["mlm_loss"] for r in evals])) is not None:
+                    self.memorised_after = evals[best]
             if on_update:
                 on_update()
+
+        def stop() -> bool:
+            return self.memorised_after is not None or bool(should_stop and should_stop())
 
         try:
             result = toy_train(self.model, self.setup, steps=steps, on_report=on_report,
                                learning_rate=learning_rate, batch_size=batch_size,
-                               cloze=self.cloze, seed=base, should_stop=should_stop)
+                               cloze=self.cloze, seed=base, should_stop=stop)
             self.finished = not result.cancelled
         finally:
             self.model.eval()

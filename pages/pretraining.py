@@ -115,7 +115,9 @@ if run is None:
 c = run.model.config
 st.caption(t("pt.size", layers=c.num_hidden_layers, heads=c.num_attention_heads,
              hidden=c.hidden_size, params=run.num_parameters))
-progress_slot, chart_slot, score_slot = st.empty(), st.empty(), st.empty()
+status_slot, progress_slot, chart_slot = st.empty(), st.empty(), st.empty()
+st.caption(t("pt.loss_caption"))
+score_slot = st.empty()
 st.markdown(f"**{t('pt.guesses')}**")
 guess_slot = st.empty()
 SERIES = [("mlm", t("pt.mlm_train"), charts.PALETTE[0], False),
@@ -150,12 +152,17 @@ def draw(total: int | None = None) -> None:
 
 if start or more:
     run.cloze = cloze
-    st.caption(t("pt.running"))
+    status_slot.info(t("pt.running"), icon="⏳")
     # Training runs in this script run: a click on any button (Stop, too) reruns the page, which
     # ends training at the next redraw; the model and its history so far stay in this session.
     run.train(steps, learning_rate=lr, batch_size=batch, on_update=lambda: draw(steps))
     progress_slot.empty()
-    st.success(t("pt.done", step=run.step, sec=run.seconds), icon="✅")
+if best := run.memorised_after:
+    status_slot.warning(t("pt.memorising", step=run.step, best_step=best["step"],
+                          best=best["mlm_loss"], now=run.history[-1].get("mlm_loss", 0.0)),
+                        icon="📚")
+elif (start or more) and run.finished:
+    status_slot.success(t("pt.done", step=run.step, sec=run.seconds), icon="✅")
 elif run.step and not run.finished:
-    st.info(t("pt.stopped", step=run.step), icon="⏸️")
+    status_slot.info(t("pt.stopped", step=run.step), icon="⏸️")
 draw()

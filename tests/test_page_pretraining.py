@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -46,6 +47,9 @@ def test_page_builds_pairs_and_masks_then_trains_and_continues(monkeypatch, mode
     button(at, "Start from random weights").click().run()
     assert not at.exception, at.exception
     assert any("Trained 50 steps" in s.value for s in at.success)
+    assert not any("Training now" in i.value for i in at.info)  # the status says it is done
+    assert any("Going below it means it has started to use the context" in c.value
+               for c in at.caption)  # what the dashed line means
     guesses = at.dataframe[-1].value
     assert list(guesses.iloc[:, 0]) == [50, 25]  # newest first, one row per evaluation
     assert at.get("plotly_chart")
@@ -67,3 +71,25 @@ def test_page_speaks_chinese(monkeypatch, model_dir):
     assert "从随机权重开始" in [b.label for b in at.button]
     a, b = at.dataframe[0].value.iloc[0, 1:]
     assert " " not in a.strip() and " " not in b.strip()  # Chinese is shown without spaces
+
+
+def test_page_says_when_the_model_starts_memorising(monkeypatch, model_dir):
+    from bertcore import toy
+
+    # Held-out losses scripted: lowest at the second evaluation (step 50), then rising.
+    losses = iter([6.0, 5.0] + [5.0 + 0.1 * i for i in range(1, 10)])
+    real = toy.evaluate
+    monkeypatch.setattr(toy, "evaluate",
+                        lambda *a, **k: {**real(*a, **k), "mlm_loss": next(losses)})
+    at = open_page(monkeypatch, model_dir, "en")
+    at.select_slider(key="pt_docs").set_value(30).run()
+    at.select_slider(key="pt_steps").set_value(200).run()
+    button(at, "Start from random weights").click().run()
+    assert not at.exception, at.exception
+    (warning,) = [w.value for w in at.warning]
+    stop = 50 + 25 * toy.MEMORISING_EVALS
+    assert warning.startswith(f"Stopped at step {stop}: the model is now memorising its text")
+    assert "lowest at step 50 (5.00)" in warning
+    now = float(re.search(r"has risen since \((\d+\.\d+)\)", warning).group(1))
+    assert now >= 5.0 + 0.1 * toy.MEMORISING_EVALS  # the latest held-out loss
+    assert not at.success and list(at.dataframe[-1].value.iloc[:, 0])[0] == stop

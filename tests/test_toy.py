@@ -75,3 +75,29 @@ def test_a_run_trains_its_own_copy_and_can_continue_and_stop(zh_setup):
     run.train(40, batch_size=16, should_stop=lambda: calls.append(1) or len(calls) > 10)
     assert not run.finished and run.step == 50 and run.steps_in_call == 10
     assert [r["step"] for r in run.history] == sorted(r["step"] for r in run.history)
+
+
+def test_memorising_is_a_held_out_loss_risen_above_its_best_for_good():
+    m, n = toy.MEMORISING_MARGIN, toy.MEMORISING_EVALS
+    assert toy.memorising([5.0, 4.0, 3.0]) is None  # still falling
+    assert toy.memorising([5.0, 3.0] + [3.0 + m / 2] * n) is None  # a plateau is not a rise
+    assert toy.memorising([5.0, 3.0] + [3.0 + 2 * m] * (n - 1) + [3.0 - m]) is None  # a new best
+    assert toy.memorising([5.0, 3.0] + [3.0 + 2 * m] * (n - 1)) is None  # not yet for long enough
+    assert toy.memorising([5.0, 3.0] + [3.0 + 2 * m] * n) == 1
+    assert toy.memorising([5.0, 3.0, 3.1, 2.9] + [2.9 + 2 * m] * n) == 3
+
+
+def test_a_run_stops_when_it_starts_memorising_and_says_where(zh_setup, monkeypatch):
+    # Held-out losses scripted: down to the third evaluation (step 75), then up for good.
+    losses = iter([6.0, 5.0, 4.0] + [4.0 + 0.1 * i for i in range(1, 10)])
+    real = toy.evaluate
+    monkeypatch.setattr(toy, "evaluate",
+                        lambda *a, **k: {**real(*a, **k), "mlm_loss": next(losses)})
+    run = toy.ToyRun.start(zh_setup)
+    run.train(500, batch_size=8)
+    assert run.memorised_after["step"] == 75 and run.memorised_after["mlm_loss"] == 4.0
+    # stopped at the last of the rising evaluations that make it sure
+    assert run.step == 75 + 25 * toy.MEMORISING_EVALS and not run.finished
+    # Training more goes on until its first evaluation, which finds the loss still above the best.
+    run.train(500, batch_size=8)
+    assert run.step == 100 + 25 * toy.MEMORISING_EVALS and run.memorised_after["step"] == 75
