@@ -77,7 +77,7 @@ def ask(qid: str, prompt: str, options: list | None, truth, fmt=str) -> bool:
                 st.radio(t("lesson.your_answer"), options, format_func=fmt, index=None,
                          horizontal=True, key=f"{key}_in")
             st.form_submit_button(t("lesson.reveal"), type="primary", on_click=record,
-                                  icon=":material/visibility:")
+                                  icon=":material/visibility:", key=f"{key}_reveal")
         return False
     answer = answers[qid]["answer"]
     if options is None:
