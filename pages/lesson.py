@@ -13,7 +13,7 @@ import streamlit as st
 
 from bertcore import lesson
 from bertcore.attention import content_word
-from ui import examples, models, presenter, state, views, window
+from ui import charts, examples, models, presenter, state, views, window
 from ui.i18n import md_escape, t
 
 CHAPTERS = ("why", "input", "layer", "pretraining", "finetuning", "attention")
@@ -63,14 +63,15 @@ def ask(qid: str, prompt: str, options: list | None, truth, fmt=str) -> bool:
     answers = ss.setdefault(ANSWERS, {})
     sig = (qid, s.model, s.sentence, s.pair, s.layer, s.head, s.query)
     key = f"lesson_q_{qid}"
-    st.markdown(f"**:material/psychology_alt: {t('lesson.predict')}** {prompt}")
+    box = st.container(border=True)  # the question and its answer: one framed block
+    box.markdown(f"**:material/psychology_alt: {t('lesson.predict')}** {prompt}")
     if answers.get(qid, {}).get("sig") != sig:
         answers.pop(qid, None)
 
         def record() -> None:
             answers[qid] = {"sig": sig, "answer": ss.get(f"{key}_in")}
 
-        with st.form(f"{key}_form", border=False, enter_to_submit=True):
+        with box, st.form(f"{key}_form", border=False, enter_to_submit=True):
             if options is None:
                 st.text_input(t("lesson.your_word"), key=f"{key}_in", max_chars=40)
             else:
@@ -85,26 +86,30 @@ def ask(qid: str, prompt: str, options: list | None, truth, fmt=str) -> bool:
         right = lesson.same_word(answer, truth)
     else:
         right = answer == truth
-    c1, c2 = st.columns(2)
+    c1, c2 = box.columns(2)
     c1.metric(t("lesson.yours"), fmt(answer) if answer not in (None, "") else "—")
     c2.metric(t("lesson.models"), fmt(truth))
     if answer in (None, ""):
-        st.info(t("lesson.no_guess"), icon=":material/visibility:")
+        box.info(t("lesson.no_guess"), icon=":material/visibility:")
     elif right:
-        st.success(t("lesson.right"), icon=":material/check_circle:")
+        box.success(t("lesson.right"), icon=":material/check_circle:")
     else:
-        st.warning(t("lesson.wrong"), icon=":material/lightbulb:")
-    st.button(t("lesson.again"), key=f"{key}_again", on_click=answers.pop, args=(qid, None),
-              icon=":material/replay:")
+        box.warning(t("lesson.wrong"), icon=":material/lightbulb:")
+    box.button(t("lesson.again"), key=f"{key}_again", on_click=answers.pop, args=(qid, None),
+               icon=":material/replay:")
     return True
 
 
 def snippet(tokens: list[str], pos: int, context: int = 10) -> str:
     """The tokens around ``pos`` as text (pieces joined back to words), with "…" for the rest."""
     lo, hi = max(1, pos - context), min(len(tokens) - 1, pos + context + 1)
-    text = ""
+    text, before = "", ""
     for tok in tokens[lo:hi]:
-        text += tok[2:] if tok.startswith("##") else ("" if not text else " ") + tok
+        if tok.startswith("##"):
+            text += tok[2:]
+        else:  # Chinese characters (and their punctuation) are written without spaces
+            text += ("" if not text or charts.is_cjk(tok) or charts.is_cjk(before) else " ") + tok
+        before = tok
     return ("… " if lo > 1 else "") + text + (" …" if hi < len(tokens) - 1 else "")
 
 
@@ -182,9 +187,11 @@ def chapter_finetuning() -> None:
 
 
 def chapter_attention() -> None:
+    # Two lines: one would run off a phone's screen.
     st.latex(r"\mathrm{Attention}(Q,K,V) = \mathrm{softmax}\!\left(\frac{QK^\top}{\sqrt{d_k}}"
-             r"\right)V \qquad \mathrm{MultiHead} = \mathrm{Concat}(\mathrm{head}_1, \ldots, "
-             r"\mathrm{head}_h)\,W^O")
+             r"\right)V")
+    st.latex(r"\mathrm{MultiHead} = \mathrm{Concat}(\mathrm{head}_1, \ldots, \mathrm{head}_h)"
+             r"\,W^O")
     att = views.attention.layer_view(s.model, s.sentence, pair, s.layer, 0, T)  # (H, T, T)
     options, truth = lesson.attention_options(att[s.head][query])
     if ask("attend", t("lesson.attend_q", layer=s.layer, head=s.head,
