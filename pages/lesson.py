@@ -190,8 +190,7 @@ def chapter_attention() -> None:
     # Two lines: one would run off a phone's screen.
     st.latex(r"\mathrm{Attention}(Q,K,V) = \mathrm{softmax}\!\left(\frac{QK^\top}{\sqrt{d_k}}"
              r"\right)V")
-    st.latex(r"\mathrm{MultiHead} = \mathrm{Concat}(\mathrm{head}_1, \ldots, \mathrm{head}_h)"
-             r"\,W^O")
+    st.latex(r"\mathrm{MultiHead} = \mathrm{Concat}(\mathrm{h}_1, \ldots, \mathrm{h}_h)\,W^O")
     att = views.attention.layer_view(s.model, s.sentence, pair, s.layer, 0, T)  # (H, T, T)
     options, truth = lesson.attention_options(att[s.head][query])
     if ask("attend", t("lesson.attend_q", layer=s.layer, head=s.head,
