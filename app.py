@@ -176,7 +176,8 @@ def sidebar(bert, page_name: str) -> None:
 
 
 def pages() -> list:
-    listed = [("home", ":material/home:"), ("tokenization", ":material/segment:"),
+    listed = [("lesson", ":material/school:"), ("home", ":material/home:"),
+              ("tokenization", ":material/segment:"),
               ("embeddings", ":material/grid_on:"), ("attention", ":material/hub:"),
               ("layer", ":material/layers:"),
               ("masked_lm", ":material/visibility_off:"),

@@ -7,7 +7,8 @@ The model: ``config`` (hyper-parameters), ``tokenizer`` (WordPiece with a trace)
 ``checkpoint`` (Hugging Face checkpoints in and out), ``device``, and the ``Bert`` facade in
 ``api``. What the app shows of it, one module per concept: ``embeddings``, ``attention``,
 ``layer``, ``masked_lm``, ``bidirectional`` (both sides vs a causal mask), ``attribution``
-(which words mattered, with captum), ``next_sentence``. How it learns: ``data`` (NSP pairs,
+(which words mattered, with captum), ``next_sentence``, ``lesson`` (the guided lesson's
+questions, answered from the model). How it learns: ``data`` (NSP pairs,
 the 15 % masking rule), ``pretraining`` (the MLM + NSP loss and evaluation), ``train`` (one
 training loop), ``toy`` (a tiny BERT pre-trained live), ``finetune`` and ``tasks``; ``corpora``
 and ``defaults`` (the text and the offline models the app uses)::

@@ -13,11 +13,11 @@ import pandas as pd
 import streamlit as st
 
 from bertcore import MissingHeadError, attention
-from ui import bertviz_view, charts, models, presenter, state, thumbnails, window
+from ui import bertviz_view, charts, models, presenter, state, thumbnails, views, window
 from ui.i18n import md_escape, t
+from ui.views.attention import layer_view, off_view
 
 SECTIONS = ("head", "example", "bertviz", "off", "summary")
-TOP_K = 5
 # bertviz draws one SVG line per pair of tokens per head. Measured in chromium (offline-en, 6 × 12
 # heads, a window of a 512-token text): 32 tokens, 74k lines in the model view, took 2.2 s to draw
 # and the head view 1.2 s; 16 tokens 1.0 s and 0.6 s. So its window is narrower than the others',
@@ -31,11 +31,9 @@ LABEL_COLORS = ["#C9D7E8", "#F6D3B0", "#DCCFE9", "#C8E2C4", "#F3C4C5",
                 "#CFE6E4", "#F6ECB5", "#E3D2E0", "#E6E6E6"]
 LABEL_SCALE = [[i / (len(LABEL_COLORS) - 1), c] for i, c in enumerate(LABEL_COLORS)]
 WINDOW_KEY = "attn_window"  # the token window's slider (one window for every section)
-# Presenter mode's one-head heatmap: what fits under the controls of a 1440 × 900 projector with
-# rows of 18-pixel labels (measured in the browser): 540 pixels, 20 tokens (both default sentences
-# whole; longer inputs get a 20-token window).
+# Presenter mode's one-head heatmap: 20 tokens (both default sentences whole; longer inputs get a
+# 20-token window), in the 540 pixels of views.attention.PRESENTER_HEATMAP.
 PRESENTER_WIDTH = 20
-PRESENTER_HEATMAP = 540
 
 
 def head_label(name: str) -> str:
@@ -70,27 +68,8 @@ def labels_view(name: str, sentence: str, pair: str | None, layer: int) -> list[
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def layer_view(name: str, sentence: str, pair: str | None, layer: int, first: int,
-               stop: int) -> np.ndarray:
-    return attention.layer_attention(models.explain(name, sentence, pair), layer,
-                                     range(first, stop))
-
-
-@st.cache_data(max_entries=64, show_spinner=False)
 def walk_view(name: str, sentence: str, pair: str | None, layer: int, head: int, pos: int) -> dict:
     return attention.walkthrough(models.explain(name, sentence, pair), layer, head, pos)
-
-
-@st.cache_data(max_entries=16, show_spinner=False)
-def all_heads_view(name: str, sentence: str, pair: str | None, masks: tuple) -> tuple:
-    return attention.mask_probabilities(models.loaded(name), sentence, (), pair, list(masks))
-
-
-@st.cache_data(max_entries=64, show_spinner=False)
-def off_view(name: str, sentence: str, pair: str | None, off: tuple, masks: tuple) -> dict:
-    # The predictions with every head on are shared by every choice of heads to switch off.
-    return attention.head_mask_effect(models.loaded(name), sentence, list(off), TOP_K, pair,
-                                      list(masks), all_heads_view(name, sentence, pair, masks))
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
@@ -205,16 +184,7 @@ def section_head() -> None:
     shown = tokens[span.start:span.stop]
     windowed = len(span) < T
     chart.subheader(t("attn.head_title", layer=layer, head=head))
-    # Darkest = this head's largest weight, but never below 3/T: a head that spreads its attention
-    # evenly (every weight ~1/T) must look pale, not like strong attention everywhere.
-    zmax = min(1.0, max(float(att[head].max()), 3.0 / T))
-    # Presenter mode: short enough to sit under the controls on a 900-pixel-high projector.
-    tallest = PRESENTER_HEATMAP if s.presenter else 900
-    fig = charts.heatmap(att[head], shown, shown, None, zmin=0, zmax=zmax,
-                         x_title=t("attn.key_axis"), y_title=t("attn.query_axis"),
-                         value_label=t("attn.weight"),
-                         height=max(320, min(tallest, 120 + 26 * len(span))))
-    chart.plotly_chart(fig, width="stretch", config=PLOT, key="attn_head_fig")
+    views.attention.draw_head(att[head], shown, T, s.presenter, where=chart)
     chart.caption(t("attn.head_caption", label=head_label(labels[head]))
                   + (" " + t("attn.head_window") if windowed else ""))
 
@@ -418,23 +388,7 @@ def section_off() -> None:
         st.info(t("attn.off_none"), icon="👆")
     for m, pos in enumerate(eff["positions"]):
         st.markdown(f"**{t('attn.off_mask', pos=pos)}**")
-        c1, c2, c3 = st.columns([2, 2, 1.3])
-        before, after = eff["before"][m], eff["after"][m]
-        c1.plotly_chart(charts.bars([w for w, _ in before], [p for _, p in before],
-                                    t("attn.off_before"), x_max=1.0),
-                        width="stretch", config=PLOT, key=f"attn_before_{m}")
-        c2.plotly_chart(charts.bars([w for w, _ in after], [p for _, p in after],
-                                    t("attn.off_after", n=len(off)), x_max=1.0),
-                        width="stretch", config=PLOT, key=f"attn_after_{m}")
-        c3.metric(t("attn.off_top1", token=eff["top1"][m]), f"{eff['top1_after'][m]:.2%}",
-                  delta=f"{100 * eff['top1_delta'][m]:+.2f} pp", help=t("attn.off_top1_help"))
-        if off:
-            if eff["top1_changed"][m]:
-                c3.markdown(t("attn.off_changed", before=md_escape(eff["top1"][m]),
-                              after=md_escape(after[0][0])))
-            else:
-                c3.caption(t("attn.off_same", token=md_escape(eff["top1"][m]),
-                             tv=eff["tv_distance"][m]))
+        views.attention.draw_off(eff, m, len(off))
 
 
 def section_summary() -> None:

@@ -5,17 +5,11 @@ import pandas as pd
 import streamlit as st
 
 from bertcore import embeddings
-from ui import charts, models, presenter, state, window
+from ui import charts, models, presenter, state, views, window
 from ui.i18n import md_escape, t
 
 FIRST_DIMS = 8
 MAP_POINTS = 128  # the position map draws at most this many positions a side (every k-th)
-
-
-@st.cache_data(max_entries=32, show_spinner=False)
-def parts_view(name: str, sentence: str, pair: str | None) -> embeddings.EmbeddingParts:
-    """Word, position and segment vectors, their sum and LayerNorm, checked against the model."""
-    return embeddings.embedding_parts(models.loaded(name), models.encode(name, sentence, pair))
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
@@ -35,7 +29,7 @@ if not s.sentence.strip():
     st.stop()
 
 enc = models.encode(s.model, s.sentence, s.pair or None)
-parts = parts_view(s.model, s.sentence, s.pair or None)
+parts = views.embeddings.parts_view(s.model, s.sentence, s.pair or None)
 if cut := enc.truncation:
     st.warning(t("input.truncated", max=bert.max_length,
                  n=len(cut.removed_a) + len(cut.removed_b)), icon="✂️")
@@ -52,13 +46,10 @@ default = span.start + 1 if len(span) > 2 and span.start == 0 else span.start
 pos = st.pills(t("emb.pick"), span, default=default, format_func=label, required=True,
                key=f"emb_token_{len(tokens)}_{span.start}")
 pos = default if pos is None else pos
-tok, seg = tokens[pos], enc.type_ids[pos]
+tok = tokens[pos]
 
 st.subheader(t("emb.parts", token=md_escape(tok), pos=pos))
-rows = [t("emb.row_word", token=tok, id=enc.ids[pos]), t("emb.row_position", pos=pos),
-        t("emb.row_segment", seg=seg), t("emb.row_sum"), t("emb.row_ln")]
-matrix = np.stack([parts.word[pos], parts.position[pos], parts.segment[pos], parts.sum[pos],
-                   parts.layernorm[pos]])
+rows, matrix = views.embeddings.token_rows(parts, enc, pos)
 n_first = min(FIRST_DIMS, dim)
 st.caption(t("emb.first_dims", n=n_first, dim=dim))
 table = pd.DataFrame(matrix[:, :n_first], index=rows,
@@ -68,19 +59,7 @@ if not s.presenter and st.toggle(t("emb.all_dims", dim=dim), key="emb_all_dims")
     full = pd.DataFrame(matrix.T, columns=rows)
     full.index.name = t("emb.dim")
     st.dataframe(full.style.format("{:+.4f}"), width="stretch", height=360)
-# Two colour scales: LayerNorm's outputs are ~10-100x larger than the raw parts, and one shared
-# scale would leave the parts (the point of this page) white. The titles are text above the
-# charts, which wraps on a phone where a chart's title would be cut off; the dimension axis gets
-# plotly's automatic ticks, as many as its width holds.
-st.markdown(f"**{t('emb.heatmap_parts', dim=dim)}**")
-parts_fig = charts.vectors(matrix[:4], rows[:4])
-parts_fig.update_xaxes(nticks=0)
-st.plotly_chart(parts_fig, width="stretch", config={"displayModeBar": False}, key="emb_parts_fig")
-st.markdown(f"**{t('emb.heatmap_ln')}**")
-ln_fig = charts.vectors(matrix[4:], rows[4:])
-ln_fig.update_xaxes(nticks=0)
-ln_fig.update_layout(height=130)  # one row: room for its colour bar
-st.plotly_chart(ln_fig, width="stretch", config={"displayModeBar": False}, key="emb_ln_fig")
+views.embeddings.draw_heatmaps(rows, matrix, dim)
 
 # ----------------------------------------------------------------------------- the check
 steps.section("check")

@@ -8,20 +8,11 @@ token picker offers a window of the tokens (``ui/window.py``).
 
 import streamlit as st
 
-from bertcore import layer as encoder_layer
-from ui import charts, models, presenter, state, window
-from ui.i18n import md_escape, t
+from ui import charts, models, presenter, state, views, window
+from ui.i18n import t
 
 PLOT = {"displayModeBar": False}
 TOP_UNITS = 10
-
-
-@st.cache_data(max_entries=64, show_spinner=False)
-def walk_view(name: str, sentence: str, pair: str | None, layer: int,
-              pos: int) -> encoder_layer.LayerWalk:
-    """Token ``pos`` through layer ``layer``, step by step, checked against the model."""
-    return encoder_layer.walk(models.loaded(name), models.explain(name, sentence, pair), layer,
-                              pos)
 
 
 s = state.current()
@@ -65,28 +56,10 @@ st.pills(t("layer.token"), span, format_func=lambda i: f"{i} · {tokens[i]}", re
          **state.bind("query", "layer_token"))
 s = state.current()
 layer, pos = s.layer, s.query
-w = walk_view(s.model, s.sentence, pair, layer, pos)
+w = views.layer.walk_view(s.model, s.sentence, pair, layer, pos)
 
 # ----------------------------------------------------------------------------- the path
-st.subheader(t("layer.path", layer=layer, token=md_escape(tokens[pos]), pos=pos))
-st.markdown(t("layer.flow"))
-st.markdown(f"**{t('layer.norms_title', dim=D)}**")
-labels = [t(f"layer.step_{name}") for name in encoder_layer.STEPS]
-kinds = [charts.PALETTE[1] if name in ("attention", "ffn") else charts.PALETTE[0]
-         for name in encoder_layer.STEPS]
-st.plotly_chart(charts.bars(labels, w.norms, percent=False, colors=kinds), width="stretch",
-                config=PLOT, key="layer_norms_fig")
-st.caption(t("layer.norms_caption"))
-
-st.markdown(f"**{t('layer.change_title')}**")
-rows = []
-for name, change in (("attention", w.attention_change), ("ffn", w.ffn_change)):
-    rows.append({t("layer.col_sublayer"): t(f"layer.sub_{name}"),  # (the lengths: above)
-                 t("layer.col_ratio"): f"{change['ratio']:.2f}",
-                 t("layer.col_cos"): f"{change['cos']:.3f}"})
-presenter.table(rows)
-st.caption(t("layer.layer_cos", layer=layer, cos=w.layer_cosine))
-st.caption(t("layer.residual_ln", dim=D))
+views.layer.draw_path(w, tokens[pos], D)
 
 # ----------------------------------------------------------------------------- the wide layer
 steps.section("ffn")

@@ -3,31 +3,14 @@ trained; then the same guesses with the right-hand side hidden, and which words 
 
 import streamlit as st
 
-from bertcore import attribution, bidirectional, masked_lm
-from ui import charts, examples, models, presenter, state, window, word_table
+from bertcore import attribution, masked_lm
+from ui import charts, examples, models, presenter, state, views, window, word_table
 from ui.i18n import md_escape, t
 
-K = 5
+K = views.masked_lm.K
 # "One after another" runs the model once more per mask after the first; past this many tokens
 # run in all ((masks - 1) x tokens), it waits for a click, so a long text stays quick to open.
 GREEDY_AUTO_TOKENS = 256
-
-
-@st.cache_data(max_entries=64, show_spinner=False)
-def mask_view(name: str, sentence: str, pair: str | None, positions: tuple[int, ...],
-              k: int = K, greedy: bool = True) -> masked_lm.MaskView:
-    """Predictions for the masked positions: independent, greedy (when ``greedy``), and per layer
-    (logit lens), with the rank of each hidden word."""
-    return masked_lm.predict_masks(models.loaded(name), models.encode(name, sentence, pair),
-                                   positions, k, greedy=greedy)
-
-
-@st.cache_data(max_entries=16, show_spinner=False)
-def directions_view(name: str, sentence: str, pair: str | None, positions: tuple[int, ...],
-                    layer: int, head: int, k: int = K) -> bidirectional.DirectionsView:
-    """The guesses and one head's attention, read with both sides and with a causal mask."""
-    return bidirectional.compare(models.loaded(name), models.encode(name, sentence, pair),
-                                 positions, layer, head, k)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -125,8 +108,7 @@ def chip_colors(chosen, color: str) -> list[str]:
             for i in span]
 
 
-def pct(p: float) -> str:
-    return f"{p:.1%}" if p >= 0.001 else "< 0.1%"
+pct = views.masked_lm.pct
 
 
 # ----------------------------------------------------------------------------- predictions
@@ -136,7 +118,8 @@ else:
     extra = (len(positions) - 1) * len(tokens)
     greedy_on = (extra <= GREEDY_AUTO_TOKENS
                  or st.session_state.get("_mlm_greedy_for") == (s.sentence, s.pair, positions))
-    mv = mask_view(s.model, s.sentence, s.pair or None, positions, K, greedy_on)
+    mv = views.masked_lm.mask_view(s.model, s.sentence, s.pair or None, positions, K,
+                                   greedy_on)
     st.subheader(t("mlm.input"))
     st.html(charts.chips_html([mv.tokens[i] for i in span], chip_colors(positions,
                                                                        charts.PALETTE[1])))
@@ -148,20 +131,8 @@ else:
     for start in range(0, len(positions), per_row):
         cols = st.columns(per_row)
         for col, m in zip(cols, range(start, min(start + per_row, len(positions)))):
-            pos, hidden = positions[m], mv.hidden_tokens[m]
-            guesses = mv.top_tokens[m]
             with col:
-                st.plotly_chart(charts.bars(guesses, mv.top_probs[m],
-                                            t("mlm.mask_title", pos=pos, orig=tokens[pos]),
-                                            x_max=1.0,
-                                            highlight=guesses.index(hidden) if hidden in guesses
-                                            else None),
-                                width="stretch", config={"displayModeBar": False},
-                                key=f"mlm_bars_{pos}")
-                if hidden is not None:
-                    st.markdown(t("mlm.hidden_rank", word=md_escape(hidden),
-                                  rank=f"{mv.hidden_ranks[m]:,}", p=pct(mv.hidden_probs[m]),
-                                  vocab=f"{bert.tokenizer.vocab_size:,}"))
+                views.masked_lm.draw_guess(mv, m, tokens[positions[m]], bert.tokenizer.vocab_size)
 
     # ------------------------------------------------------------------------- at once vs greedy
     steps.section("compare")
@@ -254,7 +225,8 @@ if heads > 1:
                      **state.bind("head"))
 cur = state.current()
 with st.spinner(t("dir.running")):
-    dv = directions_view(s.model, s.sentence, s.pair or None, positions, cur.layer, cur.head, K)
+    dv = views.masked_lm.directions_view(s.model, s.sentence, s.pair or None, positions,
+                                         cur.layer, cur.head, K)
 SIDES = {"both": t("dir.both"), "left": t("dir.left")}
 if not positions:
     st.info(t("dir.none"), icon="👆")
@@ -263,22 +235,7 @@ else:
     if len(positions) > 1:
         m = st.selectbox(t("mlm.lens_mask"), range(len(positions)), key="dir_mask",
                          format_func=lambda j: f"#{positions[j]} · {tokens[positions[j]]}")
-    pos, hidden = positions[m], dv.hidden_tokens[m]
-    cols = st.columns(2)
-    for col, (side, label) in zip(cols, SIDES.items()):
-        reading = getattr(dv, side)
-        guesses = reading.top_tokens[m]
-        with col:
-            st.plotly_chart(charts.bars(guesses, reading.top_probs[m], label, x_max=1.0,
-                                        highlight=guesses.index(hidden) if hidden in guesses
-                                        else None),
-                            width="stretch", config={"displayModeBar": False},
-                            key=f"dir_bars_{side}")
-    if hidden is not None:
-        st.markdown(t("dir.hidden", word=md_escape(hidden), pos=pos,
-                      both_rank=f"{dv.both.hidden_ranks[m]:,}", both_p=pct(dv.both.hidden_probs[m]),
-                      left_rank=f"{dv.left.hidden_ranks[m]:,}",
-                      left_p=pct(dv.left.hidden_probs[m])))
+    views.masked_lm.draw_directions(dv, m)
     if not s.presenter:
         st.caption(t("dir.caveat"))
 # One head's attention both ways, over the tokens the page shows (a long text: its window).

@@ -4,15 +4,13 @@ import re
 
 import streamlit as st
 
-from bertcore import next_sentence
-from ui import charts, models, presenter, state, window
+from ui import charts, models, presenter, state, views, window
 from ui.i18n import lang, t
 
 # Tokens of each sentence the A -> B map shows at once: on a 390-px phone, 12 columns leave ~18 px
 # between token labels, which their 45° slant needs to stay apart.
 CROSS_WIDTH = 12
 EDGE = 8  # a long pair's segments: the first and last EDGE tokens of each sentence
-SHOWN_CHARS = 300  # a long sentence's text next to the answer: its beginning
 
 RANDOM_B = {
     "en": ["The recipe calls for two cups of flour.", "Jupiter has dozens of moons.",
@@ -25,10 +23,6 @@ RANDOM_B = {
            "今天股市大幅下跌。", "我们队在加时赛中赢了比赛。", "图书馆九点开门。",
            "下了一整夜的雨，所以街道是湿的。"],
 }
-
-
-def clip(text: str) -> str:
-    return text if len(text) <= SHOWN_CHARS else text[:SHOWN_CHARS].rstrip() + " …"
 
 
 def segment_items(tokens, type_ids) -> list[tuple[str, str, str]]:
@@ -77,12 +71,6 @@ def random_b() -> None:
     state.update(pair=pool[(n * 7) % len(pool)])
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
-def pair_view(name: str, a: str, b: str) -> next_sentence.PairView:
-    """P(IsNext), the segments, and the attention from A's tokens to B's in every layer."""
-    return next_sentence.read_pair(models.loaded(name), models.encode(name, a, b))
-
-
 s = state.current()
 bert = models.current_bert()
 
@@ -107,7 +95,7 @@ elif not s.sentence.strip():
     st.info(t("input.empty"), icon="✍️")
     st.stop()
 
-view = pair_view(s.model, a, b)
+view = views.next_sentence.pair_view(s.model, a, b)
 if view.removed:
     st.warning(t("input.truncated", max=bert.max_length, n=view.removed), icon="✂️")
 
@@ -116,17 +104,7 @@ steps = presenter.Steps("next_sentence", {"answer": t("nsp.p"), "segments": t("n
                                           "cross": t("nsp.cross")})
 
 # ----------------------------------------------------------------------------- the answer
-left, right = st.columns([2, 3])
-with left:
-    st.plotly_chart(charts.gauge(view.p_is_next, t("nsp.p"), left=t("nsp.not_next_short"),
-                                 right=t("nsp.is_next_short")),
-                    width="stretch", config={"displayModeBar": False})
-    st.markdown(t("nsp.is_next") if view.p_is_next >= 0.5 else t("nsp.not_next"))
-with right:
-    st.caption(t("nsp.example_a_label") if example else t("nsp.a"))
-    st.text(clip(a))
-    st.caption(t("nsp.example_b_label") if example else t("nsp.b"))
-    st.text(clip(b))
+views.next_sentence.draw_answer(view, a, b, example)
 
 # ----------------------------------------------------------------------------- segments
 steps.section("segments")

@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from ui import charts, models, presenter, state, window
+from ui import charts, models, presenter, state, views, window
 from ui.bidi import isolate
 from ui.i18n import t
 
@@ -53,14 +53,7 @@ by = "word"
 if s.pair:
     by = st.segmented_control(t("tok.color_by"), ["word", "segment"], default="segment",
                               format_func=lambda k: t(f"tok.by_{k}"), key="tok_color_by") or "word"
-if by == "segment":
-    colors = [charts.SEGMENT_COLORS[seg] for seg in enc.type_ids]
-    colors = [charts.SPECIAL_COLOR if sp else c for c, sp in zip(colors, special)]
-    subs = [f"{i} · {seg}" for i, seg in zip(enc.ids, enc.type_ids)]
-else:
-    colors, subs = charts.word_colors(enc.word_ids, special), [str(i) for i in enc.ids]
-st.html(charts.chips_html([enc.tokens[i] for i in span], [colors[i] for i in span],
-                          [subs[i] for i in span]))
+views.tokenization.draw_chips(enc, span, by)
 n_words = len({w for w in enc.word_ids if w is not None})
 st.caption(t("tok.count", words=n_words, tokens=len(enc.tokens), special=sum(special)))
 if not s.presenter:

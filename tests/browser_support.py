@@ -30,7 +30,8 @@ PAGES = {"": ("BERT Lab", "BERT 实验室"), "tokenization": ("Tokenization", "�
          "embeddings": ("Embeddings", "嵌入"), "attention": ("Attention", "注意力"),
          "layer": ("Inside a layer", "一层之内"), "masked_lm": ("Masked words", "掩码预测"),
          "next_sentence": ("Next sentence", "下一句预测"),
-         "fine_tuning": ("Fine-tuning", "微调"), "pretraining": ("Pretraining, live", "现场预训练")}
+         "fine_tuning": ("Fine-tuning", "微调"), "pretraining": ("Pretraining, live", "现场预训练"),
+         "lesson": ("The lesson: BERT, chapter by chapter", "课程：一章一章读懂 BERT")}
 HTML_TEXT = "<script>window.__pwned=1</script><b>x</b>"
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}
 RUN_TIMEOUT = 90_000  # ms for a page to finish its script run (a loaded 2-core machine)

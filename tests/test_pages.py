@@ -23,11 +23,12 @@ AppTest = pytest.importorskip("streamlit.testing.v1").AppTest
 REPO = Path(__file__).resolve().parent.parent
 APP = str(REPO / "app.py")
 PAGES = ["home", "tokenization", "embeddings", "attention", "layer", "masked_lm",
-         "next_sentence"]
+         "next_sentence", "lesson"]
 TITLES = {"home": ("BERT Lab", "BERT 实验室"), "tokenization": ("Tokenization", "分词"),
           "embeddings": ("Embeddings", "嵌入"), "attention": ("Attention", "注意力"),
           "layer": ("Inside a layer", "一层之内"), "masked_lm": ("Masked words", "掩码预测"),
-          "next_sentence": ("Next sentence", "下一句预测")}
+          "next_sentence": ("Next sentence", "下一句预测"),
+          "lesson": ("The lesson: BERT, chapter by chapter", "课程：一章一章读懂 BERT")}
 SECTIONS = ("head", "example", "bertviz", "off", "summary")
 TIMEOUT = 120  # seconds per script run: generous for a loaded 2-core CI machine
 
@@ -455,7 +456,8 @@ ZH_EXPECTED = {"home": "你正在使用的模型", "tokenization": "模型的输
                "embeddings": "验证：模型真的是这样计算的吗？",
                "attention": "第 0 层，第 0 个头：谁在看谁",
                "layer": "前馈网络：32 → 64 → 32",
-               "masked_lm": "BERT 的训练方式：15% 规则", "next_sentence": "按句段显示的输入"}
+               "masked_lm": "BERT 的训练方式：15% 规则", "next_sentence": "按句段显示的输入",
+               "lesson": "为什么是双向编码器"}
 
 
 @pytest.mark.parametrize("page", PAGES)

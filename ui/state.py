@@ -13,8 +13,9 @@ that writes their value back::
 
 URL parameters (each declared once, on its ``State`` field): ``lang``, ``model``, ``text``,
 ``pair``, ``layer``, ``head``, ``masks`` (e.g. "2,5"), ``presenter`` ("1"), ``section``, ``query``,
-``window``, ``step``; ``sentence`` (or ``a``) and ``b`` are read as ``text`` and ``pair`` and
-rewritten. Anything malformed in a URL falls back to the default instead of failing.
+``window``, ``step``, ``chapter`` (the lesson's); ``sentence`` (or ``a``) and ``b`` are read as
+``text`` and ``pair`` and rewritten. Anything malformed in a URL falls back to the default instead
+of failing.
 
 Two rules keep the state trustworthy when one choice changes (``update``):
 
@@ -119,6 +120,7 @@ class State:
     query: int = _url(1, "query", _int)  # the query token a page explains (1: the first word)
     window: int = _url(0, "window", _int)  # the first token shown where a view shows a window
     step: int = _url(0, "step", _int)  # presenter mode: how many of a page's sections are shown
+    chapter: int = _url(0, "chapter", _int)  # the lesson's chapter, from 1; 0: not chosen yet
 
 
 FIELDS = {f.name: f.metadata for f in fields(State)}
