@@ -67,6 +67,7 @@ class HeadReading:
     # (T,); qa: [start, end] of the best answer span
     trained: bool  # the head's weights were trained (not made by new_head)
     truncated: int  # pieces cut off to fit the model
+    answer: str = ""  # qa: the best span's text
 
 
 def new_head(config: BertConfig, task: str, num_labels: int = 0,
@@ -167,5 +168,6 @@ def read_head(model: nn.Module, tokenizer: Tokenizer, task: str, text: str,
         first = enc.type_ids.index(1) if 1 in enc.type_ids else 1
         last = len(enc.ids) - 1  # the final [SEP] is not part of an answer
         best = list(best_span(logits[:last, 0].cpu(), logits[:last, 1].cpu(), first))
+    answer = tokenizer.decode(enc.ids[best[0]:best[1] + 1]) if task == "qa" else ""
     return HeadReading(task, list(enc.tokens), list(enc.type_ids), list(labels),
-                       to_numpy(logits), to_numpy(probs), best, trained, truncated)
+                       to_numpy(logits), to_numpy(probs), best, trained, truncated, answer)

@@ -80,6 +80,7 @@ def test_the_answer_span_is_the_best_one_inside_the_passage(bert):
     scores = {(i, j): r.logits[i, 0] + r.logits[j, 1]
               for i in range(first, last) for j in range(i, last)}
     assert max(scores, key=scores.get) == (start, end)
+    assert r.answer == bert.tokenizer.decode(bert.encode(A, B).ids[start:end + 1])
     alone = fth.read_head(bert.model, bert.tokenizer, "qa", A)  # no passage: after [CLS]
     assert 1 <= alone.best[0] <= alone.best[1] < len(alone.tokens) - 1
 
