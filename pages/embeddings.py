@@ -75,12 +75,14 @@ if not s.presenter and st.toggle(t("emb.all_dims", dim=dim), key="emb_all_dims")
 st.markdown(f"**{t('emb.heatmap_parts', dim=dim)}**")
 parts_fig = charts.vectors(matrix[:4], rows[:4])
 parts_fig.update_xaxes(nticks=0)
-st.plotly_chart(parts_fig, width="stretch", config={"displayModeBar": False}, key="emb_parts_fig")
+st.plotly_chart(parts_fig, width="stretch", config=charts.plot_config("embedding-parts"),
+                key="emb_parts_fig")
 st.markdown(f"**{t('emb.heatmap_ln')}**")
 ln_fig = charts.vectors(matrix[4:], rows[4:])
 ln_fig.update_xaxes(nticks=0)
 ln_fig.update_layout(height=130)  # one row: room for its colour bar
-st.plotly_chart(ln_fig, width="stretch", config={"displayModeBar": False}, key="emb_ln_fig")
+st.plotly_chart(ln_fig, width="stretch", config=charts.plot_config("embedding-layernorm"),
+                key="emb_ln_fig")
 
 # ----------------------------------------------------------------------------- the check
 steps.section("check")
@@ -115,4 +117,4 @@ fig.update_yaxes(scaleanchor="x", constrain="domain", tickvals=ticks,
                  ticktext=[labels[i] for i in ticks])
 if len(shown) > 64:  # small cells: gaps between them would grey the whole map
     fig.update_traces(xgap=0, ygap=0)
-st.plotly_chart(fig, width="stretch", config={"displayModeBar": False})
+st.plotly_chart(fig, width="stretch", config=charts.plot_config("position-similarity"))

@@ -29,7 +29,6 @@ TRY_DEFAULT = {"en": "A warm, funny and beautifully acted film.",
                "zh": "这本书内容很好，物流也快。"}
 NER_DEFAULT = "新华社北京一月五日电，江泽民主席会见了美国客人。"
 QA_DEFAULT = ("文中提到的人是谁？", "国务委员陈俊生作了会议总结。")
-NO_BAR = {"displayModeBar": False}
 HEADS = ("classification", "ner", "qa")
 SETUP_ANCHOR = "fine-tune"  # the setup's heading: an untrained head's note links here
 
@@ -196,7 +195,8 @@ def live_panel(task: str, live: bool = False, scale: float = 1.0) -> None:
         st.plotly_chart(charts.training_curves(v["history"], loss_label=t("ft.loss"),
                                                metric_labels=names, step_label=t("ft.step"),
                                                title=t("ft.curves"), max_steps=v["max_steps"]),
-                        width="stretch", config=NO_BAR, key="ft_curves")
+                        width="stretch", config=charts.plot_config("training-curves"),
+                        key="ft_curves")
     if v["plan"] is not None and v["plan"].notes and not s.presenter:
         st.caption(md_escape(" · ".join(v["plan"].notes)))
     if job.running:
@@ -249,7 +249,7 @@ def results(job) -> None:
         before_after(lambda w: st.plotly_chart(
             charts.confusion(getattr(out, w).confusion, label_names(out.labels), t(f"ft.{w}"),
                              true_label=t("ft.true"), pred_label=t("ft.pred")),
-            width="stretch", config=NO_BAR, key=f"ft_conf_{w}"))
+            width="stretch", config=charts.plot_config(f"confusion-{w}"), key=f"ft_conf_{w}"))
     if out.after.points is not None:
         st.markdown(f"**{t('ft.points')}**")
         if not s.presenter:
@@ -257,7 +257,7 @@ def results(job) -> None:
         before_after(lambda w: st.plotly_chart(
             charts.points_2d(getattr(out, w).points, getattr(out, w).point_labels,
                              label_names(out.labels), t(f"ft.{w}")), width="stretch",
-            config=NO_BAR, key=f"ft_pts_{w}"))
+            config=charts.plot_config(f"cls-points-{w}"), key=f"ft_pts_{w}"))
 
     steps.section("attention")
     st.markdown(f"**{t('ft.attention')}**")
@@ -275,7 +275,7 @@ def results(job) -> None:
     before_after(lambda w: st.plotly_chart(
         charts.heatmap(getattr(out, w).probe_attentions[i][cur.layer, cur.head], probes[i],
                        probes[i], t(f"ft.{w}"), zmin=0, zmax=1, value_label=t("common.attention")),
-        width="stretch", config=NO_BAR, key=f"ft_att_{w}"))
+        width="stretch", config=charts.plot_config(f"attention-{w}"), key=f"ft_att_{w}"))
 
     steps.section("try")
     try_it(job)
@@ -343,7 +343,8 @@ def heads_section() -> None:
         st.caption(t("heads.cls_caption", dim=dim, n=len(r.labels)))
     head_note(r, job)
     st.plotly_chart(charts.bars(label_names(r.labels), r.probs, highlight=r.best[0], x_max=1.0),
-                    width="stretch", config=NO_BAR, key="heads_cls_bars")
+                    width="stretch", config=charts.plot_config("classification-head"),
+                    key="heads_cls_bars")
 
     st.markdown(f"**{t('heads.tag_title')}**")
     job, r = readings["ner"]
@@ -370,7 +371,8 @@ def heads_section() -> None:
                          [t("heads.qa_start"), t("heads.qa_end")], None,
                          colorscale=charts.DIVERGING, zmid=0, zmin=-lim, zmax=lim,
                          value_label=t("heads.qa_score"))
-    st.plotly_chart(fig, width="stretch", config=NO_BAR, key="heads_qa_scores")
+    st.plotly_chart(fig, width="stretch", config=charts.plot_config("answer-span-head"),
+                    key="heads_qa_scores")
     st.markdown(t("heads.qa_answer", start=start, end=end, answer=md_escape(r.answer))
                 if r.answer.strip() else t("heads.qa_empty", start=start, end=end))
 
@@ -397,7 +399,7 @@ def try_it(job) -> None:
         probs = pred["probs"]
         best = max(range(len(probs)), key=probs.__getitem__)
         st.plotly_chart(charts.bars(label_names(out.labels), probs, highlight=best),
-                        width="stretch", config=NO_BAR, key="ft_try_bars")
+                        width="stretch", config=charts.plot_config("try-it"), key="ft_try_bars")
     else:
         st.html(charts.chips_html(pred["tokens"], tag_colors(pred["tags"], out.labels),
                                   pred["tags"]))

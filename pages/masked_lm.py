@@ -137,7 +137,7 @@ else:
                                             x_max=1.0,
                                             highlight=guesses.index(hidden) if hidden in guesses
                                             else None),
-                                width="stretch", config={"displayModeBar": False},
+                                width="stretch", config=charts.plot_config(f"guesses-{pos}"),
                                 key=f"mlm_bars_{pos}")
                 if hidden is not None:
                     st.markdown(t("mlm.hidden_rank", word=md_escape(hidden),

@@ -120,7 +120,7 @@ left, right = st.columns([2, 3])
 with left:
     st.plotly_chart(charts.gauge(view.p_is_next, t("nsp.p"), left=t("nsp.not_next_short"),
                                  right=t("nsp.is_next_short")),
-                    width="stretch", config={"displayModeBar": False})
+                    width="stretch", config=charts.plot_config("next-sentence"))
     st.markdown(t("nsp.is_next") if view.p_is_next >= 0.5 else t("nsp.not_next"))
 with right:
     st.caption(t("nsp.example_a_label") if example else t("nsp.a"))
@@ -167,6 +167,6 @@ if na and nb:
     zmax = min(1.0, max(float(shown.max()), 3.0 / len(view.tokens)))
     st.plotly_chart(charts.heatmap(shown, b_labels, a_labels, t("nsp.cross_title", layer=layer),
                                    zmin=0, zmax=zmax, value_label=t("common.attention")),
-                    width="stretch", config={"displayModeBar": False})
+                    width="stretch", config=charts.plot_config(f"a-to-b-layer-{layer}"))
 else:
     st.info(t("nsp.empty_side"))

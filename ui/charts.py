@@ -39,6 +39,7 @@ long one is wrapped so that a phone shows all of it.
 from __future__ import annotations
 
 import html
+import json
 from contextvars import ContextVar
 
 import numpy as np
@@ -633,3 +634,107 @@ def points_2d(points, classes, names, title: str | None = None, *,
     fig.update_yaxes(showticklabels=False, zeroline=False, showgrid=False, title="PC 2")
     fig.update_layout(legend=LEGEND_BELOW)
     return _layout(fig, title, 360)
+
+
+# ----------------------------------------------------------------------------- keeping a picture
+
+# The mode bar's buttons that only zoom, pan or select: a teaching chart does not need them, and
+# on a phone they hide the two buttons that matter (and Streamlit's own fullscreen button).
+MODEBAR_HIDDEN = ["zoom2d", "pan2d", "select2d", "lasso2d", "zoomIn2d", "zoomOut2d",
+                  "autoScale2d", "resetScale2d", "toggleSpikelines", "hoverClosestCartesian",
+                  "hoverCompareCartesian", "resetViews", "toggleHover"]
+PNG_SCALE = 2  # a saved PNG has twice the chart's pixels: sharp on a slide or a projector
+
+
+def plot_config(name: str) -> dict:
+    """The ``config=`` of every ``st.plotly_chart`` in the app: any chart can be saved.
+
+    Plotly's mode bar is always shown (``displayModeBar`` True: a phone has no hover to reveal
+    it), with its camera button, which saves the chart as ``bertlab-<name>.png`` at
+    ``PNG_SCALE`` times its size, and (added by :func:`svg_button_html`, which app.py puts on
+    every page) a button that saves the same chart as ``bertlab-<name>.svg``. Both are drawn in
+    the browser by plotly.js's ``downloadImage``: no server, no network. The zoom and pan buttons
+    are left out (``MODEBAR_HIDDEN``); Streamlit adds its own fullscreen button.
+
+    Args:
+        name: the chart's name in the saved file's name (letters, digits, "-" and "_").
+    """
+    return {"displayModeBar": True, "displaylogo": False,
+            "modeBarButtonsToRemove": list(MODEBAR_HIDDEN),
+            "toImageButtonOptions": {"format": "png", "filename": f"bertlab-{name}",
+                                     "scale": PNG_SCALE}}
+
+
+# One script for the whole page (it runs once per page load; reruns insert it again). A plotly
+# config is JSON, so it cannot carry a button of its own (its click is a function): instead every
+# mode bar on the page gets one more button, put back whenever plotly rebuilds the bar (a
+# MutationObserver), whose click calls the camera button's own handler (the bar's button list,
+# ``gd._fullLayout._modeBar.buttons``) with the chart's toImageButtonOptions set to SVG for that
+# one call (the handler copies them at once). The icon is the word "SVG".
+_SVG_JS = r"""<span class="bl-svg-js"></span><script>
+(() => {
+  if (window.__bertlabSvg) return;
+  window.__bertlabSvg = true;
+  const TITLE = %s;
+  // (no "<" + a letter anywhere in this script: Streamlit's sanitizer would drop it as markup)
+  const ICON = '\x3csvg viewBox="0 0 30 14" height="1em" width="2.1em" aria-hidden="true">' +
+    '\x3ctext x="15" y="11.5" text-anchor="middle" font-size="12" font-weight="700" ' +
+    'font-family="Inter, sans-serif">SVG\x3c/text>\x3c/svg>';
+  function save(gd) {
+    const bar = gd._fullLayout && gd._fullLayout._modeBar;
+    const camera = bar && bar.buttons.flat().find((b) => b.name === "toImage");
+    if (!camera) return;
+    const options = gd._context.toImageButtonOptions;
+    gd._context.toImageButtonOptions = Object.assign({}, options, {format: "svg", scale: 1});
+    try { camera.click(gd); } finally { gd._context.toImageButtonOptions = options; }
+  }
+  function addButtons() {
+    document.querySelectorAll(".js-plotly-plot .modebar").forEach((bar) => {
+      if (bar.querySelector(".bl-svg")) return;
+      const group = document.createElement("div");
+      group.className = "modebar-group";
+      const button = document.createElement("button");  // as plotly's own buttons are
+      button.type = "button";
+      button.className = "modebar-btn bl-svg";
+      button.setAttribute("rel", "tooltip");
+      button.setAttribute("data-title", TITLE);
+      button.setAttribute("aria-label", TITLE);
+      button.setAttribute("data-gravity", "n");
+      button.innerHTML = ICON;
+      button.addEventListener("click", (e) => {
+        e.preventDefault();
+        save(bar.closest(".js-plotly-plot"));
+      });
+      group.appendChild(button);
+      bar.insertBefore(group, bar.firstChild);
+    });
+  }
+  let pending = false;
+  new MutationObserver(() => {
+    if (pending) return;
+    pending = true;
+    requestAnimationFrame(() => { pending = false; addButtons(); });
+  }).observe(document.body, {childList: true, subtree: true});
+  addButtons();
+})();
+</script>"""
+
+# The mode bar a little more visible than plotly's pale grey, and the script's element hidden
+# (it takes no room in the page).
+_SVG_CSS = """<style>
+.stElementContainer:has(.bl-svg-js) { display: none; }
+.js-plotly-plot .plotly .modebar-btn path { fill: #6C7080; }
+.js-plotly-plot .plotly .modebar-btn.bl-svg text { fill: #6C7080; }
+.js-plotly-plot .plotly .modebar-btn.bl-svg:hover text { fill: #2B2D42; }
+</style>"""
+
+
+def svg_button_html(title: str) -> str:
+    """The script (and its style) that gives every chart's mode bar a "save as SVG" button; shown
+    with ``st.html(..., unsafe_allow_javascript=True)`` once per run (app.py).
+
+    Args:
+        title: the button's tooltip, in the UI's language.
+    """
+    title_js = json.dumps(str(title), ensure_ascii=False).replace("<", "\\u003c")
+    return _SVG_CSS + _SVG_JS % title_js
