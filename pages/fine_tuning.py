@@ -346,12 +346,13 @@ def heads_section() -> None:
                     width="stretch", config=charts.plot_config("classification-head"),
                     key="heads_cls_bars")
 
+    # A long input: the two per-token heads show one window of it (one slider for both).
+    shown = window.tokens(len(readings["ner"][1].tokens), key="heads_window")
     st.markdown(f"**{t('heads.tag_title')}**")
     job, r = readings["ner"]
     if not s.presenter:
         st.caption(t("heads.tag_caption", dim=dim, n=len(r.labels)))
     head_note(r, job)
-    shown = window.tokens(len(r.tokens), key="heads_tag_window")
     tags = [r.labels[r.best[i]] for i in shown]
     st.html(charts.chips_html([r.tokens[i] for i in shown], tag_colors(tags, r.labels), tags))
 
@@ -364,13 +365,16 @@ def heads_section() -> None:
         st.caption(t("heads.qa_caption", dim=dim, max=finetune.MAX_ANSWER_TOKENS))
     head_note(r, job)
     start, end = r.best
-    shown = window.tokens(len(r.tokens), focus=start, key="heads_qa_window")
+    shown = range(shown.start, min(shown.stop, len(r.tokens)))  # (a model of its own tokenizer)
     scores = r.logits[shown.start:shown.stop].T  # (2, W): start, end
     lim = float(abs(scores).max()) or 1.0
     fig = charts.heatmap(scores, r.tokens[shown.start:shown.stop],
                          [t("heads.qa_start"), t("heads.qa_end")], None,
                          colorscale=charts.DIVERGING, zmid=0, zmin=-lim, zmax=lim,
                          value_label=t("heads.qa_score"))
+    if shown.start <= start and end < shown.stop:  # the best span, framed
+        fig.add_vrect(x0=start - shown.start - 0.5, x1=end - shown.start + 0.5,
+                      line=dict(color=charts.INK, width=3), fillcolor="rgba(0,0,0,0)")
     st.plotly_chart(fig, width="stretch", config=charts.plot_config("answer-span-head"),
                     key="heads_qa_scores")
     st.markdown(t("heads.qa_answer", start=start, end=end, answer=md_escape(r.answer))

@@ -60,6 +60,8 @@ FONT = dict(family="Inter, 'Noto Sans CJK SC', 'PingFang SC', 'Microsoft YaHei',
 
 
 INK_MUTED = "#4A4E5E"  # secondary chart text (axis titles, notes): 8.4:1 on white
+MODEBAR_ROOM = 26  # px at the top of every figure for the mode bar (see plot_config), above
+# what the chart draws (a heatmap's top labels, a long bar's value)
 PAPER = "#FFFFFF"  # every chart's background, under any Streamlit theme (the text is dark)
 BASE_FONT_SIZE = 12  # plotly's default
 PRESENTER_MIN_PX = 18  # in presenter mode no chart text is smaller (read from the back row)
@@ -157,9 +159,9 @@ def _layout(fig: go.Figure, title: str | None, height: int | None = None) -> go.
                                  y=1, yref="container", yanchor="top", automargin=bool(title),
                                  pad=dict(t=px(8) + shift, b=px(8))),
                       font=dict(FONT, size=text_px()),
-                      margin=dict(l=10, r=10, t=10, b=10),
+                      margin=dict(l=10, r=10, t=10 + MODEBAR_ROOM, b=10),
                       paper_bgcolor=PAPER, plot_bgcolor=PAPER,
-                      height=height)
+                      height=height + MODEBAR_ROOM if height else None)
     return readable(fig)
 
 
@@ -299,7 +301,15 @@ def heatmap(matrix, x_labels=None, y_labels=None, title: str | None = None, *,
     fig.update_yaxes(tickvals=ys[::y_step] if y_labels is not None else None,
                      ticktext=hover_y[::y_step] if y_labels is not None else None,
                      title=esc(y_title) if y_title else None, autorange="reversed", showgrid=False)
-    return _layout(fig, title, height)
+    fig = _layout(fig, title, height)
+    if not title:  # the labels (and axis title) on top start under the mode bar's room, not in
+        # it: room for them turned 90° (as on a phone), the most they take (automargin only ever
+        # grows the margin to what the labels need, so a smaller guess would put them in the room)
+        turned = (label_h if cjk or x_labels is None
+                  else min(0.6 * size * max(len(str(v)) for v in x_labels) + 10, px(160)))
+        top = turned + (text_px(13) * 1.5 if x_title else 0)
+        fig.update_layout(margin_t=round(10 + MODEBAR_ROOM + top))
+    return fig
 
 
 def bars(labels, values, title: str | None = None, *, highlight: int | None = None,
