@@ -379,6 +379,8 @@ def vectors(rows, row_labels, title: str | None = None, *, dims=None) -> go.Figu
     if len(m) == 1:  # one row may be shorter than two lines of type: the bar keeps room for both
         fig.update_traces(colorbar=dict(lenmode="pixels", len=round(text_px() * 2.8)))
     fig.update_xaxes(nticks=min(len(dims), 8), tickvals=None, ticktext=None, side="bottom")
+    if not title:  # no labels on top: only the mode bar's room there
+        fig.update_layout(margin_t=10 + MODEBAR_ROOM)
     return fig
 
 
