@@ -61,7 +61,8 @@ FONT = dict(family="Inter, 'Noto Sans CJK SC', 'PingFang SC', 'Microsoft YaHei',
 
 INK_MUTED = "#4A4E5E"  # secondary chart text (axis titles, notes): 8.4:1 on white
 MODEBAR_ROOM = 26  # px at the top of every figure for the mode bar (see plot_config), above
-# what the chart draws (a heatmap's top labels, a long bar's value)
+# what the chart draws (a heatmap's top labels, a long bar's value); a builder that sizes its
+# figure itself adds it, a height a caller asks for holds it
 PAPER = "#FFFFFF"  # every chart's background, under any Streamlit theme (the text is dark)
 BASE_FONT_SIZE = 12  # plotly's default
 PRESENTER_MIN_PX = 18  # in presenter mode no chart text is smaller (read from the back row)
@@ -161,7 +162,7 @@ def _layout(fig: go.Figure, title: str | None, height: int | None = None) -> go.
                       font=dict(FONT, size=text_px()),
                       margin=dict(l=10, r=10, t=10 + MODEBAR_ROOM, b=10),
                       paper_bgcolor=PAPER, plot_bgcolor=PAPER,
-                      height=height + MODEBAR_ROOM if height else None)
+                      height=height)
     return readable(fig)
 
 
@@ -289,7 +290,7 @@ def heatmap(matrix, x_labels=None, y_labels=None, title: str | None = None, *,
     else:
         label_h = line + 8
     extra = (label_h + (text_px(16) * 1.4 + px(10) if title else 0)
-             + (text_px(13) * 1.5 if x_title else 0) + 20)
+             + (text_px(13) * 1.5 if x_title else 0) + 20 + MODEBAR_ROOM)
     row_h = max(28, round(size * 1.65))
     height = height or max(180, min(px(900), round(extra + row_h * rows)))
     x_step = _every(cols, MAX_LABELS * line, line)  # only past MAX_LABELS columns
@@ -339,7 +340,8 @@ def bars(labels, values, title: str | None = None, *, highlight: int | None = No
         fig.update_xaxes(range=[0, x_max], showgrid=True, gridcolor="#E5E5E5", zeroline=False,
                          tickvals=[x_max * q for q in (0, 0.25, 0.5, 0.75, 1)],
                          tickformat=".0%" if percent else None)
-    fig = _layout(fig, title, height or 60 + px(32) * len(vals) + (px(20) if x_max else 0))
+    fig = _layout(fig, title, height or 60 + MODEBAR_ROOM + px(32) * len(vals)
+                  + (px(20) if x_max else 0))
     if x_max is not None:  # room for the last tick's label ("100%"), centred on the axis' end
         fig.update_layout(margin_r=px(24))
     return fig
