@@ -107,7 +107,6 @@ def has_head(model: nn.Module, task: str) -> bool:
     return type(model).__name__ == ARCHITECTURES[task] and hasattr(model, HEAD_NAMES[task])
 
 
-@torch.inference_mode()
 def read_head(model: nn.Module, tokenizer: Tokenizer, task: str, text: str,
               pair: str | None = None, labels: list[str] | None = None,
               max_length: int = 512, seed: int = HEAD_SEED) -> HeadReading:
@@ -130,19 +129,25 @@ def read_head(model: nn.Module, tokenizer: Tokenizer, task: str, text: str,
         [CLS] when there is no B), at most ``finetune.MAX_ANSWER_TOKENS`` pieces, never on the
         last [SEP].
     """
-    if task not in TASKS:
-        raise ValueError(f"unknown task {task!r}; choose one of {TASKS}")
-    trained = has_head(model, task)
+    return read_heads(model, tokenizer, (task,), text, pair, {task: labels}, max_length,
+                      seed)[task]
+
+
+@torch.inference_mode()
+def read_heads(model: nn.Module, tokenizer: Tokenizer, tasks: tuple[str, ...], text: str,
+               pair: str | None = None, labels: dict[str, list[str] | None] | None = None,
+               max_length: int = 512, seed: int = HEAD_SEED) -> dict[str, HeadReading]:
+    """Several heads on one input, from one pass of the encoder (see :func:`read_head`).
+
+    Returns:
+        task -> its :class:`HeadReading`, for each of ``tasks``.
+    """
+    unknown = [task for task in tasks if task not in TASKS]
+    if unknown:
+        raise ValueError(f"unknown task {unknown[0]!r}; choose one of {TASKS}")
     encoder = getattr(model, "bert", model)  # a bare BertModel is its own encoder
     config = encoder.config
-    if labels is None:
-        named = (config.id2label or {}) if trained else {}
-        labels = ([named[i] for i in sorted(named)] if named and task != "qa"
-                  else list(DEFAULT_LABELS[task]))
     param = next(encoder.parameters())
-    head = (getattr(model, HEAD_NAMES[task]) if trained
-            else new_head(config, task, len(labels), seed).to(param.device, param.dtype))
-
     limit = min(max_length, config.max_position_embeddings)
     enc = tokenizer.encode(text, pair or None, max_length=limit)
     as_t = lambda xs: torch.tensor([xs], dtype=torch.long, device=param.device)  # noqa: E731
@@ -151,23 +156,35 @@ def read_head(model: nn.Module, tokenizer: Tokenizer, task: str, text: str,
     cut = enc.truncation
     truncated = len(cut.removed_a) + len(cut.removed_b) if cut else 0
 
-    if task == "classification":
-        pooled = out.pooler_output  # (1, D): tanh(dense(h_CLS))
-        if pooled is None:
-            pooled = _new_pooler(config, seed).to(param.device, param.dtype)(hidden)
-        logits = head(pooled)[0].float()  # (C,)
-        probs = logits.softmax(-1)  # (C,)
-        best = [int(probs.argmax())]
-    elif task == "ner":
-        logits = head(hidden)[0].float()  # (T, C)
-        probs = logits.softmax(-1)  # (T, C)
-        best = probs.argmax(-1).tolist()  # (T,)
-    else:
-        logits = head(hidden)[0].float()  # (T, 2): start, end
-        probs = logits.softmax(0)  # (T, 2): over the tokens
-        first = enc.type_ids.index(1) if 1 in enc.type_ids else 1
-        last = len(enc.ids) - 1  # the final [SEP] is not part of an answer
-        best = list(best_span(logits[:last, 0].cpu(), logits[:last, 1].cpu(), first))
-    answer = tokenizer.decode(enc.ids[best[0]:best[1] + 1]) if task == "qa" else ""
-    return HeadReading(task, list(enc.tokens), list(enc.type_ids), list(labels),
-                       to_numpy(logits), to_numpy(probs), best, trained, truncated, answer)
+    readings = {}
+    for task in tasks:
+        trained = has_head(model, task)
+        names = (labels or {}).get(task)
+        if names is None:
+            named = (config.id2label or {}) if trained else {}
+            names = ([named[i] for i in sorted(named)] if named and task != "qa"
+                     else list(DEFAULT_LABELS[task]))
+        head = (getattr(model, HEAD_NAMES[task]) if trained
+                else new_head(config, task, len(names), seed).to(param.device, param.dtype))
+        if task == "classification":
+            pooled = out.pooler_output  # (1, D): tanh(dense(h_CLS))
+            if pooled is None:
+                pooled = _new_pooler(config, seed).to(param.device, param.dtype)(hidden)
+            logits = head(pooled)[0].float()  # (C,)
+            probs = logits.softmax(-1)  # (C,)
+            best = [int(probs.argmax())]
+        elif task == "ner":
+            logits = head(hidden)[0].float()  # (T, C)
+            probs = logits.softmax(-1)  # (T, C)
+            best = probs.argmax(-1).tolist()  # (T,)
+        else:
+            logits = head(hidden)[0].float()  # (T, 2): start, end
+            probs = logits.softmax(0)  # (T, 2): over the tokens
+            first = enc.type_ids.index(1) if 1 in enc.type_ids else 1
+            last = len(enc.ids) - 1  # the final [SEP] is not part of an answer
+            best = list(best_span(logits[:last, 0].cpu(), logits[:last, 1].cpu(), first))
+        answer = tokenizer.decode(enc.ids[best[0]:best[1] + 1]) if task == "qa" else ""
+        readings[task] = HeadReading(task, list(enc.tokens), list(enc.type_ids), list(names),
+                                     to_numpy(logits), to_numpy(probs), best, trained,
+                                     truncated, answer)
+    return readings

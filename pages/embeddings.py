@@ -80,7 +80,7 @@ st.plotly_chart(parts_fig, width="stretch", config=charts.plot_config("embedding
 st.markdown(f"**{t('emb.heatmap_ln')}**")
 ln_fig = charts.vectors(matrix[4:], rows[4:])
 ln_fig.update_xaxes(nticks=0)
-ln_fig.update_layout(height=130)  # one row: room for its colour bar
+ln_fig.update_layout(height=130 + charts.MODEBAR_ROOM)  # one row: room for its colour bar
 st.plotly_chart(ln_fig, width="stretch", config=charts.plot_config("embedding-layernorm"),
                 key="emb_ln_fig")
 

@@ -45,12 +45,13 @@ def hub_data(spec: str) -> tasks.TaskData:
     return tasks.from_hub(spec)
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
-def head_view(name: str, task: str, sentence: str, pair: str | None):
-    """One head of ``task`` on the model's encoder: its own if the checkpoint has it, else new."""
+@st.cache_data(max_entries=32, show_spinner=False)
+def heads_view(name: str, tasks: tuple[str, ...], sentence: str, pair: str | None) -> dict:
+    """The heads of ``tasks`` on the model's encoder (one pass): each its own if the checkpoint
+    has it, else new."""
     bert = models.loaded(name)
-    return fine_tuning_heads.read_head(bert.model, bert.tokenizer, task, sentence, pair,
-                                       max_length=bert.max_length)
+    return fine_tuning_heads.read_heads(bert.model, bert.tokenizer, tasks, sentence, pair,
+                                        max_length=bert.max_length)
 
 
 def error_text(e: Exception) -> str:
@@ -326,13 +327,12 @@ def heads_section() -> None:
         st.info(t("input.empty"), icon="✍️")
         return
     pair = s.pair.strip() or None
-    readings = {}
-    for task in HEADS:
-        job = finetuned(task)
-        if task == "qa" and pair is None and job is None:
-            continue
-        readings[task] = (job, jobs.read_head(job, s.sentence, pair) if job is not None
-                          else head_view(s.model, task, s.sentence, pair))
+    wanted = [task for task in HEADS if task != "qa" or pair]  # qa reads a question and a passage
+    fine = {task: job for task in wanted if (job := finetuned(task)) is not None}
+    shared = tuple(task for task in wanted if task not in fine)
+    readings = {task: (None, r) for task, r in heads_view(s.model, shared, s.sentence,
+                                                          pair).items()}
+    readings |= {task: (job, jobs.read_head(job, s.sentence, pair)) for task, job in fine.items()}
     if cut := max((r.truncated for _, r in readings.values()), default=0):
         st.warning(t("input.truncated", max=bert.max_length, n=cut), icon="✂️")
     dim = bert.config.hidden_size

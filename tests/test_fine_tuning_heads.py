@@ -132,3 +132,11 @@ def test_a_long_input_is_cut_to_what_the_model_reads(bert):
     assert len(r.tokens) == bert.max_length == r.logits.shape[0] and r.truncated > 0
     with pytest.raises(ValueError):
         fth.read_head(bert.model, bert.tokenizer, "summarise", A)
+
+
+def test_all_three_heads_from_one_pass_equal_each_on_its_own(bert):
+    both = fth.read_heads(bert.model, bert.tokenizer, ("classification", "ner", "qa"), A, B)
+    for task, r in both.items():
+        alone = fth.read_head(bert.model, bert.tokenizer, task, A, B)
+        np.testing.assert_array_equal(r.logits, alone.logits)
+        assert r.best == alone.best and r.labels == alone.labels

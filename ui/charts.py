@@ -372,7 +372,7 @@ def vectors(rows, row_labels, title: str | None = None, *, dims=None) -> go.Figu
     dims = list(dims) if dims is not None else list(range(m.shape[1]))
     lim = float(np.abs(m).max()) or 1.0
     fig = heatmap(m, [str(d) for d in dims], row_labels, title, colorscale=DIVERGING,
-                  zmin=-lim, zmax=lim, zmid=0, height=70 + px(40) * len(m))
+                  zmin=-lim, zmax=lim, zmid=0, height=70 + MODEBAR_ROOM + px(40) * len(m))
     # The colour bar is as short as the rows: its two ends (and 0, from two rows up) are the
     # ticks that fit, also in presenter mode's large type.
     ticks = [-lim, 0, lim] if len(m) > 1 else [-lim, lim]
@@ -625,7 +625,7 @@ def confusion(matrix, labels, title: str | None = None, *, true_label: str = "",
     m = np.asarray(matrix)
     fig = heatmap(m, list(labels), list(labels), title, zmin=0, text=m.astype(int).tolist(),
                   x_title=pred_label, y_title=true_label, show_scale=False,
-                  height=max(260, 90 + px(40) * len(m)))
+                  height=max(260, 90 + px(40) * len(m)) + MODEBAR_ROOM)
     return fig
 
 
@@ -684,16 +684,15 @@ def plot_config(name: str) -> dict:
 # mode bar on the page gets one more button, put back whenever plotly rebuilds the bar (a
 # MutationObserver), whose click calls the camera button's own handler (the bar's button list,
 # ``gd._fullLayout._modeBar.buttons``) with the chart's toImageButtonOptions set to SVG for that
-# one call (the handler copies them at once). The icon is the word "SVG".
+# one call (the handler copies them at once). Its icon is the word "SVG".
 _SVG_JS = r"""<span class="bl-svg-js"></span><script>
 (() => {
   if (window.__bertlabSvg) return;
   window.__bertlabSvg = true;
   const TITLE = %s;
   // (no "<" + a letter anywhere in this script: Streamlit's sanitizer would drop it as markup)
-  const ICON = '\x3csvg viewBox="0 0 30 14" height="1em" width="2.1em" aria-hidden="true">' +
-    '\x3ctext x="15" y="11.5" text-anchor="middle" font-size="12" font-weight="700" ' +
-    'font-family="Inter, sans-serif">SVG\x3c/text>\x3c/svg>';
+  // (HTML text, not an SVG icon's: what a chart draws is its svg, and this is not the chart's)
+  const ICON = '\x3cspan class="bl-svg-label" aria-hidden="true">SVG\x3c/span>';
   function save(gd) {
     const bar = gd._fullLayout && gd._fullLayout._modeBar;
     const camera = bar && bar.buttons.flat().find((b) => b.name === "toImage");
@@ -738,8 +737,9 @@ _SVG_JS = r"""<span class="bl-svg-js"></span><script>
 _SVG_CSS = """<style>
 .stElementContainer:has(.bl-svg-js) { display: none; }
 .js-plotly-plot .plotly .modebar-btn path { fill: #6C7080; }
-.js-plotly-plot .plotly .modebar-btn.bl-svg text { fill: #6C7080; }
-.js-plotly-plot .plotly .modebar-btn.bl-svg:hover text { fill: #2B2D42; }
+.js-plotly-plot .plotly .modebar-btn.bl-svg .bl-svg-label { font: 700 11px/1 Inter, sans-serif;
+  color: #6C7080; letter-spacing: 0.02em; }
+.js-plotly-plot .plotly .modebar-btn.bl-svg:hover .bl-svg-label { color: #2B2D42; }
 </style>"""
 
 
