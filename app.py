@@ -46,6 +46,9 @@ CALM_CSS = """<style>
 charts.set_font_scale(PRESENTER_CHART_SCALE if s.presenter else 1.0)
 st.html(CALM_CSS + (PRESENTER_CSS if s.presenter else "")
         + charts.column_labels_css(charts.text_px()))  # a chart's token labels apart, if narrow
+# Every chart's mode bar saves it as PNG (plotly's camera) and as SVG (this script's button). The
+# script sits in the sidebar (mounted also while it is closed), where it takes no room of a page's.
+st.sidebar.html(charts.svg_button_html(t("export.svg")), unsafe_allow_javascript=True)
 
 
 # ----------------------------------------------------------------------------- the model

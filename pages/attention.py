@@ -25,7 +25,6 @@ SECTIONS = ("head", "example", "bertviz", "off", "summary")
 BERTVIZ_WIDTH = 20
 MODEL_VIEW_MAX = 40_000  # SVG lines (layers · heads · tokens²) the model view draws at most
 PRESENTER_ZOOM = 1.3  # bertviz's views in presenter mode: 15-px labels drawn at 19.5 px
-PLOT = {"displayModeBar": False}
 # One light colour per head label (attention.HEAD_LABELS order), as a stepwise plotly colour scale.
 LABEL_COLORS = ["#C9D7E8", "#F6D3B0", "#DCCFE9", "#C8E2C4", "#F3C4C5",
                 "#CFE6E4", "#F6ECB5", "#E3D2E0", "#E6E6E6"]
@@ -233,7 +232,7 @@ def section_example() -> None:
                                                       for j in span]
     st.plotly_chart(charts.vectors(np.vstack([w["q"][None], w["k"]]), rows,
                                    t("attn.ex_qk_title", dh=dh)),
-                    width="stretch", config=PLOT, key="attn_qk_fig")
+                    width="stretch", config=charts.plot_config("query-keys"), key="attn_qk_fig")
 
     st.subheader(t("attn.ex_step2"))
     if not s.presenter:
@@ -266,8 +265,8 @@ def section_example() -> None:
     rows += [t("attn.ex_sum_all_row", n=T) if windowed else t("attn.ex_sum_row"),
              t("attn.ex_model_row")]
     mat = np.vstack([w["weighted"], w["weighted_sum"][None], w["context"][None]])
-    st.plotly_chart(charts.vectors(mat, rows, t("attn.ex_sum_title")), width="stretch", config=PLOT,
-                    key="attn_sum_fig")
+    st.plotly_chart(charts.vectors(mat, rows, t("attn.ex_sum_title")), width="stretch",
+                    config=charts.plot_config("weighted-values"), key="attn_sum_fig")
 
 
 def bertviz_labels() -> tuple:
@@ -275,6 +274,14 @@ def bertviz_labels() -> tuple:
             "heads": "attn.bv_heads", "layers": "attn.bv_layers", "all": "attn.bv_all",
             "a_a": "attn.bv_a_a", "b_b": "attn.bv_b_b", "a_b": "attn.bv_a_b", "b_a": "attn.bv_b_a"}
     return tuple(sorted((k, t(v)) for k, v in keys.items()))
+
+
+def download_view(kind: str, doc: str, file_name: str) -> None:
+    """A bertviz view as one HTML file that opens offline (its JavaScript is inlined: see
+    ui/bertviz_view.py), at its normal size (presenter mode's zoom is for the projector)."""
+    st.download_button(t("export.bv_html"), data=doc.encode("utf-8"), file_name=file_name,
+                       mime="text/html", icon=":material/download:", on_click="ignore",
+                       help=t("export.bv_html_help"), key=f"attn_bv_{kind}_html")
 
 
 def section_bertviz() -> None:
@@ -294,6 +301,9 @@ def section_bertviz() -> None:
                            span.start, span.stop, zoom)
         st.iframe(doc, height=bertviz_view.view_height("head", n, L, H, is_pair, zoom),
                   alt=t("attn.bv_head"))
+        download_view("head", doc if zoom == 1.0 else bertviz_html(
+            "head", s.model, s.sentence, pair, layer, bertviz_labels(), None, span.start,
+            span.stop), f"bertlab-head-view-layer-{layer}.html")
         band = bertviz_view.model_view_layers(L, H, n, layer, MODEL_VIEW_MAX)
         st.subheader(t("attn.bv_model"))
         st.caption(t("attn.bv_model_caption") + (
@@ -303,6 +313,9 @@ def section_bertviz() -> None:
         st.iframe(doc, height=bertviz_view.view_height("model", n, len(band) if band else L, H,
                                                        is_pair, zoom),
                   alt=t("attn.bv_model"))
+        download_view("model", doc if zoom == 1.0 else bertviz_html(
+            "model", s.model, s.sentence, pair, layer, bertviz_labels(),
+            tuple(band) if band else None, span.start, span.stop), "bertlab-model-view.html")
     st.subheader(t("attn.bv_neuron"))
     if not s.presenter:
         st.caption(t("attn.bv_neuron_caption"))
@@ -312,7 +325,8 @@ def section_bertviz() -> None:
         "products": t("attn.bv_products"), "probs": t("attn.bv_probs"), "dim": t("attn.bv_dim"),
         "query": t("attn.bv_query", token="{token}"), "adds": t("attn.bv_adds"),
         "subtracts": t("attn.bv_subtracts")})
-    st.plotly_chart(fig, width="stretch", config=PLOT, key="attn_neuron_fig")
+    st.plotly_chart(fig, width="stretch", config=charts.plot_config("neuron-view"),
+                    key="attn_neuron_fig")
     if n < T and pos not in span:
         st.caption(t("attn.bv_query_outside", pos=pos))
 
@@ -414,7 +428,8 @@ def section_summary() -> None:
                                  x_title=t("common.head"), y_title=t("common.layer"),
                                  height=max(240, 90 + 24 * L), value_label=title)
             fig.update_xaxes(tickangle=0)
-            col.plotly_chart(fig, width="stretch", config=PLOT, key=f"attn_sum_{key}")
+            col.plotly_chart(fig, width="stretch", config=charts.plot_config(f"heads-{key}"),
+                             key=f"attn_sum_{key}")
     st.subheader(t("attn.sum_labels"))
     names = list(attention.HEAD_LABELS)
     codes = np.vectorize(names.index)(summary["label"]).astype(float)
@@ -425,7 +440,8 @@ def section_summary() -> None:
                          height=max(260, 90 + 34 * L), text_size=11)
     fig.update_traces(hovertemplate="%{text}<extra></extra>")
     fig.update_xaxes(tickangle=0)
-    st.plotly_chart(fig, width="stretch", config=PLOT, key="attn_sum_labels")
+    st.plotly_chart(fig, width="stretch", config=charts.plot_config("head-labels"),
+                    key="attn_sum_labels")
     st.caption(t("attn.sum_rule", dom=attention.DOMINANT_SHARE, broad=attention.BROAD_ENTROPY))
 
 

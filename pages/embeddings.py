@@ -94,4 +94,4 @@ fig.update_yaxes(scaleanchor="x", constrain="domain", tickvals=ticks,
                  ticktext=[labels[i] for i in ticks])
 if len(shown) > 64:  # small cells: gaps between them would grey the whole map
     fig.update_traces(xgap=0, ygap=0)
-st.plotly_chart(fig, width="stretch", config={"displayModeBar": False})
+st.plotly_chart(fig, width="stretch", config=charts.plot_config("position-similarity"))

@@ -1,13 +1,18 @@
-"""6 · Fine-tuning: pick a task and data, train a copy of the model live, compare before and after.
+"""6 · Fine-tuning: the three heads fine-tuning adds, read live on the sidebar's input; then pick a
+task and data, train a copy of the model live, compare before and after.
 
-The run trains in a background thread owned by this session (ui.jobs.TrainingJob); the live
-panel polls it with st.fragment(run_every=…). Stop keeps what was trained so far.
+The heads section shows what each head (``bertcore.fine_tuning_heads``) computes with the
+sidebar's model: its checkpoint's own head if it has one, else a seeded new layer (its numbers are
+real, its answers mean nothing); a model this session fine-tuned for that task is read instead.
+
+The run trains in a background thread owned by this session (ui.jobs.TrainingJob); the live panel
+polls it with st.fragment(run_every=…). Stop keeps what was trained so far.
 """
 
 import streamlit as st
 
-from bertcore import finetune, tasks
-from ui import charts, jobs, models, presenter, state
+from bertcore import fine_tuning_heads, finetune, tasks
+from ui import charts, jobs, models, presenter, state, window
 from ui.i18n import md_escape, t
 
 TASK_DATA = {"classification": ["sentiment-en", "sentiment-zh"], "ner": ["ner-zh"], "qa": ["qa-zh"]}
@@ -24,7 +29,8 @@ TRY_DEFAULT = {"en": "A warm, funny and beautifully acted film.",
                "zh": "这本书内容很好，物流也快。"}
 NER_DEFAULT = "新华社北京一月五日电，江泽民主席会见了美国客人。"
 QA_DEFAULT = ("文中提到的人是谁？", "国务委员陈俊生作了会议总结。")
-NO_BAR = {"displayModeBar": False}
+HEADS = ("classification", "ner", "qa")
+SETUP_ANCHOR = "fine-tune"  # the setup's heading: an untrained head's note links here
 
 
 @st.cache_resource(max_entries=4, show_spinner=False)
@@ -37,6 +43,15 @@ def task_data(name: str) -> tasks.TaskData:
 def hub_data(spec: str) -> tasks.TaskData:
     """A Hugging Face data set by ``NAME[:CONFIG]`` (read-only, shared; failures are not cached)."""
     return tasks.from_hub(spec)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def heads_view(name: str, tasks: tuple[str, ...], sentence: str, pair: str | None) -> dict:
+    """The heads of ``tasks`` on the model's encoder (one pass): each its own if the checkpoint
+    has it, else new."""
+    bert = models.loaded(name)
+    return fine_tuning_heads.read_heads(bert.model, bert.tokenizer, tasks, sentence, pair,
+                                        max_length=bert.max_length)
 
 
 def error_text(e: Exception) -> str:
@@ -181,7 +196,8 @@ def live_panel(task: str, live: bool = False, scale: float = 1.0) -> None:
         st.plotly_chart(charts.training_curves(v["history"], loss_label=t("ft.loss"),
                                                metric_labels=names, step_label=t("ft.step"),
                                                title=t("ft.curves"), max_steps=v["max_steps"]),
-                        width="stretch", config=NO_BAR, key="ft_curves")
+                        width="stretch", config=charts.plot_config("training-curves"),
+                        key="ft_curves")
     if v["plan"] is not None and v["plan"].notes and not s.presenter:
         st.caption(md_escape(" · ".join(v["plan"].notes)))
     if job.running:
@@ -234,7 +250,7 @@ def results(job) -> None:
         before_after(lambda w: st.plotly_chart(
             charts.confusion(getattr(out, w).confusion, label_names(out.labels), t(f"ft.{w}"),
                              true_label=t("ft.true"), pred_label=t("ft.pred")),
-            width="stretch", config=NO_BAR, key=f"ft_conf_{w}"))
+            width="stretch", config=charts.plot_config(f"confusion-{w}"), key=f"ft_conf_{w}"))
     if out.after.points is not None:
         st.markdown(f"**{t('ft.points')}**")
         if not s.presenter:
@@ -242,7 +258,7 @@ def results(job) -> None:
         before_after(lambda w: st.plotly_chart(
             charts.points_2d(getattr(out, w).points, getattr(out, w).point_labels,
                              label_names(out.labels), t(f"ft.{w}")), width="stretch",
-            config=NO_BAR, key=f"ft_pts_{w}"))
+            config=charts.plot_config(f"cls-points-{w}"), key=f"ft_pts_{w}"))
 
     steps.section("attention")
     st.markdown(f"**{t('ft.attention')}**")
@@ -260,7 +276,7 @@ def results(job) -> None:
     before_after(lambda w: st.plotly_chart(
         charts.heatmap(getattr(out, w).probe_attentions[i][cur.layer, cur.head], probes[i],
                        probes[i], t(f"ft.{w}"), zmin=0, zmax=1, value_label=t("common.attention")),
-        width="stretch", config=NO_BAR, key=f"ft_att_{w}"))
+        width="stretch", config=charts.plot_config(f"attention-{w}"), key=f"ft_att_{w}"))
 
     steps.section("try")
     try_it(job)
@@ -276,6 +292,93 @@ def results(job) -> None:
                        key="ft_dl_log")
     if not s.presenter:
         st.caption(t("ft.download_caption"))
+
+
+def tag_colors(tags: list[str], labels: list[str]) -> list[str]:
+    """A chip colour per tag: one per entity kind (B- and I- alike), grey for O."""
+    kinds = sorted({tag[2:] for tag in labels if tag != "O"})
+    return [charts.SPECIAL_COLOR if tag == "O" or tag[2:] not in kinds
+            else charts.PALETTE[kinds.index(tag[2:]) % 10] for tag in tags]
+
+
+def finetuned(task: str):
+    """This session's finished fine-tuning job when it trained a ``task`` model, else None."""
+    job = jobs.training_job()
+    if job is None or job.running or job.outcome is None or job.outcome.task != task:
+        return None
+    return job
+
+
+def head_note(r, job) -> None:
+    """One line: which weights the head has (trained here, trained in the checkpoint, random)."""
+    if job is not None:
+        st.success(t("heads.finetuned", model=md_escape(job.model_name),
+                     data=md_escape(job.data.name)), icon=":material/school:")
+    elif r.trained:
+        st.success(t("heads.checkpoint", model=md_escape(s.model)), icon=":material/school:")
+    else:
+        st.warning(t("heads.random_presenter" if s.presenter else "heads.random",
+                     anchor=SETUP_ANCHOR), icon=":material/casino:")
+
+
+def heads_section() -> None:
+    """The three heads on the sidebar's input, each with its real numbers."""
+    if not s.sentence.strip():
+        st.info(t("input.empty"), icon="✍️")
+        return
+    pair = s.pair.strip() or None
+    wanted = [task for task in HEADS if task != "qa" or pair]  # qa reads a question and a passage
+    fine = {task: job for task in wanted if (job := finetuned(task)) is not None}
+    shared = tuple(task for task in wanted if task not in fine)
+    readings = {task: (None, r) for task, r in heads_view(s.model, shared, s.sentence,
+                                                          pair).items()}
+    readings |= {task: (job, jobs.read_head(job, s.sentence, pair)) for task, job in fine.items()}
+    if cut := max((r.truncated for _, r in readings.values()), default=0):
+        st.warning(t("input.truncated", max=bert.max_length, n=cut), icon="✂️")
+    dim = bert.config.hidden_size
+
+    st.markdown(f"**{t('heads.cls_title')}**")
+    job, r = readings["classification"]
+    if not s.presenter:
+        st.caption(t("heads.cls_caption", dim=dim, n=len(r.labels)))
+    head_note(r, job)
+    st.plotly_chart(charts.bars(label_names(r.labels), r.probs, highlight=r.best[0], x_max=1.0),
+                    width="stretch", config=charts.plot_config("classification-head"),
+                    key="heads_cls_bars")
+
+    # A long input: the two per-token heads show one window of it (one slider for both).
+    shown = window.tokens(len(readings["ner"][1].tokens), key="heads_window")
+    st.markdown(f"**{t('heads.tag_title')}**")
+    job, r = readings["ner"]
+    if not s.presenter:
+        st.caption(t("heads.tag_caption", dim=dim, n=len(r.labels)))
+    head_note(r, job)
+    tags = [r.labels[r.best[i]] for i in shown]
+    st.html(charts.chips_html([r.tokens[i] for i in shown], tag_colors(tags, r.labels), tags))
+
+    st.markdown(f"**{t('heads.qa_title')}**")
+    if "qa" not in readings:
+        st.info(t("heads.qa_no_pair"), icon="❓")
+        return
+    job, r = readings["qa"]
+    if not s.presenter:
+        st.caption(t("heads.qa_caption", dim=dim, max=finetune.MAX_ANSWER_TOKENS))
+    head_note(r, job)
+    start, end = r.best
+    shown = range(shown.start, min(shown.stop, len(r.tokens)))  # (a model of its own tokenizer)
+    scores = r.logits[shown.start:shown.stop].T  # (2, W): start, end
+    lim = float(abs(scores).max()) or 1.0
+    fig = charts.heatmap(scores, r.tokens[shown.start:shown.stop],
+                         [t("heads.qa_start"), t("heads.qa_end")], None,
+                         colorscale=charts.DIVERGING, zmid=0, zmin=-lim, zmax=lim,
+                         value_label=t("heads.qa_score"))
+    if shown.start <= start and end < shown.stop:  # the best span, framed
+        fig.add_vrect(x0=start - shown.start - 0.5, x1=end - shown.start + 0.5,
+                      line=dict(color=charts.INK, width=3), fillcolor="rgba(0,0,0,0)")
+    st.plotly_chart(fig, width="stretch", config=charts.plot_config("answer-span-head"),
+                    key="heads_qa_scores")
+    st.markdown(t("heads.qa_answer", start=start, end=end, answer=md_escape(r.answer))
+                if r.answer.strip() else t("heads.qa_empty", start=start, end=end))
 
 
 def try_it(job) -> None:
@@ -300,12 +403,10 @@ def try_it(job) -> None:
         probs = pred["probs"]
         best = max(range(len(probs)), key=probs.__getitem__)
         st.plotly_chart(charts.bars(label_names(out.labels), probs, highlight=best),
-                        width="stretch", config=NO_BAR, key="ft_try_bars")
+                        width="stretch", config=charts.plot_config("try-it"), key="ft_try_bars")
     else:
-        kinds = sorted({tag[2:] for tag in out.labels if tag != "O"})
-        colors = [charts.SPECIAL_COLOR if tag == "O" else charts.PALETTE[kinds.index(tag[2:]) % 10]
-                  for tag in pred["tags"]]
-        st.html(charts.chips_html(pred["tokens"], colors, pred["tags"]))
+        st.html(charts.chips_html(pred["tokens"], tag_colors(pred["tags"], out.labels),
+                                  pred["tags"]))
 
 
 # ----------------------------------------------------------------------------- the page
@@ -314,16 +415,24 @@ bert = models.current_bert()
 
 st.title(t("ft.title"))
 st.markdown(t("ft.intro"))
+job = jobs.training_job()
+running = job is not None and job.running
+# In presenter mode: the three heads, the task and its run, then (once there are results) one
+# part at a time.
+steps = presenter.Steps("fine_tuning", {"heads": t("heads.title"), "setup": t("heads.setup")} | (
+    {"results": t("ft.results"), "attention": t("ft.attention"), "try": t("ft.try")}
+    if job is not None and not running and job.outcome is not None else {}))
 
+st.subheader(t("heads.title"))
+if not s.presenter:
+    st.markdown(t("heads.intro"))
+heads_section()
+
+steps.section("setup")
+st.subheader(t("heads.setup"), anchor=SETUP_ANCHOR)
 task = st.segmented_control(t("ft.task"), list(TASK_DATA), format_func=lambda k: t(f"ft.task.{k}"),
                             default="classification", key="ft_task") or "classification"
 data = pick_data(task)
-job = jobs.training_job()
-running = job is not None and job.running
-# In presenter mode: the task and its run first, then (once there are results) one part at a time.
-steps = presenter.Steps("fine_tuning", {"setup": t("ft.title")} | (
-    {"results": t("ft.results"), "attention": t("ft.attention"), "try": t("ft.try")}
-    if job is not None and not running and job.outcome is not None else {}))
 
 if data is not None:
     describe_data(data)

@@ -46,7 +46,7 @@ with st.container(key="bl_arch"):
     for narrow in (False, True):
         with st.container(key=f"bl_arch_{'narrow' if narrow else 'wide'}"):
             st.plotly_chart(charts.architecture(c, counts, labels, narrow=narrow),
-                            width="stretch", config={"displayModeBar": False},
+                            width="stretch", config=charts.plot_config("architecture"),
                             key=f"arch_{narrow}")
 if not presenting:
     st.caption(t("home.arch_caption"))

@@ -11,7 +11,6 @@ import streamlit as st
 from ui import charts, models, presenter, state, views, window
 from ui.i18n import t
 
-PLOT = {"displayModeBar": False}
 TOP_UNITS = 10
 
 
@@ -72,12 +71,12 @@ c2.metric(t("layer.share"), f"{w.fire_share:.1%}")
 st.markdown(f"**{t('layer.units_title', wide=f'{wide:,}')}**")
 st.plotly_chart(charts.sorted_units(w.ffn_act, x_title=t("layer.units_x"),
                                     y_title=t("layer.units_y"), unit_label=t("layer.unit_word")),
-                width="stretch", config=PLOT, key="layer_units_fig")
+                width="stretch", config=charts.plot_config("ffn-units"), key="layer_units_fig")
 top = w.top_units(TOP_UNITS)
 st.markdown(f"**{t('layer.top_title', k=len(top))}**")
 st.plotly_chart(charts.bars([t("layer.unit", i=i) for i, _ in top], [v for _, v in top],
                             percent=False, color=charts.POSITIVE),
-                width="stretch", config=PLOT, key="layer_top_fig")
+                width="stretch", config=charts.plot_config("ffn-top-units"), key="layer_top_fig")
 if not s.presenter:
     st.caption(t("layer.ffn_caption"))
 

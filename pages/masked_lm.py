@@ -247,7 +247,8 @@ for col, (side, label) in zip(cols, SIDES.items()):
                                        t("dir.attention_title", layer=cur.layer, head=cur.head,
                                          side=label),
                                        zmin=0, zmax=1, value_label=t("common.attention")),
-                        width="stretch", config={"displayModeBar": False}, key=f"dir_att_{side}")
+                        width="stretch", config=charts.plot_config(f"attention-{side}"),
+                        key=f"dir_att_{side}")
 if not s.presenter:
     st.caption(t("dir.attention_caption"))
 

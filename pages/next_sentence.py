@@ -145,6 +145,6 @@ if na and nb:
     zmax = min(1.0, max(float(shown.max()), 3.0 / len(view.tokens)))
     st.plotly_chart(charts.heatmap(shown, b_labels, a_labels, t("nsp.cross_title", layer=layer),
                                    zmin=0, zmax=zmax, value_label=t("common.attention")),
-                    width="stretch", config={"displayModeBar": False})
+                    width="stretch", config=charts.plot_config(f"a-to-b-layer-{layer}"))
 else:
     st.info(t("nsp.empty_side"))

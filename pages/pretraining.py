@@ -137,7 +137,7 @@ def draw(total: int | None = None) -> None:
     chart_slot.plotly_chart(charts.curves(
         run.history, SERIES, t("pt.loss_title"), x_title=t("pt.step"),
         hlines={t("pt.unigram"): run.setup.unigram_loss, t("pt.coin"): 0.6931}),
-        key=f"pt_curves_{ss['pt_draws']}")
+        config=charts.plot_config("pretraining-loss"), key=f"pt_curves_{ss['pt_draws']}")
     evals = [r for r in run.history if "mlm_top1" in r]
     if evals:
         score_slot.markdown(t("pt.scores", top1=evals[-1]["mlm_top1"], top5=evals[-1]["mlm_top5"],

@@ -260,8 +260,13 @@ def test_fine_tuning_results_projected_and_on_a_phone(projector):
     session is squeezed to a phone's width (the probe heatmaps' token labels are thinned there)."""
     open_view(projector, "fine_tuning?presenter=1&step=9")
     projector.get_by_role("button", name="Start fine-tuning").click()
-    projector.locator('[data-testid="stAlertContentSuccess"]').first.wait_for(timeout=300_000)
+    projector.locator('[data-testid="stAlertContentSuccess"]').filter(
+        has_text="Trained").first.wait_for(timeout=300_000)
     wait_idle(projector)
+    next_step = projector.locator(".st-key-bl_steps_next button").first
+    while next_step.is_enabled():  # the results, one part a step, all shown at the last
+        next_step.click()
+        wait_idle(projector)
     no_errors(projector)
     found = chart_texts(projector)
     assert len({t["chart"] for t in found}) >= 7  # curves, 2 × confusion, points, attention; bars

@@ -142,8 +142,12 @@ def test_switching_presenter_mode_off_shows_everything():
 def test_fine_tuning_reveals_the_results_one_part_at_a_time():
     from test_page_fine_tuning import choose_upload, toy_csv, wait_until_done
 
-    at = choose_upload(open_app("fine_tuning", presenter=1), toy_csv())
-    assert not control(at)  # nothing trained: one section, no control
+    at = open_app("fine_tuning", presenter=1)
+    # nothing trained: two sections, the three heads and then the task and its run
+    assert at.get("plotly_chart") and not [w for w in at.segmented_control if w.key == "ft_task"]
+    assert at.button(key="bl_steps_back").disabled
+    at = choose_upload(press(at, "next"), toy_csv())
+    assert at.button(key="bl_steps_next").disabled
     at.button(key="ft_start").click()
     run(at)
     wait_until_done(at)

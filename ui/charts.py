@@ -39,6 +39,7 @@ long one is wrapped so that a phone shows all of it.
 from __future__ import annotations
 
 import html
+import json
 from contextvars import ContextVar
 
 import numpy as np
@@ -60,6 +61,9 @@ FONT = dict(family="Inter, 'Noto Sans CJK SC', 'PingFang SC', 'Microsoft YaHei',
 
 
 INK_MUTED = "#4A4E5E"  # secondary chart text (axis titles, notes): 8.4:1 on white
+MODEBAR_ROOM = 26  # px at the top of every figure for the mode bar (see plot_config), above
+# what the chart draws (a heatmap's top labels, a long bar's value); a builder that sizes its
+# figure itself adds it, a height a caller asks for holds it
 PAPER = "#FFFFFF"  # every chart's background, under any Streamlit theme (the text is dark)
 BASE_FONT_SIZE = 12  # plotly's default
 PRESENTER_MIN_PX = 18  # in presenter mode no chart text is smaller (read from the back row)
@@ -157,7 +161,7 @@ def _layout(fig: go.Figure, title: str | None, height: int | None = None) -> go.
                                  y=1, yref="container", yanchor="top", automargin=bool(title),
                                  pad=dict(t=px(8) + shift, b=px(8))),
                       font=dict(FONT, size=text_px()),
-                      margin=dict(l=10, r=10, t=10, b=10),
+                      margin=dict(l=10, r=10, t=10 + MODEBAR_ROOM, b=10),
                       paper_bgcolor=PAPER, plot_bgcolor=PAPER,
                       height=height)
     return readable(fig)
@@ -287,7 +291,7 @@ def heatmap(matrix, x_labels=None, y_labels=None, title: str | None = None, *,
     else:
         label_h = line + 8
     extra = (label_h + (text_px(16) * 1.4 + px(10) if title else 0)
-             + (text_px(13) * 1.5 if x_title else 0) + 20)
+             + (text_px(13) * 1.5 if x_title else 0) + 20 + MODEBAR_ROOM)
     row_h = max(28, round(size * 1.65))
     height = height or max(180, min(px(900), round(extra + row_h * rows)))
     x_step = _every(cols, MAX_LABELS * line, line)  # only past MAX_LABELS columns
@@ -299,7 +303,15 @@ def heatmap(matrix, x_labels=None, y_labels=None, title: str | None = None, *,
     fig.update_yaxes(tickvals=ys[::y_step] if y_labels is not None else None,
                      ticktext=hover_y[::y_step] if y_labels is not None else None,
                      title=esc(y_title) if y_title else None, autorange="reversed", showgrid=False)
-    return _layout(fig, title, height)
+    fig = _layout(fig, title, height)
+    if not title:  # the labels (and axis title) on top start under the mode bar's room, not in
+        # it: room for them turned 90° (as on a phone), the most they take (automargin only ever
+        # grows the margin to what the labels need, so a smaller guess would put them in the room)
+        turned = (label_h if cjk or x_labels is None
+                  else min(0.6 * size * max(len(str(v)) for v in x_labels) + 10, px(160)))
+        top = turned + (text_px(13) * 1.5 if x_title else 0)
+        fig.update_layout(margin_t=round(10 + MODEBAR_ROOM + top))
+    return fig
 
 
 def bars(labels, values, title: str | None = None, *, highlight: int | None = None,
@@ -332,7 +344,8 @@ def bars(labels, values, title: str | None = None, *, highlight: int | None = No
         fig.update_xaxes(range=[0, x_max], showgrid=True, gridcolor="#E5E5E5", zeroline=False,
                          tickvals=[x_max * q for q in (0, 0.25, 0.5, 0.75, 1)],
                          tickformat=".0%" if percent else None)
-    fig = _layout(fig, title, height or 60 + px(32) * len(vals) + (px(20) if x_max else 0))
+    fig = _layout(fig, title, height or 60 + MODEBAR_ROOM + px(32) * len(vals)
+                  + (px(20) if x_max else 0))
     if x_max is not None:  # room for the last tick's label ("100%"), centred on the axis' end
         fig.update_layout(margin_r=px(24))
     return fig
@@ -389,7 +402,7 @@ def vectors(rows, row_labels, title: str | None = None, *, dims=None) -> go.Figu
     dims = list(dims) if dims is not None else list(range(m.shape[1]))
     lim = float(np.abs(m).max()) or 1.0
     fig = heatmap(m, [str(d) for d in dims], row_labels, title, colorscale=DIVERGING,
-                  zmin=-lim, zmax=lim, zmid=0, height=70 + px(40) * len(m))
+                  zmin=-lim, zmax=lim, zmid=0, height=70 + MODEBAR_ROOM + px(40) * len(m))
     # The colour bar is as short as the rows: its two ends (and 0, from two rows up) are the
     # ticks that fit, also in presenter mode's large type.
     ticks = [-lim, 0, lim] if len(m) > 1 else [-lim, lim]
@@ -398,6 +411,8 @@ def vectors(rows, row_labels, title: str | None = None, *, dims=None) -> go.Figu
     if len(m) == 1:  # one row may be shorter than two lines of type: the bar keeps room for both
         fig.update_traces(colorbar=dict(lenmode="pixels", len=round(text_px() * 2.8)))
     fig.update_xaxes(nticks=min(len(dims), 8), tickvals=None, ticktext=None, side="bottom")
+    if not title:  # no labels on top: only the mode bar's room there
+        fig.update_layout(margin_t=10 + MODEBAR_ROOM)
     return fig
 
 
@@ -665,7 +680,7 @@ def confusion(matrix, labels, title: str | None = None, *, true_label: str = "",
     m = np.asarray(matrix)
     fig = heatmap(m, list(labels), list(labels), title, zmin=0, text=m.astype(int).tolist(),
                   x_title=pred_label, y_title=true_label, show_scale=False,
-                  height=max(260, 90 + px(40) * len(m)))
+                  height=max(260, 90 + px(40) * len(m)) + MODEBAR_ROOM)
     return fig
 
 
@@ -688,3 +703,107 @@ def points_2d(points, classes, names, title: str | None = None, *,
     fig.update_yaxes(showticklabels=False, zeroline=False, showgrid=False, title="PC 2")
     fig.update_layout(legend=LEGEND_BELOW)
     return _layout(fig, title, 360)
+
+
+# ----------------------------------------------------------------------------- keeping a picture
+
+# The mode bar's buttons that only zoom, pan or select: a teaching chart does not need them, and
+# on a phone they hide the two buttons that matter (and Streamlit's own fullscreen button).
+MODEBAR_HIDDEN = ["zoom2d", "pan2d", "select2d", "lasso2d", "zoomIn2d", "zoomOut2d",
+                  "autoScale2d", "resetScale2d", "toggleSpikelines", "hoverClosestCartesian",
+                  "hoverCompareCartesian", "resetViews", "toggleHover"]
+PNG_SCALE = 2  # a saved PNG has twice the chart's pixels: sharp on a slide or a projector
+
+
+def plot_config(name: str) -> dict:
+    """The ``config=`` of every ``st.plotly_chart`` in the app: any chart can be saved.
+
+    Plotly's mode bar is always shown (``displayModeBar`` True: a phone has no hover to reveal
+    it), with its camera button, which saves the chart as ``bertlab-<name>.png`` at
+    ``PNG_SCALE`` times its size, and (added by :func:`svg_button_html`, which app.py puts on
+    every page) a button that saves the same chart as ``bertlab-<name>.svg``. Both are drawn in
+    the browser by plotly.js's ``downloadImage``: no server, no network. The zoom and pan buttons
+    are left out (``MODEBAR_HIDDEN``); Streamlit adds its own fullscreen button.
+
+    Args:
+        name: the chart's name in the saved file's name (letters, digits, "-" and "_").
+    """
+    return {"displayModeBar": True, "displaylogo": False,
+            "modeBarButtonsToRemove": list(MODEBAR_HIDDEN),
+            "toImageButtonOptions": {"format": "png", "filename": f"bertlab-{name}",
+                                     "scale": PNG_SCALE}}
+
+
+# One script for the whole page (it runs once per page load; reruns insert it again). A plotly
+# config is JSON, so it cannot carry a button of its own (its click is a function): instead every
+# mode bar on the page gets one more button, put back whenever plotly rebuilds the bar (a
+# MutationObserver), whose click calls the camera button's own handler (the bar's button list,
+# ``gd._fullLayout._modeBar.buttons``) with the chart's toImageButtonOptions set to SVG for that
+# one call (the handler copies them at once). Its icon is the word "SVG".
+_SVG_JS = r"""<span class="bl-svg-js"></span><script>
+(() => {
+  if (window.__bertlabSvg) return;
+  window.__bertlabSvg = true;
+  const TITLE = %s;
+  // (no "<" + a letter anywhere in this script: Streamlit's sanitizer would drop it as markup)
+  // (HTML text, not an SVG icon's: what a chart draws is its svg, and this is not the chart's)
+  const ICON = '\x3cspan class="bl-svg-label" aria-hidden="true">SVG\x3c/span>';
+  function save(gd) {
+    const bar = gd._fullLayout && gd._fullLayout._modeBar;
+    const camera = bar && bar.buttons.flat().find((b) => b.name === "toImage");
+    if (!camera) return;
+    const options = gd._context.toImageButtonOptions;
+    gd._context.toImageButtonOptions = Object.assign({}, options, {format: "svg", scale: 1});
+    try { camera.click(gd); } finally { gd._context.toImageButtonOptions = options; }
+  }
+  function addButtons() {
+    document.querySelectorAll(".js-plotly-plot .modebar").forEach((bar) => {
+      if (bar.querySelector(".bl-svg")) return;
+      const group = document.createElement("div");
+      group.className = "modebar-group";
+      const button = document.createElement("button");  // as plotly's own buttons are
+      button.type = "button";
+      button.className = "modebar-btn bl-svg";
+      button.setAttribute("rel", "tooltip");
+      button.setAttribute("data-title", TITLE);
+      button.setAttribute("aria-label", TITLE);
+      button.setAttribute("data-gravity", "n");
+      button.innerHTML = ICON;
+      button.addEventListener("click", (e) => {
+        e.preventDefault();
+        save(bar.closest(".js-plotly-plot"));
+      });
+      group.appendChild(button);
+      bar.insertBefore(group, bar.firstChild);
+    });
+  }
+  let pending = false;
+  new MutationObserver(() => {
+    if (pending) return;
+    pending = true;
+    requestAnimationFrame(() => { pending = false; addButtons(); });
+  }).observe(document.body, {childList: true, subtree: true});
+  addButtons();
+})();
+</script>"""
+
+# The mode bar a little more visible than plotly's pale grey, and the script's element hidden
+# (it takes no room in the page).
+_SVG_CSS = """<style>
+.stElementContainer:has(.bl-svg-js) { display: none; }
+.js-plotly-plot .plotly .modebar-btn path { fill: #6C7080; }
+.js-plotly-plot .plotly .modebar-btn.bl-svg .bl-svg-label { font: 700 11px/1 Inter, sans-serif;
+  color: #6C7080; letter-spacing: 0.02em; }
+.js-plotly-plot .plotly .modebar-btn.bl-svg:hover .bl-svg-label { color: #2B2D42; }
+</style>"""
+
+
+def svg_button_html(title: str) -> str:
+    """The script (and its style) that gives every chart's mode bar a "save as SVG" button; shown
+    with ``st.html(..., unsafe_allow_javascript=True)`` once per run (app.py).
+
+    Args:
+        title: the button's tooltip, in the UI's language.
+    """
+    title_js = json.dumps(str(title), ensure_ascii=False).replace("<", "\\u003c")
+    return _SVG_CSS + _SVG_JS % title_js

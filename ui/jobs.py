@@ -23,7 +23,7 @@ from pathlib import Path
 import streamlit as st
 
 import bertcore
-from bertcore import finetune, tasks
+from bertcore import fine_tuning_heads, finetune, tasks
 
 MAX_TRAININGS = int(os.environ.get("BERTLAB_MAX_TRAININGS", "2"))
 JOB_KEY = "_ft_job"
@@ -150,3 +150,11 @@ def try_finetuned(job: TrainingJob, text: str, question: str = "") -> dict:
     with job.lock:
         return finetune.predict(out.model, out.tokenizer, out.task, text, out.labels, question,
                                 max_length=max(out.config.max_length, 128))
+
+
+def read_head(job: TrainingJob, text: str, pair: str | None = None):
+    """The fine-tuned model's own head on one input (see fine_tuning_heads.read_head)."""
+    out = job.outcome
+    with job.lock:
+        return fine_tuning_heads.read_head(out.model, out.tokenizer, out.task, text, pair,
+                                           labels=out.labels)

@@ -11,7 +11,6 @@ from ui import charts, models
 from ui.i18n import md_escape, t
 
 TOP_K = 5
-PLOT = {"displayModeBar": False}
 # Presenter mode's one-head heatmap: what fits under the controls of a 1440 × 900 projector with
 # rows of 18-pixel labels (measured in the browser): 540 pixels.
 PRESENTER_HEATMAP = 540
@@ -56,7 +55,7 @@ def draw_head(att: np.ndarray, shown: list[str], n_tokens: int, presenter: bool,
                          x_title=t("attn.key_axis"), y_title=t("attn.query_axis"),
                          value_label=t("attn.weight"),
                          height=max(320, min(tallest, 120 + 26 * len(shown))))
-    where.plotly_chart(fig, width="stretch", config=PLOT, key=key)
+    where.plotly_chart(fig, width="stretch", config=charts.plot_config(key), key=key)
 
 
 def draw_off(eff: dict, m: int, n_off: int, key: str = "attn") -> None:
@@ -66,10 +65,12 @@ def draw_off(eff: dict, m: int, n_off: int, key: str = "attn") -> None:
     before, after = eff["before"][m], eff["after"][m]
     c1.plotly_chart(charts.bars([w for w, _ in before], [p for _, p in before],
                                 t("attn.off_before"), x_max=1.0),
-                    width="stretch", config=PLOT, key=f"{key}_before_{m}")
+                    width="stretch", config=charts.plot_config(f"heads-on-{m}"),
+                    key=f"{key}_before_{m}")
     c2.plotly_chart(charts.bars([w for w, _ in after], [p for _, p in after],
                                 t("attn.off_after", n=n_off), x_max=1.0),
-                    width="stretch", config=PLOT, key=f"{key}_after_{m}")
+                    width="stretch", config=charts.plot_config(f"heads-off-{m}"),
+                    key=f"{key}_after_{m}")
     c3.metric(t("attn.off_top1", token=eff["top1"][m]), f"{eff['top1_after'][m]:.2%}",
               delta=f"{100 * eff['top1_delta'][m]:+.2f} pp", help=t("attn.off_top1_help"))
     if n_off:

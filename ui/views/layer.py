@@ -10,7 +10,6 @@ from bertcore import layer as encoder_layer
 from ui import charts, models, presenter
 from ui.i18n import md_escape, t
 
-PLOT = {"displayModeBar": False}
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -31,7 +30,7 @@ def draw_path(w: encoder_layer.LayerWalk, token: str, dim: int, key: str = "laye
     kinds = [charts.PALETTE[1] if name in ("attention", "ffn") else charts.PALETTE[0]
              for name in encoder_layer.STEPS]
     st.plotly_chart(charts.bars(labels, w.norms, percent=False, colors=kinds), width="stretch",
-                    config=PLOT, key=f"{key}_norms_fig")
+                    config=charts.plot_config("layer-steps"), key=f"{key}_norms_fig")
     st.caption(t("layer.norms_caption"))
 
     st.markdown(f"**{t('layer.change_title')}**")

@@ -10,7 +10,6 @@ from ui import charts, models
 from ui.i18n import md_escape, t
 
 K = 5  # guesses shown per hidden word
-PLOT = {"displayModeBar": False}
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -42,7 +41,8 @@ def draw_guess(mv: masked_lm.MaskView, m: int, original: str, vocab_size: int,
     st.plotly_chart(charts.bars(guesses, mv.top_probs[m],
                                 t("mlm.mask_title", pos=pos, orig=original), x_max=1.0,
                                 highlight=guesses.index(hidden) if hidden in guesses else None),
-                    width="stretch", config=PLOT, key=f"{key}_bars_{pos}")
+                    width="stretch", config=charts.plot_config(f"guesses-{pos}"),
+                    key=f"{key}_bars_{pos}")
     if hidden is not None:
         st.markdown(t("mlm.hidden_rank", word=md_escape(hidden), rank=f"{mv.hidden_ranks[m]:,}",
                       p=pct(mv.hidden_probs[m]), vocab=f"{vocab_size:,}"))
@@ -60,7 +60,8 @@ def draw_directions(dv: bidirectional.DirectionsView, m: int, key: str = "dir") 
             st.plotly_chart(charts.bars(guesses, reading.top_probs[m], t(f"dir.{side}"),
                                         x_max=1.0, highlight=guesses.index(hidden)
                                         if hidden in guesses else None),
-                            width="stretch", config=PLOT, key=f"{key}_bars_{side}")
+                            width="stretch", config=charts.plot_config(f"guesses-{side}"),
+                            key=f"{key}_bars_{side}")
     if hidden is not None:
         st.markdown(t("dir.hidden", word=md_escape(hidden), pos=pos,
                       both_rank=f"{dv.both.hidden_ranks[m]:,}", both_p=pct(dv.both.hidden_probs[m]),

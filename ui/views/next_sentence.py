@@ -30,7 +30,8 @@ def draw_answer(view: next_sentence.PairView, a: str, b: str, example: bool,
     with left:
         st.plotly_chart(charts.gauge(view.p_is_next, t("nsp.p"), left=t("nsp.not_next_short"),
                                      right=t("nsp.is_next_short")),
-                        width="stretch", config={"displayModeBar": False}, key=f"{key}_gauge")
+                        width="stretch", config=charts.plot_config("next-sentence"),
+                        key=f"{key}_gauge")
         st.markdown(t("nsp.is_next") if view.p_is_next >= 0.5 else t("nsp.not_next"))
     with right:
         st.caption(t("nsp.example_a_label") if example else t("nsp.a"))
