@@ -29,6 +29,14 @@ from .pretraining import (build_examples, cloze_eval, collator_for, evaluate,
 from .tokenizer import SPECIAL_TOKENS, Tokenizer
 from .train import TrainConfig, train
 
+# The pretraining page's default run: about a minute on a 2-core laptop. English's text is larger
+# and its vocabulary (WordPiece pieces) 4-5x the Chinese one (characters), so a step is slower.
+# Measured there (benchmarks/bench_pretrain.py): English ~20 steps/s, Chinese ~35.
+DEFAULT_DOCS = 300
+DEFAULT_STEPS = {"en": 1000, "zh": 2000}
+DEFAULT_LEARNING_RATE = 2e-3  # 5e-3 collapses to the word-frequency line; 1e-3 learns slower
+DEFAULT_CLOZES = {"en": "hi ! how are you [MASK] ?", "zh": "中华人民[MASK]和国成立以来"}
+
 # A BERT small enough to pretrain from scratch in a minute on a laptop CPU (the pretraining page).
 # Dropout is off: on a few thousand sentences and a few hundred steps it only slows learning down.
 TOY_MODEL = dict(hidden_size=128, num_hidden_layers=2, num_attention_heads=2, intermediate_size=256,
@@ -68,7 +76,10 @@ CLASSROOM_UNSAFE = re.compile(
     r"dies|dying|dead|guns?|drugs?|beers?|hell|sucks?|crap\w*|hate\w*|naked|murder\w*|suicide|"
     r"nazis?)\b", re.IGNORECASE)
 WIKI_LEFT_OUT = ("Abortion", "Anarchism", "Allah", "Angolan Armed Forces")
-WIKI_PER_CHATS = 10  # one Wikipedia article for every 10 conversations: articles are long
+# One Wikipedia article for every 5 conversations (an article is about 6 times as long): with one
+# in 10, a random B came from the other kind too rarely, and next sentence stayed at 57-62 % after
+# the default 1,000 steps; with one in 5 it reaches 80 % (benchmarks/bench_pretrain.py).
+WIKI_PER_CHATS = 5
 ZH_REVIEW_SENTENCES = 3  # a review of this many sentences or more is a document
 
 

@@ -6,14 +6,7 @@ from bertcore import toy
 from ui import charts, presenter
 from ui.i18n import lang, md_escape, t
 
-CLOZES = {"en": "hi ! how are you [MASK] ?",
-          "zh": "中华人民[MASK]和国成立以来"}
-# The default run: about a minute on a 2-core laptop (bertcore.toy's text is larger in English,
-# with a vocabulary of WordPiece pieces 4-5x the Chinese one of characters, so a step is slower).
-# Measured there (300 documents): English ~20 steps/s, held-out masked-LM loss 0.7 below the
-# word-frequency line and next sentence ~60 % by step 1,000-1,800; Chinese ~35 steps/s, 0.8 below
-# and 62-65 % by step 2,000.
-DEFAULT_STEPS = {"en": 1000, "zh": 2000}
+CLOZES = toy.DEFAULT_CLOZES
 KEY = "pretraining_run"  # st.session_state: this session's own model, never a shared one
 
 
@@ -44,7 +37,8 @@ st.markdown(t("pt.intro"))
 
 # ----------------------------------------------------------------------------- 1 · the text
 st.subheader(t("pt.text"))
-n_docs = st.select_slider(t("pt.docs"), [30, 60, 100, 150, 200, 300], value=300, key="pt_docs")
+n_docs = st.select_slider(t("pt.docs"), [30, 60, 100, 150, 200, 300],
+                          value=toy.DEFAULT_DOCS, key="pt_docs")
 try:
     view = corpus_view(language, n_docs, CLOZES[language])
 except (OSError, ValueError) as e:
@@ -82,9 +76,9 @@ steps.section("train")
 st.subheader(t("pt.train"))
 c1, c2, c3 = st.columns(3)
 steps = c1.select_slider(t("pt.steps"), [50, 100, 200, 500, 1000, 2000, 3000],
-                         value=DEFAULT_STEPS[language], key=f"pt_steps_{language}")
-lr = c2.select_slider(t("pt.lr"), [3e-4, 1e-3, 2e-3, 5e-3], value=2e-3, key="pt_lr",
-                      format_func=lambda v: f"{v:g}")
+                         value=toy.DEFAULT_STEPS[language], key=f"pt_steps_{language}")
+lr = c2.select_slider(t("pt.lr"), [3e-4, 1e-3, 2e-3, 5e-3], value=toy.DEFAULT_LEARNING_RATE,
+                      key="pt_lr", format_func=lambda v: f"{v:g}")
 batch = c3.select_slider(t("pt.batch"), [8, 16, 32, 64], value=32, key="pt_batch")
 cloze = st.text_input(t("pt.cloze"), CLOZES[language], key=f"pt_cloze_{language}",
                       max_chars=300, help=t("pt.cloze_help"))

