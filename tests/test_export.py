@@ -19,7 +19,7 @@ from ui import bertviz_view, charts
 
 REPO = Path(__file__).resolve().parent.parent
 SOURCES = [REPO / "app.py", *sorted((REPO / "pages").glob("*.py")),
-           *sorted((REPO / "ui").glob("*.py"))]
+           *sorted((REPO / "ui").rglob("*.py"))]
 
 
 def plotly_calls(path: Path) -> list[ast.Call]:
@@ -30,7 +30,7 @@ def plotly_calls(path: Path) -> list[ast.Call]:
 
 
 def test_every_plotly_chart_call_passes_the_shared_config():
-    calls = {p.name: plotly_calls(p) for p in SOURCES}
+    calls = {str(p.relative_to(REPO)): plotly_calls(p) for p in SOURCES}
     assert sum(map(len, calls.values())) >= 20  # (the app's charts: a grep that finds none fails)
     for name, found in calls.items():
         for call in found:

@@ -405,6 +405,7 @@ def test_html_sentence_is_text_everywhere():
     for page in PAGES[1:]:
         run(at.switch_page(f"pages/{page}.py"))
         html_is_safe(at)
+    run(at.switch_page("pages/next_sentence.py"))
     assert HTML_TEXT in texts(at, "text")  # next-sentence: st.text shows it verbatim, as text
 
 
