@@ -42,8 +42,8 @@ ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
-PAGES = ("home", "tokenization", "embeddings", "attention", "masked_lm", "next_sentence",
-         "fine_tuning", "pretraining")
+PAGES = ("home", "lesson", "tokenization", "embeddings", "attention", "layer", "masked_lm",
+         "next_sentence", "fine_tuning", "pretraining")
 SECTIONS = ("example", "bertviz", "off", "summary")  # "head" is the attention page's first
 BUDGETS = {"offline-en": 3.0, "bert-base": 6.0}
 REPEATS = int(os.environ.get("BERTLAB_BENCH_REPEATS", "3"))

@@ -11,6 +11,7 @@ K = views.masked_lm.K
 # "One after another" runs the model once more per mask after the first; past this many tokens
 # run in all ((masks - 1) x tokens), it waits for a click, so a long text stays quick to open.
 GREEDY_AUTO_TOKENS = 256
+DIRECTIONS_AUTO_TOKENS = 128  # longer: "both sides or the left only" waits for a click
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -224,33 +225,37 @@ if heads > 1:
     c2.select_slider(t("common.head"), list(range(heads)), help=t("common.from_zero"),
                      **state.bind("head"))
 cur = state.current()
-with st.spinner(t("dir.running")):
-    dv = views.masked_lm.directions_view(s.model, s.sentence, s.pair or None, positions,
-                                         cur.layer, cur.head, K)
-SIDES = {"both": t("dir.both"), "left": t("dir.left")}
-if not positions:
-    st.info(t("dir.none"), icon="👆")
-else:
-    m = 0
-    if len(positions) > 1:
-        m = st.selectbox(t("mlm.lens_mask"), range(len(positions)), key="dir_mask",
-                         format_func=lambda j: f"#{positions[j]} · {tokens[positions[j]]}")
-    views.masked_lm.draw_directions(dv, m)
+# A long text is read both ways only when asked: two passes that keep every layer's attention take
+# about 2 s at 512 tokens, too long for every edit of the sentence.
+if len(tokens) <= DIRECTIONS_AUTO_TOKENS or st.toggle(t("dir.compute"), key="dir_on"):
+    with st.spinner(t("dir.running")):
+        dv = views.masked_lm.directions_view(s.model, s.sentence, s.pair or None, positions,
+                                             cur.layer, cur.head, K)
+    SIDES = {"both": t("dir.both"), "left": t("dir.left")}
+    if not positions:
+        st.info(t("dir.none"), icon="👆")
+    else:
+        m = 0
+        if len(positions) > 1:
+            m = st.selectbox(t("mlm.lens_mask"), range(len(positions)), key="dir_mask",
+                             format_func=lambda j: f"#{positions[j]} · {tokens[positions[j]]}")
+        views.masked_lm.draw_directions(dv, m)
+        if not s.presenter:
+            st.caption(t("dir.caveat"))
+    # One head's attention both ways, over the tokens the page shows (a long text: its window).
+    labels = [dv.tokens[i] for i in span]
+    cols = st.columns(2)
+    for col, (side, label) in zip(cols, SIDES.items()):
+        with col:
+            att = getattr(dv, side).attention[span][:, span]
+            st.plotly_chart(charts.heatmap(att, labels, labels,
+                                           t("dir.attention_title", layer=cur.layer, head=cur.head,
+                                             side=label),
+                                           zmin=0, zmax=1, value_label=t("common.attention")),
+                            width="stretch", config=charts.plot_config(f"attention-{side}"),
+                            key=f"dir_att_{side}")
     if not s.presenter:
-        st.caption(t("dir.caveat"))
-# One head's attention both ways, over the tokens the page shows (a long text: its window).
-labels = [dv.tokens[i] for i in span]
-cols = st.columns(2)
-for col, (side, label) in zip(cols, SIDES.items()):
-    with col:
-        st.plotly_chart(charts.heatmap(getattr(dv, side).attention[span][:, span], labels, labels,
-                                       t("dir.attention_title", layer=cur.layer, head=cur.head,
-                                         side=label),
-                                       zmin=0, zmax=1, value_label=t("common.attention")),
-                        width="stretch", config=charts.plot_config(f"attention-{side}"),
-                        key=f"dir_att_{side}")
-if not s.presenter:
-    st.caption(t("dir.attention_caption"))
+        st.caption(t("dir.attention_caption"))
 
 # ----------------------------------------------------------------------------- which words mattered
 steps.section("attribution")

@@ -189,6 +189,18 @@ def test_a_long_input_is_windowed_and_its_attribution_cropped(tmp_path, monkeypa
                for c in at.caption)
 
 
+def test_a_text_longer_than_the_page_reads_at_once_is_compared_when_asked(tmp_path,
+                                                                         monkeypatch):
+    folder = write_app_checkpoint(tmp_path / "longer-bert", positions=256)
+    monkeypatch.setenv("BERTLAB_MODEL", str(folder))
+    long = "the dog barked on the street , the cat sat on the mat . " * 12  # 170 tokens
+    at = open_app(text=long, masks="60")
+    assert at.toggle(key="dir_on").value is False
+    assert not titled(at, "Layer 0, head 0 ·")  # no heatmaps, nothing computed yet
+    run(at.toggle(key="dir_on").set_value(True))
+    assert len(titled(at, "Layer 0, head 0 ·")) == 2
+
+
 def test_a_model_without_a_masked_lm_head_says_so(tmp_path):
     folder = tmp_path / "encoder-only"
     folder.mkdir()
