@@ -29,11 +29,12 @@ from .pretraining import (build_examples, cloze_eval, collator_for, evaluate,
 from .tokenizer import SPECIAL_TOKENS, Tokenizer
 from .train import TrainConfig, train
 
-# The pretraining page's default run: about a minute on a 2-core laptop. English's text is larger
-# and its vocabulary (WordPiece pieces) 4-5x the Chinese one (characters), so a step is slower.
-# Measured there (benchmarks/bench_pretrain.py): English ~20 steps/s, Chinese ~35.
+# The pretraining page's default run: about a minute on a 2-core laptop, in the page (where a step
+# is 1.4-2x slower than in a plain script: the app's other threads share the cores). English's
+# text is larger and its vocabulary (WordPiece pieces) 4-5x the Chinese one (characters), so a
+# step is slower. Measured by benchmarks/bench_pretrain.py, which runs the page.
 DEFAULT_DOCS = 300
-DEFAULT_STEPS = {"en": 1000, "zh": 2000}
+DEFAULT_STEPS = {"en": 800, "zh": 1400}
 DEFAULT_LEARNING_RATE = 2e-3  # 5e-3 collapses to the word-frequency line; 1e-3 learns slower
 DEFAULT_CLOZES = {"en": "hi ! how are you [MASK] ?", "zh": "中华人民[MASK]和国成立以来"}
 

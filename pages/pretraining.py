@@ -79,7 +79,8 @@ st.html(charts.chips_html(
 steps.section("train")
 st.subheader(t("pt.train"))
 c1, c2, c3 = st.columns(3)
-steps = c1.select_slider(t("pt.steps"), [50, 100, 200, 500, 1000, 2000, 3000],
+steps = c1.select_slider(t("pt.steps"), sorted({50, 100, 200, 500, 1000, 2000, 3000,
+                                                *toy.DEFAULT_STEPS.values()}),
                          value=toy.DEFAULT_STEPS[language], key=f"pt_steps_{language}")
 lr = c2.select_slider(t("pt.lr"), [3e-4, 1e-3, 2e-3, 5e-3], value=toy.DEFAULT_LEARNING_RATE,
                       key="pt_lr", format_func=lambda v: f"{v:g}")
