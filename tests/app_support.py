@@ -11,7 +11,10 @@
 
 from __future__ import annotations
 
+import base64
 from pathlib import Path
+
+import numpy as np
 
 import pytest
 
@@ -106,3 +109,12 @@ def open_app(page: str = "home", timeout: float = 120, **query):
     if page != "home":
         at.switch_page(f"pages/{page}.py")
     return run(at, timeout)
+
+
+def array(value) -> np.ndarray:
+    """A plotly JSON array: a list, or a typed array ({"dtype", "bdata", "shape"})."""
+    if isinstance(value, dict) and "bdata" in value:
+        flat = np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"])
+        shape = [int(d) for d in str(value.get("shape", len(flat))).split(",")]
+        return flat.reshape(shape)
+    return np.asarray(value)

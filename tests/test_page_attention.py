@@ -9,16 +9,14 @@ window come from the URL and go back into it; a short input shows no window at a
 
 from __future__ import annotations
 
-import base64
 import json
 import re
 from pathlib import Path
 
-import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from app_support import APP_VOCAB, elements
+from app_support import array, APP_VOCAB, elements
 from conftest import write_checkpoint
 
 APP = Path(__file__).resolve().parent.parent / "app.py"
@@ -66,15 +64,6 @@ def notices(at: AppTest) -> list[tuple[int, int, int]]:
 
 def figures(at: AppTest) -> list[dict]:
     return [json.loads(e.proto.spec) for e in elements(at, "plotly_chart")]
-
-
-def array(value) -> np.ndarray:
-    """A plotly JSON array: a list, or a typed array ({"dtype", "bdata", "shape"})."""
-    if isinstance(value, dict) and "bdata" in value:
-        flat = np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"])
-        shape = [int(d) for d in str(value.get("shape", len(flat))).split(",")]
-        return flat.reshape(shape)
-    return np.asarray(value)
 
 
 def subheaders(at: AppTest) -> list[str]:

@@ -7,7 +7,6 @@ presenter mode."""
 
 from __future__ import annotations
 
-import base64
 import json
 import logging
 import re
@@ -17,7 +16,7 @@ import numpy as np
 import pytest
 
 import bertcore
-from app_support import all_text, elements, html_after, write_app_checkpoint
+from app_support import array, all_text, elements, html_after, write_app_checkpoint
 from bertcore import attribution, bidirectional
 from conftest import write_checkpoint
 
@@ -71,15 +70,6 @@ def open_app(attribution: bool = False, **query) -> AppTest:
     at.session_state["attr_on"] = attribution
     at.switch_page("pages/masked_lm.py")
     return run(at)
-
-
-def array(value) -> np.ndarray:
-    """A plotly JSON array: a list, or a typed array ({"dtype", "bdata", "shape"})."""
-    if isinstance(value, dict) and "bdata" in value:
-        flat = np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"])
-        shape = [int(d) for d in str(value.get("shape", len(flat))).split(",")]
-        return flat.reshape(shape)
-    return np.asarray(value)
 
 
 def charts_of(at) -> list[dict]:

@@ -5,7 +5,6 @@ single layer. (test_pages.py runs it with every other page: bad input, a broken 
 
 from __future__ import annotations
 
-import base64
 import json
 import re
 from pathlib import Path
@@ -15,7 +14,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import bertcore
-from app_support import APP_VOCAB, all_text, elements
+from app_support import array, APP_VOCAB, all_text, elements
 from bertcore import layer as inside
 from conftest import write_checkpoint
 
@@ -64,13 +63,6 @@ def metrics(at) -> dict[str, str]:
 
 def figures(at) -> list[dict]:
     return [json.loads(e.proto.spec) for e in elements(at, "plotly_chart")]
-
-
-def array(value) -> np.ndarray:
-    """A plotly JSON array: a list, or a typed array ({"dtype", "bdata"})."""
-    if isinstance(value, dict) and "bdata" in value:
-        return np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"])
-    return np.asarray(value)
 
 
 def expected(model_dir: Path, text: str, layer: int, pos: int) -> inside.LayerWalk:
