@@ -5,6 +5,7 @@
 #   fonts-wqy-zenhei  a Chinese font, so the Chinese interface renders in that browser (not tofu)
 #   fonts-noto-color-emoji  the pages' icons (emoji) in that browser's screenshots, not empty boxes
 #   npm               fetches the bertviz views' JavaScript (scripts/vendor_js.sh)
+#   redis-server      the shared class store of several app servers (ui/classroom), and its tests
 #
 # Idempotent and quick when everything is there (no apt call at all). Installs only as root on a
 # machine with apt-get; otherwise it says what is missing and exits 0: the test suite then skips
@@ -22,6 +23,7 @@ if ! command -v fc-list >/dev/null 2>&1 || [[ -z "$(fc-list :charset=1f4dd 2>/de
   need+=(fonts-noto-color-emoji)
 fi
 command -v npm >/dev/null 2>&1 || need+=(npm)
+command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 
 if [[ ${#need[@]} -eq 0 ]]; then
   exit 0
