@@ -248,7 +248,7 @@ class Store(ABC):
             self._answer(code, int(question_id), student, text, self.clock())
 
     def answers(self, code: str, question_id: int) -> dict[str, int]:
-        """The answers to a question, counted: normalised text -> number of students."""
+        """The answers to a question, counted: normalised text -> students, most given first."""
         code = check_code(code)
         self._live(code)
         with self._down():
