@@ -94,7 +94,9 @@ class SqliteStore(Store):
             conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000,
                                    isolation_level=None)
             conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-            conn.execute("PRAGMA synchronous=NORMAL")  # durable across a crash of the server
+            # WAL + NORMAL: a commit survives the server process crashing (a power cut may lose
+            # the last few); commits do not wait for the disk
+            conn.execute("PRAGMA synchronous=NORMAL")
             self._local.conn = conn
         return conn
 
