@@ -57,6 +57,8 @@ COOKIE_JS = ("<script>document.cookie = '{name}={value}; path=/; max-age={age}; 
              "SameSite=Strict';</script>")
 COOKIE_VALUE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")  # an id or token as this module makes them
 POLL_S = 0.5  # a student's poll: the teacher's change shows within about this (plus a run)
+SETTLE_S = 3.0  # after applying a view, how long a follower is held to it (see _poll)
+APPLIED = "_bl_class_applied"  # st.session_state: time.monotonic() of the last view applied
 PAGES = Path(__file__).resolve().parent.parent.parent / "pages"
 CLASS_URL_ENV = "BERTLAB_CLASS_URL"  # the app's address students reach (set by `make class`)
 
@@ -232,7 +234,15 @@ def _apply(view: dict) -> None:
 @st.fragment(run_every=POLL_S)
 def _poll() -> None:
     """A student's one poll: the teacher's new view (while following) or a new or revealed
-    question rerun the app; a closed or expired class ends the membership."""
+    question rerun the app; a closed or expired class ends the membership.
+
+    A poll that comes while the app is running carries the widgets' values from before the run,
+    and Streamlit then calls their on_change with those old values, which can undo part of a view
+    just applied (seen: the lesson's chapter list put the previous chapter back). So for
+    ``SETTLE_S`` after applying a view, a following student's view that differs from the
+    teacher's is applied again; after that what the student changes stays until the teacher's
+    next change.
+    """
     ss = st.session_state
     m = member()
     if m is None or m.role != "student":
@@ -249,7 +259,12 @@ def _poll() -> None:
         st.rerun(scope="app")
     seen = ss.setdefault(SEEN, [0, None])
     question = _question_key(room)
-    if m.follow and room.view_version != seen[0] and room.view:
+    if m.follow and room.view and (
+            room.view_version != seen[0]
+            or (time.monotonic() - ss.get(APPLIED, 0.0) < SETTLE_S
+                and _view(ss.get(PAGE, "")) != room.view)):
+        if room.view_version != seen[0]:
+            ss[APPLIED] = time.monotonic()
         ss[SEEN] = [room.view_version, question]
         _apply(room.view)
     if question != seen[1]:
