@@ -13,7 +13,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PORT   ?= 8501
 
-.PHONY: setup system vendor run test test-fast bench models clean
+.PHONY: setup system vendor run class test test-fast bench models clean
 
 $(STAMP): requirements.txt
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -35,6 +35,11 @@ setup: $(STAMP) vendor
 
 run: setup
 	$(BIN)/python -m streamlit run app.py --server.port $(PORT) --browser.gatherUsageStats false
+
+# The app for a classroom: served on this machine's network address, with its URL and a QR code
+# printed for the students' phones (scripts/class_server.py).
+class: setup
+	$(BIN)/python scripts/class_server.py --port $(PORT)
 
 test: setup
 	$(BIN)/python -m ruff check .

@@ -228,6 +228,8 @@ def test_two_students_follow_their_teacher_through_a_restart(browser, setup):
             for pg in (teacher, s1, s2):  # the page reconnects by itself; a reload is the same
                 pg.reload()
                 wait_idle(pg)
+            screenshot(teacher, "class-teacher-after-restart")
+            assert f"class={code}" in teacher.url, teacher.url
             assert f"class={code}" in s1.url and f"class={code}" in s2.url
             sidebar_button(teacher, "Close the class").wait_for(timeout=RUN_TIMEOUT)
             assert s1.locator(SIDEBAR).get_by_role("button", name="Close the class").count() == 0
