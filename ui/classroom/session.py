@@ -63,10 +63,10 @@ PAGES = Path(__file__).resolve().parent.parent.parent / "pages"
 CLASS_URL_ENV = "BERTLAB_CLASS_URL"  # the app's address students reach (set by `make class`)
 
 CSS = """<style>
-.st-key-bl_class .bl-class-code { font-size: 2.6rem; font-weight: 700; letter-spacing: 0.18em;
-  font-family: ui-monospace, SFMono-Regular, Menlo, monospace; line-height: 1.1; margin: 0; }
-.st-key-bl_class_big .bl-class-code { font-size: 5rem; text-align: center; }
-.st-key-bl_class img { image-rendering: pixelated; }
+.bl-class-code { font-size: 2.6rem; font-weight: 700; letter-spacing: 0.18em; margin: 0;
+  font-family: ui-monospace, SFMono-Regular, Menlo, monospace; line-height: 1.1; }
+.st-key-bl_class_big .bl-class-code { font-size: 5.5rem; margin-top: 2rem; }
+.st-key-bl_class_big .bl-class-url { font-size: 1.3rem; word-break: break-all; }
 </style>"""
 
 
@@ -346,12 +346,15 @@ def _code_html(code: str) -> str:
 
 
 def _big(code: str, url: str) -> None:
-    """The body of "Show the class": the code and QR code as large as the projector allows."""
+    """The body of "Show the class": the code and QR code as large as a projector's screen
+    allows (side by side, so both fit in its height)."""
     with st.container(key="bl_class_big"):
-        st.html(CSS + _code_html(code))
-        left, mid, right = st.columns([1, 2, 1])
-        mid.image(qr_png(url, scale=12), width="stretch")
-        st.html(f'<p style="text-align:center">{html.escape(url)}</p>')
+        left, right = st.columns([1, 1], vertical_alignment="center")
+        with left:
+            st.html(CSS + _code_html(code))
+            st.html(f'<p class="bl-class-url">{html.escape(url)}</p>')
+            st.caption(t("class.teacher_code"))
+        right.image(qr_png(url, scale=10), width=440)
 
 
 def _teacher(m: Member) -> None:
@@ -371,12 +374,11 @@ def _teacher(m: Member) -> None:
     st.image(qr_png(url), caption=t("class.scan"), width=180)
     st.code(url, language=None, wrap_lines=True)
     st.markdown(t("class.students", n=room.students, max=room.max_students))
-    left, right = st.columns(2)
-    if left.button(t("class.show"), icon=":material/fullscreen:", key="w_class_show",
-                   width="stretch"):
+    if st.button(t("class.show"), icon=":material/fullscreen:", key="w_class_show",
+                 width="stretch"):
         st.dialog(t("class.big_title", code=m.code), width="large")(_big)(m.code, url)
-    right.button(t("class.close"), icon=":material/close:", key="w_class_close",
-                 on_click=_leave, width="stretch")
+    st.button(t("class.close"), icon=":material/close:", key="w_class_close", on_click=_leave,
+              width="stretch")
 
 
 def _follow_changed() -> None:
