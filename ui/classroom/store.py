@@ -102,12 +102,13 @@ class Room:
 def check_code(code: str) -> str:
     """The canonical code (stripped, upper case), or ClassError("bad_code") before any lookup.
 
-    Lower case is accepted because students type codes on phones; a code with a character outside
-    CODE_ALPHABET (0, O, 1, I, L, punctuation, ...) or of another length is refused.
+    Lower case and full-width letters (a Chinese input method's) are accepted, because students
+    type codes on phones; a code with a character outside CODE_ALPHABET (0, O, 1, I, L,
+    punctuation, ...) or of another length is refused.
     """
     if not isinstance(code, str):
         raise ClassError("bad_code")
-    canon = code.strip().upper()
+    canon = unicodedata.normalize("NFKC", code).strip().upper()
     if not _CODE_RE.fullmatch(canon):
         raise ClassError("bad_code")
     return canon
@@ -247,7 +248,7 @@ class Store(ABC):
             self._answer(code, int(question_id), student, text, self.clock())
 
     def answers(self, code: str, question_id: int) -> dict[str, int]:
-        """The answers to a question, counted: normalised text -> number of students."""
+        """The answers to a question, counted: normalised text -> students, most given first."""
         code = check_code(code)
         self._live(code)
         with self._down():
