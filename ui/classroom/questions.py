@@ -62,6 +62,7 @@ OPTIONS = 5  # a "head" question's choices
 CONTEXT = 12  # a "guess" question shows this many tokens either side of its [MASK]
 LABEL_CHARS = 24  # a typed answer's bar label: its beginning (the chart must fit a phone)
 TOP_ANSWERS = 8  # typed answers: the most common ones get a bar, the rest one bar "other"
+ANSWER_CHARS = MAX_ANSWER_CHARS  # the answer box holds what the store takes
 YES, NO = "yes", "no"  # an "nsp" answer as sent (the labels are translated, the values not)
 
 SENT = "_class_q_sent"  # st.session_state: question id -> the answer this student sent
@@ -308,7 +309,7 @@ def _live_answers(store: Store, code: str, q: Question, scale: float) -> None:
         counts = store.answers(code, q.id)
         students = store.room(code).students
     except ClassError as e:
-        st.caption(t(f"class.err.{e.reason}"))
+        st.caption(error_text(e.reason))
         return
     draw_answers(q, counts, students, key=f"class_q_live_{q.id}")
 
@@ -317,6 +318,11 @@ live_answers = st.fragment(_live_answers, run_every=POLL_S)
 
 
 # ----------------------------------------------------------------------------- actions
+
+def error_text(reason: str) -> str:
+    """What a store's ClassError says to the member (the store's own messages)."""
+    return t(f"class.err.{reason}", n=MAX_ANSWER_CHARS)
+
 
 def _problem(qid: int | None, key: str) -> None:
     st.session_state[PROBLEM] = (qid, key)
@@ -372,7 +378,7 @@ def _send(store: Store, member, qid: int, widget: str) -> None:
 def _show_problem(qid: int | None) -> None:
     found = st.session_state.get(PROBLEM)
     if found and found[0] in (qid, None):
-        st.warning(t(found[1]), icon=":material/error:")
+        st.warning(t(found[1], n=MAX_ANSWER_CHARS), icon=":material/error:")
 
 
 # ----------------------------------------------------------------------------- the panel
@@ -387,7 +393,7 @@ def panel(store: Store, member, page: str, bert) -> None:
     try:
         room = store.room(member.code)
     except ClassError as e:
-        st.caption(t(f"class.err.{e.reason}"))
+        st.caption(error_text(e.reason))
         return
     q = room.question
     presenter = state.current().presenter
@@ -439,7 +445,7 @@ def revealed(store: Store, code: str, room, q: Question) -> None:
     try:
         counts = store.answers(code, q.id)
     except ClassError as e:
-        st.caption(t(f"class.err.{e.reason}"))
+        st.caption(error_text(e.reason))
         return
     left, right = st.columns(2)
     with left:
@@ -466,9 +472,10 @@ def student(store: Store, member, room, q: Question) -> None:
                  key=widget, on_change=_send, args=(store, member, q.id, widget))
     else:
         with st.form(f"class_q_form_{q.id}", border=False, enter_to_submit=True):
-            st.text_input(t("class.q.your_word"), key=widget, max_chars=MAX_ANSWER_CHARS)
+            st.text_input(t("class.q.your_word"), key=widget, max_chars=ANSWER_CHARS)
             st.form_submit_button(t("class.q.send"), type="primary", icon=":material/send:",
-                                  on_click=_send, args=(store, member, q.id, widget))
+                                  key=f"class_q_send_{q.id}", on_click=_send,
+                                  args=(store, member, q.id, widget))
     if sent is not None:
         st.success(t("class.q.sent", answer=md_escape(sent)), icon=":material/check_circle:")
     _show_problem(q.id)
