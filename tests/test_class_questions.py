@@ -369,3 +369,16 @@ def test_reveal_after_the_teacher_moved_on(room, model_dir):
     q = question(room)
     assert q.id == asked.id and q.reveal["tokens"] == list(mv.top_tokens[0])
     assert asked.spec["text"] in markdown(t).replace("\\", "")
+
+
+def test_masked_text_reads_as_a_sentence():
+    from ui.classroom.questions import masked_text
+
+    en = ["[CLS]", "the", "todd", "##ler", "went", "to", "bed", ",", "(", "yes", ")", ".",
+          "[SEP]", "it", "rained", "[SEP]"]
+    assert masked_text(en, [6], "[MASK]") == "the toddler went to [MASK], (yes). / it rained"
+    zh = ["[CLS]", "我", "们", "去", "北", "京", "，", "好", "。", "[SEP]"]
+    assert masked_text(zh, [5], "[MASK]") == "我们去北[MASK]，好。"
+    long = ["[CLS]"] + ["w"] * 100 + ["[SEP]"]
+    text = masked_text(long, [50], "[MASK]")
+    assert text.startswith("… ") and text.endswith(" …") and text.count("w") == 24

@@ -67,9 +67,13 @@ YES, NO = "yes", "no"  # an "nsp" answer as sent (the labels are translated, the
 
 SENT = "_class_q_sent"  # st.session_state: question id -> the answer this student sent
 PROBLEM = "_class_q_problem"  # st.session_state: (question id, locale key) of the last failure
+# The box starts below Streamlit's header (which overlays the page's top padding).
 CSS = """<style>
+.st-key-class_q { margin-top: 1.75rem; }
 .st-key-class_q_text p { font-size: 1.25rem; }
 </style>"""
+NO_SPACE_BEFORE = set(",.;:!?)]}%'") | set("，。、；：！？）」』】》")
+NO_SPACE_AFTER = set("([{") | set("（「『【《")
 # Presenter mode: the question read from the back row (the page's type is already 21 px).
 PRESENTER_CSS = """<style>
 .st-key-class_q h3 { font-size: 2.1rem; }
@@ -164,9 +168,10 @@ def masked_text(tokens: list[str], positions: list[int], mask: str) -> str:
         elif tokens[i] in ("[SEP]",) and i < len(tokens) - 1:  # between sentences A and B
             text += " / "
             tok = ""
-        else:
-            text += ("" if not text or charts.is_cjk(tok) or charts.is_cjk(before)
-                     or text.endswith(" ") else " ") + tok
+        else:  # Chinese characters and punctuation are written without spaces
+            tight = (not text or charts.is_cjk(tok) or charts.is_cjk(before)
+                     or text.endswith(" ") or tok in NO_SPACE_BEFORE or before in NO_SPACE_AFTER)
+            text += ("" if tight else " ") + tok
         before = tok
     return ("… " if lo > 1 else "") + text.strip() + (" …" if hi < len(tokens) - 1 else "")
 
