@@ -138,6 +138,11 @@ def chart(at, name: str) -> dict[str, float]:
     raise AssertionError(f"no chart titled {name!r}")
 
 
+def md_plain(text: str) -> str:
+    """Markdown with its escapes removed: the text a reader sees."""
+    return text.replace("\\", "")
+
+
 def markdown(at) -> str:
     return "\n".join(m.value for m in at.markdown)
 
@@ -238,7 +243,9 @@ def test_head_question_options_and_reveal(room, model_dir):
     for sid, value in picks.items():
         s = student(room, sid)
         assert [o for o in s.pills(key=f"class_q_answer_{q.id}").options] == q.spec["labels"]
-        run(s.pills(key=f"class_q_answer_{q.id}").set_value(value))
+        s = run(s.pills(key=f"class_q_answer_{q.id}").set_value(value))
+        label = q.spec["labels"][q.spec["options"].index(value)]  # the choice, as offered
+        assert md_plain(s.success[0].value).startswith(f"Answer sent: **{label}**")
     t = run(t)
     counts = chart(t, "The class's answers")
     assert list(counts) == q.spec["labels"]  # every choice has its bar, also at 0

@@ -211,6 +211,14 @@ def choices(q: Question) -> tuple[list[str], list[str]] | None:
     return None
 
 
+def shown_answer(q: Question, text: str) -> str:
+    """An answer as the class reads it: a choice's label, a typed answer as typed."""
+    found = choices(q)
+    if found is not None and text in found[0]:
+        return found[1][found[0].index(text)]
+    return text
+
+
 def tally(q: Question, counts: dict[str, int]) -> tuple[list[str], list[int], list[int]]:
     """The class's answers as bars: (labels, counts, the bars that are the model's answer).
 
@@ -466,7 +474,7 @@ def student(store: Store, member, room, q: Question) -> None:
     sent = st.session_state.get(SENT, {}).get(q.id)
     if q.revealed:
         if sent is not None:
-            st.markdown(t("class.q.yours", answer=md_escape(sent)))
+            st.markdown(t("class.q.yours", answer=md_escape(shown_answer(q, sent))))
         revealed(store, member.code, room, q)
         return
     widget = f"class_q_answer_{q.id}"
@@ -482,7 +490,8 @@ def student(store: Store, member, room, q: Question) -> None:
                                   key=f"class_q_send_{q.id}", on_click=_send,
                                   args=(store, member, q.id, widget))
     if sent is not None:
-        st.success(t("class.q.sent", answer=md_escape(sent)), icon=":material/check_circle:")
+        st.success(t("class.q.sent", answer=md_escape(shown_answer(q, sent))),
+                   icon=":material/check_circle:")
     _show_problem(q.id)
 
 
