@@ -210,6 +210,7 @@ def test_guess_needs_a_mask_and_a_sentence(room):
     t = run(t.button(key="class_q_ask").click())
     assert question(room) is None
     assert any("Hide a word first" in w.value for w in t.warning)
+    assert not run(t).warning  # said once: the next run (a word hidden since) is quiet
     t = teacher(room, text="   ")
     t = run(t.button(key="class_q_ask").click())
     assert question(room) is None and t.warning

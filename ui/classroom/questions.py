@@ -389,7 +389,9 @@ def _send(store: Store, member, qid: int, widget: str) -> None:
 
 
 def _show_problem(qid: int | None) -> None:
-    found = st.session_state.get(PROBLEM)
+    """The last action's failure, once (the next run has moved on: a mask hidden since, a second
+    waited)."""
+    found = st.session_state.pop(PROBLEM, None)
     if found and found[0] in (qid, None):
         st.warning(t(found[1], n=MAX_ANSWER_CHARS), icon=":material/error:")
 
