@@ -315,12 +315,12 @@ def draw_reveal(q: Question) -> None:
                         key=f"class_q_model_{q.id}")
 
 
-def _live_answers(store: Store, code: str, q: Question, scale: float) -> None:
-    """The teacher's live chart: the answers so far, read again every POLL_S seconds."""
+def _live_answers(store: Store, code: str, q: Question, students: int, scale: float) -> None:
+    """The teacher's live chart: the answers so far, read again every POLL_S seconds (one query:
+    ``students``, those joined, is the page run's count)."""
     charts.set_font_scale(scale)  # (a fragment's rerun does not run app.py, which sets it)
     try:
         counts = store.answers(code, q.id)
-        students = store.room(code).students
     except ClassError as e:
         st.caption(error_text(e.reason))
         return
@@ -436,7 +436,7 @@ def teacher(store: Store, member, room, q: Question | None, page: str, presenter
         return
     draw_question(q)
     if not q.revealed:
-        live_answers(store, member.code, q, charts.font_scale())
+        live_answers(store, member.code, q, room.students, charts.font_scale())
         c1, c2 = st.columns(2)
         c1.button(t("class.q.reveal"), key="class_q_reveal", type="primary", width="stretch",
                   icon=":material/visibility:", on_click=_reveal, args=(store, member, q))
