@@ -47,6 +47,8 @@ def builders() -> dict[str, go.Figure]:
                                        text=np.round(att[:3], 2).tolist()),
         "bars": charts.bars(["dog", "cat", "man"], [0.5, 0.3, 0.1], "#2 (was “cat”)",
                             highlight=1),
+        "answer_counts": charts.answer_counts(["dog", "cat", "<b>x</b>"], [3, 0, 1],
+                                              "The class's answers", highlight=[1]),
         "gauge": charts.gauge(0.73, "P(B follows A)", left="not next", right="next"),
         "vectors": charts.vectors(rng.normal(size=(4, 64)), ["word", "position", "segment", "sum"],
                                   "the three parts"),
@@ -326,3 +328,14 @@ def test_scales_read_in_lightness_too():
     mid = len(div) // 2
     assert div[:mid + 1] == sorted(div[:mid + 1]) and div[mid:] == sorted(div[mid:], reverse=True)
     assert div[mid] > 0.8 and div[0] < 0.2 and div[-1] < 0.2
+
+
+def test_answer_counts_show_whole_counts_and_the_models_answer():
+    fig = charts.answer_counts(["dog", "cat", "<b>x</b>"], [3, 0, 1], "answers", highlight=[1])
+    bar = fig.data[0]
+    assert list(bar.text) == ["3", "0", "1"]  # students, not "3.00" or "300%"
+    assert list(bar.marker.color) == [charts.PALETTE[0], charts.PALETTE[1], charts.PALETTE[0]]
+    assert "&lt;b&gt;x&lt;/b&gt;" in fig.layout.yaxis.ticktext  # a typed answer stays text
+    assert fig.layout.xaxis.range[1] > 3  # the longest bar and its number fit
+    empty = charts.answer_counts(["yes", "no"], [0, 0])
+    assert empty.layout.xaxis.range[1] >= 1  # no answers yet: an axis, not a zero-width one
