@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import copy
 import os
+import sys
 from dataclasses import dataclass, field, fields
 
 import streamlit as st
@@ -207,13 +208,27 @@ def ensure_frame() -> None:
         from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
     except ImportError:  # a streamlit without them has no such mode
         return
-    if PagesManager.uses_pages_directory:
+    # Several first visitors at once (a class reconnecting after a server restart): one run
+    # flips the flag, and the others, already started in the older mode, find it flipped; so a
+    # run is also recognised by Streamlit's function that runs a page of that mode (_mpa_v1).
+    if PagesManager.uses_pages_directory or _in_pages_directory_run():
         PagesManager.uses_pages_directory = False
         ctx = get_script_run_ctx(suppress_warning=True)
         # In a widget callback the script has not started yet, and the mode is read after the
         # callbacks: flipping the flag is enough there (and st.rerun would drop the callback).
         if ctx is not None and ctx.has_script_started:
             st.rerun()
+
+
+def _in_pages_directory_run() -> bool:
+    """Whether this script run was started in the ``pages/`` folder mode (its caller's frames
+    include Streamlit's ``_mpa_v1``, which runs a page of that mode)."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        if frame.f_code.co_name == "_mpa_v1":
+            return True
+        frame = frame.f_back
+    return False
 
 
 # ----------------------------------------------------------------------------- the interface
