@@ -25,6 +25,7 @@ from ui.classroom.store import ClassError, Question, Room, Store  # noqa: E402
 from ui.i18n import t  # noqa: E402
 
 TIMEOUT = 120
+OPEN_STORE = session.store  # the real one (the fixture replaces it)
 CAT = "The cat sat on the mat because it was tired."
 
 for _name in ("streamlit.runtime.scriptrunner_utils.script_run_context",
@@ -222,6 +223,13 @@ def test_leave_and_close(store):
     at = run(at.button(key="w_class_close").click())
     assert member(at) is None
     assert store.room(code).closed
+
+
+def test_a_store_that_cannot_open_says_so(store, monkeypatch):
+    monkeypatch.setattr(session, "store", OPEN_STORE)
+    monkeypatch.setenv("BERTLAB_STORE", "nosuchstore://here")
+    at = run(app().button(key="w_class_start").click())
+    assert member(at) is None and t("class.err.store_down") in warnings(at)
 
 
 # ----------------------------------------------------------------------------- who is a teacher

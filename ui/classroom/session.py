@@ -87,8 +87,18 @@ def _open(url: str | None) -> Store:
 
 
 def store() -> Store:
-    """The class store of $BERTLAB_STORE (one per server process and store address)."""
-    return _open(os.environ.get("BERTLAB_STORE") or None)
+    """The class store of $BERTLAB_STORE (one per server process and store address).
+
+    Raises:
+        ClassError: ``store_down`` when it cannot be opened (a malformed $BERTLAB_STORE, a
+            folder that cannot be written); the next call tries again.
+    """
+    try:
+        return _open(os.environ.get("BERTLAB_STORE") or None)
+    except ClassError:
+        raise
+    except Exception as e:  # what opening a file or a connection can raise
+        raise ClassError("store_down") from e
 
 
 def member() -> Member | None:
