@@ -285,3 +285,26 @@ def test_follow_applies_the_teacher_view_and_off_ignores_it(store):
     explorer = run(explorer)
     assert explorer.session_state[session.PAGE] == "attention"
     assert explorer.sidebar.text_area(key="w_sentence").value == CAT
+
+
+def test_a_follower_is_held_to_a_new_view_only_while_it_settles(store, monkeypatch):
+    at, code = teacher(store)
+    follower = app(**{"class": code})
+    at.sidebar.text_area(key="w_sentence").input(CAT)
+    run(at)
+    follower = run(follower)
+    assert follower.sidebar.text_area(key="w_sentence").value == CAT
+    # Just after a view was applied, a change of the follower's (or a widget's old value coming
+    # back with a poll) is put back to the teacher's view ...
+    follower.sidebar.text_area(key="w_sentence").input("the dog barked .")
+    follower = run(follower)
+    assert follower.sidebar.text_area(key="w_sentence").value == CAT
+    # ... after that, the follower's own change stays until the teacher's next one.
+    monkeypatch.setattr(session, "SETTLE_S", 0.0)
+    follower.sidebar.text_area(key="w_sentence").input("the dog barked .")
+    follower = run(follower)
+    assert follower.sidebar.text_area(key="w_sentence").value == "the dog barked ."
+    at.sidebar.text_area(key="w_sentence").input("the cat sat .")
+    run(at)
+    follower = run(follower)
+    assert follower.sidebar.text_area(key="w_sentence").value == "the cat sat ."
