@@ -24,8 +24,8 @@ import urllib.request
 
 import pytest
 
-from browser_support import (CHROMIUM_ARGS, REPO, RUN_TIMEOUT, no_errors, screenshot,  # noqa: F401
-                             sync_api, wait_idle)
+from browser_support import (REPO, RUN_TIMEOUT, SHOTS, no_errors, screenshot, sync_api,
+                             wait_idle)
 from conftest import TEST_SERVER_FLAGS, _free_port
 from ui.classroom.store import open_store
 
@@ -207,7 +207,8 @@ def test_two_students_follow_their_teacher_through_a_restart(browser, setup):
             teacher.get_by_role("button", name="Next chapter").first.click()
             watch.follows(r"/lesson\?.*chapter=2")
             idle(teacher)
-            screenshot(s1, "class-student-phone")
+            SHOTS.mkdir(parents=True, exist_ok=True)
+            s1.screenshot(path=str(SHOTS / "class-student-phone.png"))  # at the phone's 390 px
 
             # 5. s2 explores alone while the teacher moves on, then comes back
             follow_toggle(s2).locator("label").click()
