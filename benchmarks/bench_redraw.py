@@ -40,6 +40,7 @@ import tempfile
 import time
 import tomllib
 import urllib.parse
+from contextlib import ExitStack
 from pathlib import Path
 
 from benchmarks.bench_long_input import (CHROMIUM, CHROMIUM_ARGS, PAGES, ROOT, WATCH_RUN, _drawn,
@@ -144,17 +145,18 @@ def _views() -> list[tuple[str, str, dict]]:
     return out
 
 
-def _measure(browser, base: str, actions: set[str]) -> dict[tuple[str, str], list[dict]]:
+def _measure(browser, base: str, actions: set[str], repeats: int = REPEATS,
+             tag: str = "") -> dict[tuple[str, str], list[dict]]:
     """(action, what) -> one split per repeat."""
     times: dict[tuple[str, str], list[dict]] = {}
     hide = _labels()["hide"]
 
     def record(action: str, name: str, split: dict) -> None:
         times.setdefault((action, name), []).append(split)
-        print(f"   {action:<6} {name:<24} {split['s']:6.3f} s  (server {split['server']:.3f}, "
+        print(f"   {tag}{action:<6} {name:<24} {split['s']:6.3f} s  (server {split['server']:.3f}, "
               f"draw {split['draw']:.3f}, {split['kB']:.0f} kB)", flush=True)
 
-    for _ in range(REPEATS):
+    for _ in range(repeats):
         ctx, pg = _context(browser)
         if actions & {"edit", "mask"}:
             for name, page, extra in _views():
@@ -183,19 +185,16 @@ def _measure(browser, base: str, actions: set[str]) -> dict[tuple[str, str], lis
     return times
 
 
-def _cold(browser, folder: str | None) -> list[dict]:
-    """A fresh server's first page load, ``REPEATS`` times."""
-    out = []
-    for _ in range(REPEATS):
-        with _server(folder) as base:
-            ctx, pg = _context(browser)
-            split = _opened(pg, _url(base, "home"))
-            print(f"   cold   fresh server             {split['s']:6.3f} s  (server "
-                  f"{split['server']:.3f}, draw {split['draw']:.3f}, {split['kB']:.0f} kB)",
-                  flush=True)
-            out.append(split)
-            ctx.close()
-    return out
+def _cold(browser, folder: str | None, root: Path, tag: str = "") -> dict:
+    """A fresh server's first page load."""
+    with _server(folder, root) as base:
+        ctx, pg = _context(browser)
+        split = _opened(pg, _url(base, "home"))
+        print(f"   {tag}cold   fresh server             {split['s']:6.3f} s  (server "
+              f"{split['server']:.3f}, draw {split['draw']:.3f}, {split['kB']:.0f} kB)",
+              flush=True)
+        ctx.close()
+    return split
 
 
 def _warm_up(browser, base: str) -> None:
@@ -211,7 +210,22 @@ def _budget(action: str, model: str) -> float:
     return b[model] if isinstance(b, dict) else b
 
 
+def _rows(times: dict, model: str, suffix: str) -> list[dict]:
+    rows = []
+    for (action, name), splits in times.items():
+        med = {k: statistics.median(x[k] for x in splits) for k in splits[0]}
+        budget = _budget(action, model)
+        rows.append({"name": f"{action}: {name} ({model}{suffix})", "ours_s": med["s"],
+                     "ref_s": budget, "ratio": med["s"] / budget, "unit": "s",
+                     "goal": f"< 1.0x (the {budget:g} s budget)", "server_s": med["server"],
+                     "draw_s": med["draw"], "kB": med["kB"]})
+    return rows
+
+
 def run() -> list[dict]:
+    """Rows per model, action and view; with $BERTLAB_BENCH_BASELINE (another checkout, e.g. a
+    ``git worktree`` of the commit before a change) its server is measured too, each repeat
+    right after this checkout's, so that both see the same load (rows named "..., baseline")."""
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
@@ -224,29 +238,35 @@ def run() -> list[dict]:
 
     models = os.environ.get("BERTLAB_BENCH_MODELS", "offline-en,bert-base").split(",")
     actions = set(os.environ.get("BERTLAB_BENCH_ACTIONS", ",".join(BUDGETS)).split(","))
+    trees = {"": ROOT}
+    if baseline := os.environ.get("BERTLAB_BENCH_BASELINE"):
+        trees[", baseline"] = Path(baseline).resolve()
     rows = []
     tmp = Path(tempfile.mkdtemp(prefix="bench-redraw-"))
     try:
-        with sync_playwright() as p:
+        with sync_playwright() as p, ExitStack() as servers:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             for model in [m for m in ("offline-en", "bert-base") if m in models]:
                 folder = None if model == "offline-en" else str(_bert_base_checkpoint(tmp))
                 print(f"   {model}:", flush=True)
-                times = {}
-                if "cold" in actions:
-                    times[("cold", "fresh server")] = _cold(browser, folder)
-                with _server(folder) as base:
+                times: dict[str, dict] = {tree: {} for tree in trees}
+                for _ in range(REPEATS if "cold" in actions else 0):
+                    for tree, root in trees.items():
+                        times[tree].setdefault(("cold", "fresh server"), []).append(
+                            _cold(browser, folder, root, tree.strip(", ") + " "))
+                bases = {tree: servers.enter_context(_server(folder, root))
+                         for tree, root in trees.items()}
+                for base in bases.values():
                     _warm_up(browser, base)
-                    times |= _measure(browser, base, actions)
+                for _ in range(REPEATS):
+                    for tree, base in bases.items():
+                        for key, splits in _measure(browser, base, actions, 1,
+                                                    tree.strip(", ") + " ").items():
+                            times[tree].setdefault(key, []).extend(splits)
+                servers.close()
                 print(f"   load average (1, 5, 15 min): {os.getloadavg()}", flush=True)
-                for (action, name), splits in times.items():
-                    med = {k: statistics.median(x[k] for x in splits) for k in splits[0]}
-                    budget = _budget(action, model)
-                    rows.append({"name": f"{action}: {name} ({model})", "ours_s": med["s"],
-                                 "ref_s": budget, "ratio": med["s"] / budget, "unit": "s",
-                                 "goal": f"< 1.0x (the {budget:g} s budget)",
-                                 "server_s": med["server"], "draw_s": med["draw"],
-                                 "kB": med["kB"]})
+                for tree in trees:
+                    rows += _rows(times[tree], model, tree)
             browser.close()
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
