@@ -50,7 +50,7 @@ BUDGETS = {"edit": {"offline-en": 0.3, "bert-base": 0.7}, "mask": {"offline-en":
                                                                     "bert-base": 0.7},
            "switch": 0.5, "open": 2.5, "cold": 2.5}
 REPEATS = int(os.environ.get("BERTLAB_BENCH_REPEATS", "3"))
-TIMEOUT_S = 120.0
+TIMEOUT_S = 60.0
 ATTENTION = ("head", "example", "bertviz", "off", "summary")
 CHAPTERS = 6  # the lesson's
 MASK = 2  # "cat", hidden through the URL; an edit keeps it (the text changes after it)
@@ -148,10 +148,19 @@ def _views() -> list[tuple[str, str, dict]]:
 def _measure(browser, base: str, actions: set[str], repeats: int = REPEATS,
              tag: str = "") -> dict[tuple[str, str], list[dict]]:
     """(action, what) -> one split per repeat."""
+    from playwright.sync_api import Error as PlaywrightError
+
     times: dict[tuple[str, str], list[dict]] = {}
     hide = _labels()["hide"]
 
-    def record(action: str, name: str, split: dict) -> None:
+    def record(action: str, name: str, step) -> None:
+        """Runs ``step``; one that does not finish in TIMEOUT_S (it happened once in ~500
+        edits, on a loaded machine: the run's end was never seen) is left out of the median."""
+        try:
+            split = step()
+        except PlaywrightError as e:
+            print(f"   {tag}{action:<6} {name:<24} missed ({str(e).splitlines()[0][:60]})")
+            return
         times.setdefault((action, name), []).append(split)
         print(f"   {tag}{action:<6} {name:<24} {split['s']:6.3f} s  (server {split['server']:.3f}, "
               f"draw {split['draw']:.3f}, {split['kB']:.0f} kB)", flush=True)
@@ -162,25 +171,25 @@ def _measure(browser, base: str, actions: set[str], repeats: int = REPEATS,
             for name, page, extra in _views():
                 _opened(pg, _url(base, page, text=next(_texts), masks=MASK, pair="", **extra))
                 if "edit" in actions:
-                    record("edit", name, _edit(pg))
+                    record("edit", name, lambda: _edit(pg))
                 if "mask" in actions and page == "masked_lm":
                     pill = pg.locator('[data-testid="stButtonGroup"] button').filter(
                         has_text=WORD).first
-                    record("mask", "masked_lm (a word)", _acted(pg, pill.click))
+                    record("mask", "masked_lm (a word)", lambda: _acted(pg, pill.click))
             if "mask" in actions:
                 _opened(pg, _url(base, "attention", text=next(_texts), section="off"))
                 record("mask", "attention (off: hide)",
-                       _acted(pg, pg.get_by_role("button", name=hide).click))
+                       lambda: _acted(pg, pg.get_by_role("button", name=hide).click))
         if "switch" in actions:
             _opened(pg, _url(base, "home", text=next(_texts), masks=MASK))
             for page in PAGES:
                 href = "/" if page == "home" else f"/{page}"
                 link = pg.locator(f'[data-testid="stSidebarNav"] a[href$="{href}"]').first
-                record("switch", page, _acted(pg, link.click))
+                record("switch", page, lambda: _acted(pg, link.click))
         ctx.close()
         if "open" in actions:
             ctx, pg = _context(browser)
-            record("open", "fresh browser", _opened(pg, _url(base, "home")))
+            record("open", "fresh browser", lambda: _opened(pg, _url(base, "home")))
             ctx.close()
     return times
 
