@@ -34,7 +34,7 @@ vendor: system
 setup: $(STAMP) vendor
 
 run: setup
-	$(BIN)/python -m streamlit run app.py --server.port $(PORT) --browser.gatherUsageStats false
+	$(BIN)/python -m ui.serve --server.port $(PORT) --browser.gatherUsageStats false
 
 test: setup
 	$(BIN)/python -m ruff check .

@@ -194,9 +194,17 @@ def _measure(browser, base: str, actions: set[str], repeats: int = REPEATS,
     return times
 
 
+def _command(root: Path) -> tuple[str, ...]:
+    """How the checkout ``root`` starts its server: ``ui.serve`` (imports and models loaded before
+    it listens) where it has one, else ``streamlit run app.py``."""
+    if (root / "ui" / "serve.py").is_file():
+        return ("-m", "ui.serve")
+    return ("-m", "streamlit", "run", "app.py")
+
+
 def _cold(browser, folder: str | None, root: Path, tag: str = "") -> dict:
-    """A fresh server's first page load."""
-    with _server(folder, root) as base:
+    """A fresh server's first page load (from the moment it answers its health check)."""
+    with _server(folder, root, _command(root)) as base:
         ctx, pg = _context(browser)
         split = _opened(pg, _url(base, "home"))
         print(f"   {tag}cold   fresh server             {split['s']:6.3f} s  (server "
@@ -263,7 +271,7 @@ def run() -> list[dict]:
                     for tree, root in trees.items():
                         times[tree].setdefault(("cold", "fresh server"), []).append(
                             _cold(browser, folder, root, tree.strip(", ") + " "))
-                bases = {tree: servers.enter_context(_server(folder, root))
+                bases = {tree: servers.enter_context(_server(folder, root, _command(root)))
                          for tree, root in trees.items()}
                 for base in bases.values():
                     _warm_up(browser, base)
