@@ -73,6 +73,16 @@ WS_LOG = """(() => {
   Object.assign(Logged, {CONNECTING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3});
   window.WebSocket = Logged;
 })()"""
+# The run started by an action is over: WATCH_RUN saw "running" turn "notRunning", or, for a run so
+# short that the page never showed "running" (5 of ~400 steps in one run waited forever for it),
+# messages came after the action, the app is not running and none came for 150 ms.
+RUN_OVER = """(t) => {
+  if (window.__runEnded === true) return true;
+  const log = (window.__ws || []).filter((m) => m[0] >= t);
+  const app = document.querySelector('[data-testid="stApp"]');
+  return log.length > 0 && app.getAttribute('data-test-script-state') === 'notRunning'
+    && performance.now() - log[log.length - 1][0] > 150;
+}"""
 _texts = (SENTENCE.format(k=k) for k in itertools.count(1))
 
 
@@ -112,7 +122,7 @@ def _acted(pg, act) -> dict:
     t0 = time.perf_counter()
     deadline = time.monotonic() + TIMEOUT_S
     act()
-    pg.wait_for_function("() => window.__runEnded === true", timeout=TIMEOUT_S * 1000)
+    pg.wait_for_function(RUN_OVER, arg=t_js, timeout=TIMEOUT_S * 1000)
     _drawn(pg, deadline)
     return _split(pg, t_js, time.perf_counter() - t0)
 
@@ -181,7 +191,9 @@ def _measure(browser, base: str, actions: set[str], repeats: int = REPEATS,
                 record("mask", "attention (off: hide)",
                        lambda: _acted(pg, pg.get_by_role("button", name=hide).click))
         if "switch" in actions:
-            _opened(pg, _url(base, "home", text=next(_texts), masks=MASK))
+            # From the last page, so that every switch leaves another page (a click on the link of
+            # the page already shown starts no run).
+            _opened(pg, _url(base, PAGES[-1], text=next(_texts), masks=MASK))
             for page in PAGES:
                 href = "/" if page == "home" else f"/{page}"
                 link = pg.locator(f'[data-testid="stSidebarNav"] a[href$="{href}"]').first
