@@ -34,7 +34,7 @@ vendor: system
 setup: $(STAMP) vendor
 
 run: setup
-	$(BIN)/python -m streamlit run app.py --server.port $(PORT) --browser.gatherUsageStats false
+	$(BIN)/python -m ui.serve --server.port $(PORT) --browser.gatherUsageStats false
 
 # The app for a classroom: served on this machine's network address, with its URL and a QR code
 # printed for the students' phones (scripts/class_server.py).

@@ -128,8 +128,11 @@ def _free_port() -> int:
 
 
 @contextmanager
-def _server(model: str | None):
-    """``streamlit run app.py`` with $BERTLAB_MODEL = ``model`` (None: the app's default)."""
+def _server(model: str | None, root: Path = ROOT,
+            command: tuple[str, ...] = ("-m", "streamlit", "run", "app.py")):
+    """``streamlit run app.py`` with $BERTLAB_MODEL = ``model`` (None: the app's default), in the
+    checkout ``root`` (another one: a baseline to compare with); ``command`` replaces the
+    arguments before the options (e.g. ``-m ui.serve``)."""
     env = {k: v for k, v in os.environ.items() if k != "BERTLAB_MODEL"}
     env.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", TOKENIZERS_PARALLELISM="false")
     if model:
@@ -137,10 +140,10 @@ def _server(model: str | None):
     port = _free_port()
     log = tempfile.NamedTemporaryFile("w+", prefix="bench-long-", suffix=".log", delete=False)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+        [sys.executable, *command, "--server.port", str(port),
          "--server.address", "127.0.0.1", "--server.headless", "true",
          "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
-         "--server.runOnSave", "false"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+         "--server.runOnSave", "false"], cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 120

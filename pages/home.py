@@ -15,6 +15,19 @@ NARROW_CSS = f"""<style>
 .st-key-bl_start [data-testid="stPageLink-NavLink"] * {{ white-space: normal; overflow: visible; }}
 </style>"""  # (and the "where to start" links wrap on a phone instead of being cut off)
 
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def architecture_view(name: str, labels: tuple, narrow: bool, text_px: int):
+    """The architecture drawing of model ``name``: it changes with the model, the language
+    (``labels``) and the type size (``text_px``, presenter mode's is larger), never with the
+    sentence. Building it took 0.2-0.5 s of every run of this page (plotly checks each of its
+    shapes and labels as it is added), so one figure is kept per view and shared by every session:
+    ``st.plotly_chart`` only reads it (a pickled copy in ``st.cache_data`` would be checked again
+    when it is read)."""
+    bert = models.loaded(name)
+    return charts.architecture(bert.config, bert.num_parameters(), dict(labels), narrow=narrow)
+
+
 bert = models.current_bert()
 c = bert.config
 counts = bert.num_parameters()
@@ -45,7 +58,8 @@ st.html(NARROW_CSS)
 with st.container(key="bl_arch"):
     for narrow in (False, True):
         with st.container(key=f"bl_arch_{'narrow' if narrow else 'wide'}"):
-            st.plotly_chart(charts.architecture(c, counts, labels, narrow=narrow),
+            st.plotly_chart(architecture_view(state.current().model, tuple(labels.items()),
+                                              narrow, charts.text_px()),
                             width="stretch", config=charts.plot_config("architecture"),
                             key=f"arch_{narrow}")
 if not presenting:

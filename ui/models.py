@@ -116,6 +116,11 @@ def get_bert(name: str) -> bertcore.Bert:
     return _result(fut, name)
 
 
+def preload(name: str) -> None:
+    """Starts loading model ``name`` in the registry's threads, without waiting (ui.serve)."""
+    _registry().start(name)
+
+
 def loaded(name: str) -> bertcore.Bert:
     """The model, waiting without drawing anything (for use inside cached functions)."""
     return _result(_registry().start(name), name)

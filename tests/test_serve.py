@@ -1,0 +1,46 @@
+"""Quick redraws and a quick first page (issue 19): the server's settings and ``ui.serve``.
+
+Streamlit's ``runner.postScriptGC`` ran a full garbage collection after every script run, and the
+run's last messages waited for it (0.3-0.7 s a redraw, benchmarks/NOTES_redraw.md); ``ui.serve``
+(``make run``) loads the default models before the server listens, so a fresh server's first page
+does not load them. The timings themselves are benchmarks/bench_redraw.py's.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def test_the_config_turns_the_collection_after_every_run_off():
+    with open(REPO / ".streamlit" / "config.toml", "rb") as fh:
+        assert tomllib.load(fh)["runner"]["postScriptGC"] is False
+
+
+def test_make_run_starts_the_app_through_ui_serve():
+    run = (REPO / "Makefile").read_text(encoding="utf-8").split("\nrun:", 1)[1].split("\n\n")[0]
+    assert "-m ui.serve" in run and "streamlit run" not in run
+
+
+def test_preload_leaves_the_default_model_loaded_in_the_shared_registry(tiny_ckpt, monkeypatch):
+    from ui import models, serve
+
+    folder, _ = tiny_ckpt
+    monkeypatch.setenv("BERTLAB_MODEL", str(folder))  # the default model of every UI language
+    models._registry().forget(str(folder))
+    serve.preload()
+    fut = models._registry().futures[str(folder)]
+    assert fut.done() and fut.exception() is None
+    assert models.loaded(str(folder)) is fut.result()  # what a page's run gets: the same model
+
+
+def test_preload_survives_a_default_model_that_cannot_load(tmp_path, monkeypatch, capsys):
+    from ui import models, serve
+
+    missing = tmp_path / "no-such-checkpoint"
+    monkeypatch.setenv("BERTLAB_MODEL", str(missing))
+    serve.preload()  # the page says what is wrong; the server must still start
+    assert "not preloaded" in capsys.readouterr().err
+    assert str(missing) not in models._registry().futures  # forgotten, so a page can retry
