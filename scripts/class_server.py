@@ -44,7 +44,8 @@ def main(argv: list[str] | None = None) -> None:
     print(f"\nStudents: scan this code or open {url} on the same network, then type the class "
           "code (or scan the QR code) that \"Start a class\" in the sidebar shows.\n", flush=True)
     os.environ["BERTLAB_CLASS_URL"] = url
-    cmd = [sys.executable, "-m", "streamlit", "run", str(REPO / "app.py"),
+    # ui.serve: `streamlit run app.py` with the models loaded before the first student arrives.
+    cmd = [sys.executable, "-m", "ui.serve",
            "--server.address", "0.0.0.0", "--server.port", str(args.port),
            "--server.headless", "true", "--browser.gatherUsageStats", "false"]
     os.chdir(REPO)
