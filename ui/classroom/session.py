@@ -314,9 +314,12 @@ def frame(page) -> None:
         del st.query_params[PARAM]  # a code that failed: not in the URL any more
     if m is not None and m.role == "teacher":
         _publish(m, ss[PAGE])
-    if member() is not None:
+    if (m := member()) is not None:
         with st.sidebar:
-            _section(member())
+            _section(m)
+        if m.role == "student":  # one line above the page: on a phone the sidebar is closed
+            st.caption(t("class.banner", code=m.code,
+                         state=t("class.following" if m.follow else "class.exploring")))
 
 
 # ----------------------------------------------------------------------------- the sidebar
