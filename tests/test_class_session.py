@@ -269,6 +269,11 @@ def test_follow_applies_the_teacher_view_and_off_ignores_it(store):
     explorer = app(**{"class": code})
     explorer = run(explorer.toggle(key="w_class_follow").set_value(False))
     assert member(explorer).follow is False
+    # Above the page (a phone's sidebar is closed): the class and whether the screen follows.
+    main = [c.value for c in follower.main.caption]
+    assert t("class.banner", code=code, state=t("class.following")) in main
+    main = [c.value for c in explorer.main.caption]
+    assert t("class.banner", code=code, state=t("class.exploring")) in main
 
     at.sidebar.text_area(key="w_sentence").input(CAT)
     at = run(at.switch_page("pages/attention.py"))
