@@ -20,6 +20,7 @@ import streamlit as st
 from bertcore import defaults
 from bertcore.checkpoint import CheckpointError, OfflineError
 from ui import charts, models, state
+from ui.classroom import session as classroom
 from ui.i18n import LANG_NAMES, md_escape, t
 
 HERE = Path(__file__).parent
@@ -196,6 +197,8 @@ CACHED = defaults.on_disk(n for n in defaults.HUB_MODELS if n not in FOLDER_MODE
 bert = load_model()
 s = state.current()
 page = st.navigation(pages())
+classroom.frame(page)  # the class: its join link, the teacher's view published, a member's section
 sidebar(bert, page.url_path or "home")  # the default page (home) has the URL path ""
+classroom.sidebar()  # "Start a class" / "Join a class" at the sidebar's end, when in none
 if bert is not None:
     page.run()

@@ -1,0 +1,418 @@
+"""The class as this browser session takes part in it (issue 19): who it is, the sidebar's "Class"
+section, the teacher publishing its view and the students following it.
+
+A teacher presses "Start a class" and gets a code (6 characters), a QR code and a join link
+``<app>/?class=CODE``; a student types the code or opens the link. A following student's screen
+shows what the teacher's shows (page, sentence, model, layer, head, masks, chapter, ...: every
+field of ``ui.state.State`` but ``presenter``) within a second; "Follow the teacher" off lets a
+student explore alone, and on again brings them back to the teacher's view.
+
+Where the membership lives:
+
+* ``st.session_state[MEMBER]`` (a :class:`Member`) for the session;
+* the URL's ``class=CODE``, rewritten on every run like ``ui.state``'s fields (a page switch
+  clears the query string), so a reload or a reconnection after a server restart finds the class;
+* cookies, for a new session on the same code: the teacher's token in ``bertlab_teacher_<CODE>``
+  (never in a URL), the student's opaque id in ``bertlab_student`` (joining again with it is the
+  same student). A cookie only says who someone claims to be: a teacher is whoever
+  ``store.is_teacher(code, token)`` accepts, so a student's link or a forged cookie makes a student.
+
+The polls (forty students must stay cheap): a student's session has one, :func:`_poll`, an
+``st.fragment`` that reads ``store.room(code)`` every ``POLL_S`` and reruns the app when the
+teacher's ``view_version`` changed (while following) or the question changed (its id or revealed
+flag), also while exploring alone. The teacher publishes its view right after ``st.navigation``,
+before the page draws, only when it changed (:func:`frame`).
+
+app.py calls :func:`frame` (after st.navigation) and :func:`sidebar` (after its own sidebar).
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import re
+import secrets
+import time
+from dataclasses import dataclass
+from io import BytesIO
+from pathlib import Path
+from urllib.parse import quote, urlsplit
+
+import streamlit as st
+
+from .. import state
+from ..i18n import t
+from .store import ClassError, Room, Store, open_store
+
+MEMBER = "_bl_class_member"  # st.session_state: this session's Member (absent: not in a class)
+SEEN = "_bl_class_seen"  # st.session_state: [view_version applied, question key seen]
+PUBLISHED = "_bl_class_published"  # st.session_state (teacher): the view last published
+PAGE = "_bl_class_page"  # st.session_state: the url_path of the page this run shows
+TRIED = "_bl_class_tried"  # st.session_state: the URL's code already tried (once per session)
+NOTICE = "_bl_class_notice"  # st.session_state: a ClassError reason to show once
+PARAM = "class"  # the URL parameter of a join link
+STUDENT_COOKIE = "bertlab_student"
+TEACHER_COOKIE = "bertlab_teacher_{code}"
+COOKIE_JS = ("<script>document.cookie = '{name}={value}; path=/; max-age={age}; "
+             "SameSite=Strict';</script>")
+COOKIE_VALUE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")  # an id or token as this module makes them
+POLL_S = 0.5  # a student's poll: the teacher's change shows within about this (plus a run)
+PAGES = Path(__file__).resolve().parent.parent.parent / "pages"
+CLASS_URL_ENV = "BERTLAB_CLASS_URL"  # the app's address students reach (set by `make class`)
+
+CSS = """<style>
+.st-key-bl_class .bl-class-code { font-size: 2.6rem; font-weight: 700; letter-spacing: 0.18em;
+  font-family: ui-monospace, SFMono-Regular, Menlo, monospace; line-height: 1.1; margin: 0; }
+.st-key-bl_class_big .bl-class-code { font-size: 5rem; text-align: center; }
+.st-key-bl_class img { image-rendering: pixelated; }
+</style>"""
+
+
+@dataclass
+class Member:
+    """This session's part in a class."""
+
+    code: str
+    role: str  # "teacher" | "student"
+    token: str = ""  # the teacher's token (never in a URL)
+    student: str = ""  # the student's opaque id
+    follow: bool = True  # a student follows the teacher's view (the toggle)
+
+
+@st.cache_resource(show_spinner=False)
+def _open(url: str | None) -> Store:
+    return open_store(url)
+
+
+def store() -> Store:
+    """The class store of $BERTLAB_STORE (one per server process and store address)."""
+    return _open(os.environ.get("BERTLAB_STORE") or None)
+
+
+def member() -> Member | None:
+    """This session's membership, None when it is in no class."""
+    return st.session_state.get(MEMBER)
+
+
+def normalise(code: str) -> str:
+    """A typed code as the store spells codes: upper case, without spaces or dashes."""
+    return re.sub(r"[\s-]+", "", str(code or "")).upper()[:20]
+
+
+def _cookies() -> dict:
+    """The cookies the browser sent when this session began (a seam for the tests)."""
+    try:
+        return dict(st.context.cookies)
+    except Exception:  # no browser (a bare script run)
+        return {}
+
+
+def _cookie_js(name: str, value: str, age: float) -> str:
+    return COOKIE_JS.format(name=name, value=value, age=max(0, int(age)))
+
+
+def _page_file(url_path: str) -> str | None:
+    """The page script of a page's URL path ("" is the default page, home), None if none."""
+    name = url_path or "home"
+    if re.fullmatch(r"[a-z_]{1,40}", name) and (PAGES / f"{name}.py").is_file():
+        return f"pages/{name}.py"
+    return None
+
+
+def _view(page_path: str) -> dict:
+    """What a teacher publishes: the page and the view's URL fields, presenter mode left out."""
+    query = {k: v for k, v in state.to_query(state.current()).items() if k != "presenter"}
+    return {"page": page_path, "query": query}
+
+
+def _question_key(room: Room):
+    q = room.question
+    return None if q is None else [q.id, bool(q.revealed)]
+
+
+def _fail(reason: str) -> None:
+    """Shows ``class.err.<reason>`` on the next sidebar drawn."""
+    st.session_state[NOTICE] = reason
+
+
+# ----------------------------------------------------------------------------- joining, leaving
+
+def _student_id() -> str:
+    """This browser's student id: from its cookie, else a new one (set as the cookie)."""
+    ss = st.session_state
+    if "_bl_class_student" not in ss:
+        found = str(_cookies().get(STUDENT_COOKIE, ""))
+        ss["_bl_class_student"] = found if COOKIE_VALUE.match(found) else secrets.token_urlsafe(16)
+    return ss["_bl_class_student"]
+
+
+def _enter(m: Member, room: Room) -> None:
+    ss = st.session_state
+    ss[MEMBER] = m
+    ss[SEEN] = [0, _question_key(room)]  # a student applies the teacher's current view first
+    ss.pop(PUBLISHED, None)
+    ss.pop(NOTICE, None)
+    ss[TRIED] = m.code
+    st.query_params[PARAM] = m.code
+
+
+def start() -> None:
+    """on_click of "Start a class": a new class with this session as its teacher."""
+    try:
+        room, token = store().create()
+    except ClassError as e:
+        return _fail(e.reason)
+    _enter(Member(room.code, "teacher", token=token), room)
+
+
+def join(code: str) -> bool:
+    """Joins class ``code`` as a student; False (and a notice) when that fails."""
+    code = normalise(code)
+    try:
+        room = store().join(code, _student_id())
+    except ClassError as e:
+        _fail(e.reason)
+        return False
+    _enter(Member(room.code, "student", student=_student_id()), room)
+    return True
+
+
+def _join_typed() -> None:
+    if join(st.session_state.get("w_class_code", "")):
+        st.session_state["w_class_code"] = ""
+
+
+def _leave(reason: str | None = None) -> None:
+    """Ends this session's membership (and the class itself when the teacher closes it)."""
+    ss = st.session_state
+    m = ss.pop(MEMBER, None)
+    for key in (SEEN, PUBLISHED):
+        ss.pop(key, None)
+    if PARAM in st.query_params:
+        del st.query_params[PARAM]
+    if m is not None and m.role == "teacher" and reason is None:
+        try:
+            store().close(m.code, m.token)
+        except ClassError as e:
+            reason = e.reason
+        ss["_bl_class_forget"] = m.code  # the next run deletes the teacher's cookie
+    if reason:
+        _fail(reason)
+
+
+def _restore() -> None:
+    """A session opened on ``?class=CODE`` (a join link, a reload, a restarted server): the
+    teacher again when its cookie holds the class's teacher token, else a student."""
+    ss = st.session_state
+    code = normalise(st.query_params.get(PARAM, ""))
+    if MEMBER in ss or not code or ss.get(TRIED) == code:
+        return
+    ss[TRIED] = code
+    token = str(_cookies().get(TEACHER_COOKIE.format(code=code), ""))
+    try:
+        if COOKIE_VALUE.match(token) and store().is_teacher(code, token):
+            return _enter(Member(code, "teacher", token=token), store().room(code))
+    except ClassError as e:
+        return _fail(e.reason)
+    join(code)
+
+
+# ----------------------------------------------------------------------------- following
+
+def _apply(view: dict) -> None:
+    """A teacher's view on this session: every State field but presenter, then its page."""
+    new = state.from_query({str(k): str(v) for k, v in (view.get("query") or {}).items()})
+    state.update(**{name: getattr(new, name) for name in state.FIELDS if name != "presenter"})
+    target = _page_file(str(view.get("page", "")))
+    if target and str(view.get("page", "")) != st.session_state.get(PAGE):
+        st.switch_page(target)
+    st.rerun(scope="app")
+
+
+@st.fragment(run_every=POLL_S)
+def _poll() -> None:
+    """A student's one poll: the teacher's new view (while following) or a new or revealed
+    question rerun the app; a closed or expired class ends the membership."""
+    ss = st.session_state
+    m = member()
+    if m is None or m.role != "student":
+        return
+    try:
+        room = store().room(m.code)
+    except ClassError as e:
+        if e.reason != "store_down":  # a store that is briefly away: try again at the next poll
+            _leave(e.reason)
+            st.rerun(scope="app")
+        return
+    if room.closed:
+        _leave("closed")
+        st.rerun(scope="app")
+    seen = ss.setdefault(SEEN, [0, None])
+    question = _question_key(room)
+    if m.follow and room.view_version != seen[0] and room.view:
+        ss[SEEN] = [room.view_version, question]
+        _apply(room.view)
+    if question != seen[1]:
+        ss[SEEN] = [seen[0], question]
+        st.rerun(scope="app")
+
+
+def _publish(m: Member, page_path: str) -> None:
+    """The teacher's view to the store, when it changed since it was last published."""
+    ss = st.session_state
+    view = _view(page_path)
+    if ss.get(PUBLISHED) == view:
+        return
+    try:
+        store().set_view(m.code, m.token, view)
+    except ClassError as e:
+        if e.reason in ("closed", "expired", "unknown", "forbidden"):
+            _leave(e.reason)
+        else:
+            _fail(e.reason)
+        return
+    ss[PUBLISHED] = view
+
+
+def frame(page) -> None:
+    """Call once per run right after ``st.navigation`` (``page``: its result), before the page
+    draws: restores a class from the URL and cookies, keeps ``class=CODE`` in the URL, publishes
+    a teacher's view, and draws a member's "Class" section at the top of the sidebar."""
+    ss = st.session_state
+    ss[PAGE] = page.url_path or ""
+    _restore()
+    m = member()
+    if m is not None and st.query_params.get(PARAM) != m.code:
+        st.query_params[PARAM] = m.code
+    elif m is None and PARAM in st.query_params and ss.get(TRIED) == normalise(
+            st.query_params.get(PARAM, "")) and NOTICE in ss:
+        del st.query_params[PARAM]  # a code that failed: not in the URL any more
+    if m is not None and m.role == "teacher":
+        _publish(m, ss[PAGE])
+    if member() is not None:
+        with st.sidebar:
+            _section(member())
+
+
+# ----------------------------------------------------------------------------- the sidebar
+
+def join_url(code: str) -> str:
+    """The link a student opens: $BERTLAB_CLASS_URL (``make class`` sets it to the machine's
+    network address), else the address this browser uses, with ``?class=CODE``."""
+    base = os.environ.get(CLASS_URL_ENV, "").strip()
+    if not base:
+        try:
+            parts = urlsplit(str(st.context.url or ""))
+            base = f"{parts.scheme}://{parts.netloc}" if parts.netloc else ""
+        except Exception:
+            base = ""
+        prefix = str(st.get_option("server.baseUrlPath") or "").strip("/")
+        base = base + (f"/{prefix}" if prefix else "")
+    return f"{base.rstrip('/')}/?{PARAM}={quote(code)}"
+
+
+def qr_png(text: str, scale: int = 6) -> bytes:
+    """A QR code of ``text`` as PNG bytes (black on white, a 2-module quiet zone)."""
+    import segno
+
+    out = BytesIO()
+    segno.make(text, error="m").save(out, kind="png", scale=scale, border=2)
+    return out.getvalue()
+
+
+def _notice() -> None:
+    reason = st.session_state.pop(NOTICE, None)
+    if reason:
+        st.warning(t(f"class.err.{reason}"), icon=":material/error:")
+
+
+def _code_html(code: str) -> str:
+    return f'<p class="bl-class-code">{html.escape(code)}</p>'
+
+
+def _big(code: str, url: str) -> None:
+    """The body of "Show the class": the code and QR code as large as the projector allows."""
+    with st.container(key="bl_class_big"):
+        st.html(CSS + _code_html(code))
+        left, mid, right = st.columns([1, 2, 1])
+        mid.image(qr_png(url, scale=12), width="stretch")
+        st.html(f'<p style="text-align:center">{html.escape(url)}</p>')
+
+
+def _teacher(m: Member) -> None:
+    try:
+        room = store().room(m.code)
+    except ClassError as e:
+        _leave(e.reason)
+        st.rerun(scope="app")
+    if room.closed:
+        _leave("closed")
+        st.rerun(scope="app")
+    url = join_url(m.code)
+    st.html(_cookie_js(TEACHER_COOKIE.format(code=m.code), m.token, room.expires - time.time()),
+            unsafe_allow_javascript=True)
+    st.caption(t("class.teacher_code"))
+    st.html(_code_html(m.code))
+    st.image(qr_png(url), caption=t("class.scan"), width=180)
+    st.code(url, language=None, wrap_lines=True)
+    st.markdown(t("class.students", n=room.students, max=room.max_students))
+    left, right = st.columns(2)
+    if left.button(t("class.show"), icon=":material/fullscreen:", key="w_class_show",
+                   width="stretch"):
+        st.dialog(t("class.big_title", code=m.code), width="large")(_big)(m.code, url)
+    right.button(t("class.close"), icon=":material/close:", key="w_class_close",
+                 on_click=_leave, width="stretch")
+
+
+def _follow_changed() -> None:
+    m = member()
+    if m is not None:
+        m.follow = bool(st.session_state.get("w_class_follow"))
+        if m.follow:  # back to the teacher's view at the next poll
+            st.session_state.setdefault(SEEN, [0, None])[0] = 0
+
+
+def _student(m: Member) -> None:
+    st.html(_cookie_js(STUDENT_COOKIE, m.student, 365 * 24 * 3600), unsafe_allow_javascript=True)
+    st.caption(t("class.student_code"))
+    st.html(_code_html(m.code))
+    st.session_state["w_class_follow"] = m.follow
+    st.toggle(t("class.follow"), key="w_class_follow", on_change=_follow_changed,
+              help=t("class.follow_help"))
+    st.caption(t("class.following" if m.follow else "class.exploring"))
+    st.button(t("class.leave"), icon=":material/logout:", key="w_class_leave", on_click=_leave)
+    _poll()
+
+
+def _section(m: Member) -> None:
+    with st.container(key="bl_class"):
+        st.html(CSS)
+        st.subheader(t("class.title"), anchor=False)
+        _notice()
+        (_teacher if m.role == "teacher" else _student)(m)
+    st.divider()
+
+
+def sidebar() -> None:
+    """The sidebar's "Class" section for a session in no class (Start a class / Join a class),
+    drawn at the end of the sidebar; a member's is at its top (:func:`frame`)."""
+    ss = st.session_state
+    forget = ss.pop("_bl_class_forget", None)
+    if member() is not None:
+        return
+    with st.sidebar:
+        if forget:  # the closed class's teacher cookie, deleted
+            st.html(_cookie_js(TEACHER_COOKIE.format(code=normalise(forget)), "", 0),
+                    unsafe_allow_javascript=True)
+        st.divider()
+        with st.container(key="bl_class"):
+            st.html(CSS)
+            st.subheader(t("class.title"), anchor=False)
+            _notice()
+            st.button(t("class.start"), icon=":material/co_present:", key="w_class_start",
+                      on_click=start, help=t("class.start_help"), width="stretch")
+            with st.form("bl_class_join", border=False, enter_to_submit=True):
+                st.text_input(t("class.code"), key="w_class_code", max_chars=12,
+                              placeholder=t("class.code_placeholder"))
+                st.form_submit_button(t("class.join"), icon=":material/login:",
+                                      on_click=_join_typed, width="stretch")
