@@ -12,7 +12,6 @@ from urllib.parse import urlencode
 import streamlit as st
 
 from bertcore import lesson
-from bertcore.attention import content_word
 from ui import charts, examples, models, presenter, state, views, window
 from ui.i18n import md_escape, t
 
@@ -282,9 +281,7 @@ else:
                      n=len(cut.removed_a) + len(cut.removed_b)), icon="✂️")
     special = enc.special_tokens_mask
     # The word hidden in the chapters that hide one: the default sentence's, else a content word.
-    hide = examples.default_mask(s.model, s.sentence) if not pair else None
-    if hide is None or hide >= T or special[hide]:
-        hide = content_word(tokens, special, enc.word_ids)
+    hide = examples.word_to_hide(s.model, s.sentence, pair, enc)
     if s.query >= T or special[s.query]:  # (a shorter input: the first word)
         state.update(query=1 if T > 2 else 0)
     query = state.current().query

@@ -351,6 +351,25 @@ def bars(labels, values, title: str | None = None, *, highlight: int | None = No
     return fig
 
 
+def answer_counts(labels, counts, title: str | None = None, *, highlight=(),
+                  height: int | None = None) -> go.Figure:
+    """A class's answers: one bar per answer, its number of students written at its end (the
+    answers a class chose from, or the most common typed ones).
+
+    Args:
+        labels: the answers as the class reads them (user text: escaped here, like every label).
+        counts: students per answer.
+        highlight: indices of the bars that are the model's answer (in ``PALETTE[1]``, like a
+            hidden word among the guesses), shown once it is revealed.
+    """
+    vals = [int(c) for c in counts]
+    colors = [PALETTE[1] if i in highlight else PALETTE[0] for i in range(len(vals))]
+    fig = bars(labels, vals, title, colors=colors, percent=False, height=height)
+    fig.update_traces(text=[str(v) for v in vals], hovertemplate="%{x}<extra></extra>")
+    fig.update_xaxes(range=[0, max(vals + [1]) * 1.25])  # no answers yet: an axis all the same
+    return fig
+
+
 # The diverging scale's two sides at a strength that reads as a bar's fill (ColorBrewer RdBu).
 POSITIVE = "#D6604D"
 NEGATIVE = "#4393C3"

@@ -10,7 +10,8 @@ tokens, and the layer, head and page section the example names::
     examples.sidebar("masked_lm")   # in app.py's sidebar, under the sentence boxes
 
 :func:`default_mask` is where the masked-words page hides a word of a language's default sentence
-(``[defaults.<lang>] mask``), so that the page opens on a guess.
+(``[defaults.<lang>] mask``), so that the page opens on a guess; :func:`word_to_hide` is the word
+the lesson hides (that one, else the first content word), also asked about in a class question.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import streamlit as st
 
 from bertcore import defaults
 from bertcore import examples as data
+from bertcore.attention import content_word
 
 from . import models, state
 from .i18n import LANGS, default_sentence, md_escape, t
@@ -80,6 +82,21 @@ def default_mask(model: str, sentence: str) -> int | None:
     if len(pieces) != 1 or pieces[0] == tokenizer.unk_token:
         return None
     return data.find(models.encode(model, sentence, None).tokens, pieces)
+
+
+def word_to_hide(model: str, sentence: str, pair: str | None, enc) -> int | None:
+    """The position the lesson hides in its masked-word chapters: the default sentence's word
+    (:func:`default_mask`, with no second sentence), else the first content word; None for an
+    input of special tokens only.
+
+    Args:
+        enc: the input as ``model`` reads it (``models.encode(model, sentence, pair)``).
+    """
+    special = enc.special_tokens_mask
+    hide = default_mask(model, sentence) if not pair else None
+    if hide is None or hide >= len(enc.tokens) or special[hide]:
+        hide = content_word(enc.tokens, special, enc.word_ids)
+    return hide
 
 
 def sidebar(page: str) -> None:
