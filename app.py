@@ -20,6 +20,7 @@ import streamlit as st
 from bertcore import defaults
 from bertcore.checkpoint import CheckpointError, OfflineError
 from ui import charts, models, state
+from ui.classroom import questions
 from ui.classroom import session as classroom
 from ui.i18n import LANG_NAMES, md_escape, t
 
@@ -200,5 +201,7 @@ page = st.navigation(pages())
 classroom.frame(page)  # the class: its join link, the teacher's view published, a member's section
 sidebar(bert, page.url_path or "home")  # the default page (home) has the URL path ""
 classroom.sidebar()  # "Start a class" / "Join a class" at the sidebar's end, when in none
+if (member := classroom.member()) is not None:  # the class's question, above the page
+    questions.panel(classroom.store(), member, page.url_path or "", bert)
 if bert is not None:
     page.run()

@@ -20,7 +20,8 @@ What it does as Streamlit 1.67's frontend does (``frontend/app/src/App.tsx`` and
   the widget's own (its default, or the value the server pushed with ``set_value``), as the
   frontend's widgets register theirs when they mount. A button is a one-shot trigger. States of
   widgets gone from the page are dropped when a full run finishes (``removeInactive``).
-* A widget inside a fragment reruns only its fragment (``fragment_id``), as in the browser.
+* A widget inside a fragment reruns only its fragment (``fragment_id``), as in the browser. A
+  widget inside an ``st.form`` keeps its value until the form's submit button is clicked.
 * ``auto_rerun`` (a ``st.fragment(run_every=...)``): the browser, not the server, keeps the
   timer; this client runs one per fragment too and sends ``rerun_script`` with that fragment's id
   and ``is_auto_rerun``. A full run's ``new_session`` cancels them all (the server sends the
@@ -143,6 +144,7 @@ class StreamlitClient:
         self.elements: dict[tuple, tuple[Any, str, int]] = {}  # path -> (proto, fragment, epoch)
         self.states: dict[str, WidgetState] = {}  # widget id -> the state the next rerun sends
         self.user_set: set[str] = set()  # widget ids whose value this client set
+        self.form_states: dict[str, dict[str, WidgetState]] = {}  # form id -> values not sent
         self.cache: dict[str, ForwardMsg] = {}  # hash -> cacheable message (ref_hash targets)
         self.runs: list[Run] = []  # timed actions
         self.full_runs: list[FullRun] = []  # every full run, asked for or not
@@ -151,8 +153,8 @@ class StreamlitClient:
         self._epoch = 0  # counts runs: an element's epoch is the run that last sent it
         self._run_fragments: tuple[str, ...] = ()  # fragment ids of the run in progress
         self._running_auto = False
-        self._finished = asyncio.Event()
-        self._last_finish: tuple[int, int] = (0, 0)  # (status, epoch) of the last script_finished
+        self._finished = asyncio.Event()  # set at every script_finished (and a lost connection)
+        self._finishes: list[tuple[int, int]] = []  # (status, epoch) of every script_finished
         self._pending_exceptions: list[str] = []
         self._timers: dict[str, tuple[float, asyncio.Task]] = {}
         self._reader: asyncio.Task | None = None
@@ -200,6 +202,7 @@ class StreamlitClient:
         self.elements.clear()
         self.cache.clear()
         self.states.clear()
+        self.form_states.clear()
         self.user_set.clear()
         self.page_hash = ""
         self._reader = asyncio.create_task(self._read(), name=f"{self.name}-reader")
@@ -259,19 +262,18 @@ class StreamlitClient:
 
     async def _act_locked(self, action: str, **rerun) -> Run:
         run = Run(action, time.monotonic())
-        self._finished.clear()
-        start_epoch = self._epoch
+        start_epoch, seen = self._epoch, len(self._finishes)
         self._pending_exceptions = []
         await self._send_rerun(**rerun)
         fragment = rerun.get("fragment_id", "")
         try:
-            await asyncio.wait_for(self._wait_done(start_epoch, fragment), self.run_timeout)
+            status = await asyncio.wait_for(self._wait_done(start_epoch, seen, fragment),
+                                            self.run_timeout)
         except TimeoutError:
             run.status = "timeout"
             self.errors.append(f"{action}: no script_finished within {self.run_timeout} s")
         else:
             run.seconds = time.monotonic() - run.sent
-            status = self._last_finish[0]
             run.exceptions = list(self._pending_exceptions)
             run.status = ("compile_error" if status == ForwardMsg.FINISHED_WITH_COMPILE_ERROR
                           else "error" if run.exceptions else "ok")
@@ -279,18 +281,22 @@ class StreamlitClient:
         self.runs.append(run)
         return run
 
-    async def _wait_done(self, start_epoch: int, fragment: str) -> None:
-        """Until a run that started after ``start_epoch`` ends with anything but "early for
-        rerun" (a fragment action may end as a fragment run or, after st.rerun, a full one)."""
+    async def _wait_done(self, start_epoch: int, seen: int, fragment: str) -> int:
+        """The status of the first run started after ``start_epoch`` that ends with anything but
+        "early for rerun" (a fragment action's may be a fragment run or, after st.rerun, a full
+        one); finishes are read in order from ``seen`` on, so a fragment's auto rerun that ends
+        just after the run waited for does not hide it."""
         while True:
-            await self._finished.wait()
-            self._finished.clear()
-            status, epoch = self._last_finish
+            while seen < len(self._finishes):
+                status, epoch = self._finishes[seen]
+                seen += 1
+                if epoch > start_epoch and status != EARLY and (status != FRAGMENT_DONE
+                                                                 or fragment):
+                    return status
             if self.ws is None:
                 raise ClientError(f"{self.name}: connection closed")
-            if epoch > start_epoch and status != EARLY:
-                if status != FRAGMENT_DONE or fragment:
-                    return
+            self._finished.clear()
+            await self._finished.wait()
 
     # ------------------------------------------------------------------ user actions
 
@@ -325,9 +331,10 @@ class StreamlitClient:
         return True
 
     async def set(self, target: str | Widget | None = None, value: Any = None, *,
-                  key: str | None = None) -> Run:
+                  key: str | None = None) -> Run | None:
         """Sets a widget's value as the user would (typing then leaving the field, toggling,
-        picking an option), which reruns the app, or only the widget's fragment."""
+        picking an option), which reruns the app, or only the widget's fragment. In an st.form
+        the value waits (None: no run) for the click on the form's submit button."""
         w = target if isinstance(target, Widget) else self.find(target, key=key)
         state = WidgetState(id=w.id)
         if w.kind in ("text_area", "text_input"):
@@ -359,8 +366,15 @@ class StreamlitClient:
             state.trigger_value = True
         else:  # pragma: no cover - WIDGETS lists what this handles
             raise ClientError(f"cannot set a {w.kind}")
-        self.states[w.id] = state
         self.user_set.add(w.id)
+        form = getattr(w.proto, "form_id", "")
+        if form and not (w.kind == "button" and w.proto.is_form_submitter):
+            # In a form, a value waits for the form's submit button (no rerun), as in the browser.
+            self.form_states.setdefault(form, {})[w.id] = state
+            return None
+        if form:  # the submit button: the form's values and the button's trigger, in one rerun
+            self.states.update(self.form_states.pop(form, {}))
+        self.states[w.id] = state
         return await self._act(f"{w.kind} {w.key or w.label}", fragment_id=w.fragment_id)
 
     async def click(self, label: str | None = None, *, key: str | None = None) -> Run:
@@ -456,7 +470,7 @@ class StreamlitClient:
             status = msg.script_finished
             if status != EARLY:
                 self._end_run(status)
-            self._last_finish = (status, self._epoch)
+            self._finishes.append((status, self._epoch))
             if status not in (EARLY, FRAGMENT_DONE) and self.full_runs:
                 fr = self.full_runs[-1]
                 if fr.finished is None:
