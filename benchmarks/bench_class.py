@@ -4,7 +4,8 @@ fine-tunings run.
 Issue 19's budget: 0 errors, 0 lost answers, p95 reaction at most 2 s for the students and 1 s for
 the teacher, the server's memory bounded (its peak reported; a bert-base-sized model stays one
 copy). Reported: each class size tried (``$BERTLAB_BENCH_CLASS_SIZES``, "5,10,20,40" by default,
-in order, stopping after the first size that misses a budget), the largest that meets them all,
+in order, stopping after the first size that misses a budget), the largest that meets them all
+(the largest of those measured: the sizes need not be monotone on a shared machine),
 and (``$BERTLAB_BENCH_SERVERS`` = "1,2") the same class on two servers sharing a Redis store.
 
 Every participant is a :class:`benchmarks.streamlit_client.StreamlitClient`: a browser tab's
@@ -43,7 +44,8 @@ peak, and the peak above the idle server with the model loaded. The model is ``o
 
 Run: ``.venv/bin/python -m benchmarks bench_class`` (``$BERTLAB_BENCH_CLASS_SIZES``,
 ``$BERTLAB_BENCH_SERVERS``, ``$BERTLAB_BENCH_CLASS_MODEL`` change the defaults;
-``$BERTLAB_BENCH_FINETUNES=0`` leaves the fine-tunings out, to see what they cost).
+``$BERTLAB_BENCH_FINETUNES=0`` leaves the fine-tunings out, to see what they cost;
+``$BERTLAB_BENCH_CLASS_ALL=1`` measures every size, also after one missed the budgets).
 """
 
 from __future__ import annotations
@@ -85,6 +87,7 @@ STUDENT_BUDGET_S, TEACHER_BUDGET_S = 2.0, 1.0
 FOLLOW_TIMEOUT_S = 30.0  # a student that has not followed by then counts as an error
 JOIN_SPREAD_S = 10.0  # the students open the join link within this many seconds
 SPREAD_S = 4.0  # the students' own actions (a mask, an answer) within this many seconds
+ALL_SIZES = os.environ.get("BERTLAB_BENCH_CLASS_ALL") == "1"  # go on past a size that misses
 FINETUNES = int(os.environ.get("BERTLAB_BENCH_FINETUNES", "2"))  # runs training meanwhile
 SENTENCE = "The children walked to school in the rain."
 GUESSES = ("umbrella", "park", "morning", "bus", "snow", "rain", "school", "town")
@@ -271,7 +274,8 @@ async def each(c: Class, clients: list[StreamlitClient], work) -> None:
     await asyncio.gather(*(one(x) for x in clients))
 
 
-async def followed(c: Class, students: list[StreamlitClient], t0: float, shows, what: str) -> None:
+async def followed(c: Class, students: list[StreamlitClient], t0: float, shows, what: str,
+                   target=None) -> None:
     """Waits until every student shows ``shows(student)`` after a run that finished after
     ``t0``; records each one's reaction, or an error."""
     async def one(s: StreamlitClient) -> None:
@@ -280,8 +284,11 @@ async def followed(c: Class, students: list[StreamlitClient], t0: float, shows, 
         if ok:
             c.follow_s.append(_finished_after(s, t0) - t0)
         else:
+            runs = [(round(r.started - t0, 2), r.finished and round(r.finished - t0, 2), r.auto)
+                    for r in s.full_runs[-3:]]
             c.errors.append(f"{s.name}: {what}: not shown within {FOLLOW_TIMEOUT_S:g} s "
-                            f"(it shows {view_of(s)})")
+                            f"(it shows {view_of(s)}, the teacher {target}; its last full runs "
+                            f"(start, end, by its poll) from the action: {runs})")
 
     await asyncio.gather(*(one(s) for s in students))
 
@@ -295,7 +302,7 @@ async def teacher_step(c: Class, teacher: StreamlitClient, students, action, wha
     record(c, teacher, run, c.teacher_s)
     target = view_of(teacher)
     before = len(c.follow_s)
-    await followed(c, students, t0, shows or (lambda s: view_of(s) == target), what)
+    await followed(c, students, t0, shows or (lambda s: view_of(s) == target), what, target)
     took = c.follow_s[before:]
     print(f"      {what}: teacher {run.seconds or float('nan'):.2f} s, students max "
           f"{max(took, default=float('nan')):.2f} s ({len(took)}/{len(students)})", flush=True)
@@ -535,9 +542,10 @@ def run() -> list[dict]:
                 c = measure(n, k, model, tmp)
                 report(c)
                 rows += rows_for(c, label)
-                if not c.meets():
+                if c.meets():
+                    largest = n
+                elif not ALL_SIZES:
                     break
-                largest = n
             print(f"   largest class meeting the budgets on {k} server(s): {largest or 'none'}"
                   f" (of {sizes})", flush=True)
             rows.append({"name": f"largest class meeting the budgets, {k} server(s), "
