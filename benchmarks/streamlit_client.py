@@ -582,8 +582,8 @@ class StreamlitClient:
             self._timers.pop(fid)[1].cancel()
 
     async def _tick(self, fragment_id: str, interval: float) -> None:
-        """The browser's setInterval: a fragment rerun every ``interval`` s, not waiting for the
-        run (the server drops a fragment rerun that finds the fragment gone)."""
+        """The browser's setInterval: a fragment rerun every ``interval`` s, whether or not the
+        last one has finished (the server merges a fragment's reruns that wait)."""
         while True:
             await asyncio.sleep(interval)
             if self.ws is None:
