@@ -17,11 +17,13 @@ Where the membership lives:
   same student). A cookie only says who someone claims to be: a teacher is whoever
   ``store.is_teacher(code, token)`` accepts, so a student's link or a forged cookie makes a student.
 
-The polls (forty students must stay cheap): a student's session has one, :func:`_poll`, an
-``st.fragment`` that reads ``store.room(code)`` every ``POLL_S`` and reruns the app when the
-teacher's ``view_version`` changed (while following) or the question changed (its id or revealed
-flag), also while exploring alone. The teacher publishes its view right after ``st.navigation``,
-before the page draws, only when it changed (:func:`frame`).
+Following costs a student's session nothing while nothing changes: each student run reads the
+class once (:func:`_check`) and registers with the server's watcher (``ui.classroom.push``), which
+reads each class a few times a second and reruns its students' sessions when the teacher's view
+(for followers) or the question changed. Where the server cannot push (AppTest), a student's
+sidebar polls instead (:func:`_poll`, an ``st.fragment`` every ``POLL_S``). The teacher publishes
+its view right after ``st.navigation``, before the page draws, only when it changed
+(:func:`frame`).
 
 app.py calls :func:`frame` (after st.navigation) and :func:`sidebar` (after its own sidebar).
 """
@@ -42,6 +44,7 @@ import streamlit as st
 
 from .. import state
 from ..i18n import t
+from . import push
 from .store import ClassError, Room, Store, open_store
 
 MEMBER = "_bl_class_member"  # st.session_state: this session's Member (absent: not in a class)
@@ -56,8 +59,8 @@ TEACHER_COOKIE = "bertlab_teacher_{code}"
 COOKIE_JS = ("<script>document.cookie = '{name}={value}; path=/; max-age={age}; "
              "SameSite=Strict';</script>")
 COOKIE_VALUE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")  # an id or token as this module makes them
-POLL_S = 0.5  # a student's poll: the teacher's change shows within about this (plus a run)
-SETTLE_S = 3.0  # after applying a view, how long a follower is held to it (see _poll)
+POLL_S = 0.5  # a student's poll where the server cannot push (see ui.classroom.push)
+SETTLE_S = 3.0  # after applying a view, how long a follower is held to it (see _check)
 APPLIED = "_bl_class_applied"  # st.session_state: time.monotonic() of the last view applied
 PAGES = Path(__file__).resolve().parent.parent.parent / "pages"
 CLASS_URL_ENV = "BERTLAB_CLASS_URL"  # the app's address students reach (set by `make class`)
@@ -198,6 +201,8 @@ def _leave(reason: str | None = None) -> None:
     """Ends this session's membership (and the class itself when the teacher closes it)."""
     ss = st.session_state
     m = ss.pop(MEMBER, None)
+    if m is not None and m.role == "student" and push.available():
+        _watcher().forget(push.session_id())
     for key in (SEEN, PUBLISHED):
         ss.pop(key, None)
     if PARAM in st.query_params:
@@ -241,29 +246,29 @@ def _apply(view: dict) -> None:
     st.rerun(scope="app")
 
 
-@st.fragment(run_every=POLL_S)
-def _poll() -> None:
-    """A student's one poll: the teacher's new view (while following) or a new or revealed
-    question rerun the app; a closed or expired class ends the membership.
+def _check(rerun_on_question: bool) -> Room | None:
+    """A student's look at the class: applies the teacher's new view (while following), notes a
+    new or revealed question (rerunning the app for it when ``rerun_on_question``: a fragment's
+    run), ends a closed or expired membership. Returns the class as read (None if unreadable).
 
-    A poll that comes while the app is running carries the widgets' values from before the run,
-    and Streamlit then calls their on_change with those old values, which can undo part of a view
-    just applied (seen: the lesson's chapter list put the previous chapter back). So for
-    ``SETTLE_S`` after applying a view, a following student's view that differs from the
-    teacher's is applied again; after that what the student changes stays until the teacher's
-    next change.
+    A run that comes while the app is running can carry the widgets' values from before the run
+    (a fragment poll does), and Streamlit then calls their on_change with those old values, which
+    can undo part of a view just applied (seen: the lesson's chapter list put the previous
+    chapter back). So for ``SETTLE_S`` after applying a view, a following student's view that
+    differs from the teacher's is applied again; after that what the student changes stays until
+    the teacher's next change.
     """
     ss = st.session_state
     m = member()
     if m is None or m.role != "student":
-        return
+        return None
     try:
         room = store().room(m.code)
     except ClassError as e:
-        if e.reason != "store_down":  # a store that is briefly away: try again at the next poll
+        if e.reason != "store_down":  # a store that is briefly away: try again at the next look
             _leave(e.reason)
             st.rerun(scope="app")
-        return
+        return None
     if room.closed:
         _leave("closed")
         st.rerun(scope="app")
@@ -279,7 +284,31 @@ def _poll() -> None:
         _apply(room.view)
     if question != seen[1]:
         ss[SEEN] = [seen[0], question]
-        st.rerun(scope="app")
+        if rerun_on_question:
+            st.rerun(scope="app")
+    return room
+
+
+@st.fragment(run_every=POLL_S)
+def _poll() -> None:
+    """A student's poll, where the server cannot push (see ``ui.classroom.push``)."""
+    _check(rerun_on_question=True)
+
+
+@st.cache_resource(show_spinner=False)
+def _watcher() -> push.Watcher:
+    """This server's watcher of its students' classes (one thread)."""
+    return push.Watcher(store())
+
+
+def _follow(m: Member) -> None:
+    """A student's run: takes the teacher's newest view now, then waits for the server's push
+    (``ui.classroom.push``) to run again when the class changes."""
+    if not push.available():
+        return  # the sidebar's section polls instead
+    room = _check(rerun_on_question=False)
+    if room is not None:
+        _watcher().watch(m.code, push.session_id(), m.follow, push.room_key(room))
 
 
 def _publish(m: Member, page_path: str) -> None:
@@ -314,6 +343,8 @@ def frame(page) -> None:
         del st.query_params[PARAM]  # a code that failed: not in the URL any more
     if m is not None and m.role == "teacher":
         _publish(m, ss[PAGE])
+    elif m is not None:
+        _follow(m)
     if (m := member()) is not None:
         with st.sidebar:
             _section(m)
@@ -411,7 +442,8 @@ def _student(m: Member) -> None:
               help=t("class.follow_help"))
     st.caption(t("class.following" if m.follow else "class.exploring"))
     st.button(t("class.leave"), icon=":material/logout:", key="w_class_leave", on_click=_leave)
-    _poll()
+    if not push.available():
+        _poll()
 
 
 def _section(m: Member) -> None:
