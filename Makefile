@@ -2,7 +2,8 @@
 # Each does all set-up first, and each step is idempotent (a no-op, in well under a second, when
 # already done):
 #   .venv      the virtual environment from requirements.txt (rebuilt when that file changes);
-#   vendor/    the bertviz views' JavaScript, fetched with npm (scripts/vendor_js.sh, git-ignored);
+#   vendor/    the bertviz views' JavaScript, fetched with npm (scripts/vendor_js.sh, git-ignored),
+#              and its copies in static/bertviz/ that the app serves to the views (git-ignored);
 #   system     chromium + a Chinese font for the browser tests, npm for vendor/, with apt when
 #              missing and run as root (scripts/system_deps.sh; never fails the target: the tests
 #              that need what could not be installed skip with the reason).

@@ -27,7 +27,9 @@ transfer), ``draw`` the time from that message to drawn (the browser's parsing a
 
 Run: ``.venv/bin/python -m benchmarks bench_redraw`` ($BERTLAB_BENCH_REPEATS,
 $BERTLAB_BENCH_MODELS="offline-en,bert-base", $BERTLAB_BENCH_ACTIONS="edit,mask,switch,open,cold"
-change the defaults; ``python -m benchmarks.bench_redraw`` prints every split).
+change the defaults, $BERTLAB_BENCH_VIEWS="attention (bertviz)" keeps only the edits of the views
+whose name contains one of its comma-separated parts; ``python -m benchmarks.bench_redraw`` prints
+every split).
 """
 
 from __future__ import annotations
@@ -143,7 +145,8 @@ def _context(browser):
 
 
 def _views() -> list[tuple[str, str, dict]]:
-    """(name, page, URL fields) of every page, attention section and lesson chapter."""
+    """(name, page, URL fields) of every page, attention section and lesson chapter (only those
+    named in $BERTLAB_BENCH_VIEWS, when set)."""
     out = []
     for page in PAGES:
         if page == "attention":
@@ -152,6 +155,8 @@ def _views() -> list[tuple[str, str, dict]]:
             out += [(f"lesson ({c})", page, {"chapter": c}) for c in range(1, CHAPTERS + 1)]
         else:
             out.append((page, page, {}))
+    if keep := [v for v in os.environ.get("BERTLAB_BENCH_VIEWS", "").split(",") if v]:
+        out = [view for view in out if any(k in view[0] for k in keep)]
     return out
 
 

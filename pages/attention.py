@@ -74,14 +74,30 @@ def walk_view(name: str, sentence: str, pair: str | None, layer: int, head: int,
 @st.cache_data(max_entries=16, show_spinner=False)
 def bertviz_html(kind: str, name: str, sentence: str, pair: str | None, layer: int,
                  labels: tuple, include: tuple | None, first: int, stop: int,
-                 zoom: float = 1.0) -> str:
+                 zoom: float = 1.0, js: str = "inline") -> str:
     x = models.explain(name, sentence, pair)
     lab, shown = dict(labels), range(first, stop)
     if kind == "head":
         return bertviz_view.head_view_html(x, layer=layer, labels=lab, tokens=shown, zoom=zoom,
-                                           include_layers=list(include) if include else None)
-    return bertviz_view.model_view_html(x, labels=lab, tokens=shown, zoom=zoom,
+                                           include_layers=list(include) if include else None,
+                                           js=js)
+    return bertviz_view.model_view_html(x, labels=lab, tokens=shown, zoom=zoom, js=js,
                                         include_layers=list(include) if include else None)
+
+
+def standalone_html(kind: str, *view, js: str) -> str:
+    """The view at its normal size (presenter mode's zoom is for the projector) as one file that
+    draws offline: the page's own document when it is that already, else made standalone."""
+    doc = bertviz_html(kind, *view, 1.0, js)
+    return bertviz_view.standalone(doc) if js == "served" else doc
+
+
+def bertviz_js() -> str:
+    """How the page's bertviz iframes get their JavaScript: from the app's static files (cached
+    by the browser: a redraw sends only the attention) when the server serves them, else inlined
+    (``streamlit run`` without ``make vendor``'s copies). Downloads are always inlined."""
+    served = st.get_option("server.enableStaticServing") and bertviz_view.served_ready()
+    return "served" if served else "inline"
 
 
 # ----------------------------------------------------------------------------- page
@@ -278,7 +294,7 @@ def bertviz_labels() -> tuple:
 
 def download_view(kind: str, doc: str, file_name: str) -> None:
     """A bertviz view as one HTML file that opens offline (its JavaScript is inlined: see
-    ui/bertviz_view.py), at its normal size (presenter mode's zoom is for the projector)."""
+    ui/bertviz_view.py)."""
     st.download_button(t("export.bv_html"), data=doc.encode("utf-8"), file_name=file_name,
                        mime="text/html", icon=":material/download:", on_click="ignore",
                        help=t("export.bv_html_help"), key=f"attn_bv_{kind}_html")
@@ -297,25 +313,24 @@ def section_bertviz() -> None:
     else:
         is_pair = bertviz_view.sentence_b_start(x, span) is not None
         st.subheader(t("attn.bv_head"))
-        doc = bertviz_html("head", s.model, s.sentence, pair, layer, bertviz_labels(), None,
-                           span.start, span.stop, zoom)
+        js = bertviz_js()
+        view = (s.model, s.sentence, pair, layer, bertviz_labels())
+        doc = bertviz_html("head", *view, None, span.start, span.stop, zoom, js)
         st.iframe(doc, height=bertviz_view.view_height("head", n, L, H, is_pair, zoom),
                   alt=t("attn.bv_head"))
-        download_view("head", doc if zoom == 1.0 else bertviz_html(
-            "head", s.model, s.sentence, pair, layer, bertviz_labels(), None, span.start,
-            span.stop), f"bertlab-head-view-layer-{layer}.html")
+        download_view("head", standalone_html("head", *view, None, span.start, span.stop, js=js),
+                      f"bertlab-head-view-layer-{layer}.html")
         band = bertviz_view.model_view_layers(L, H, n, layer, MODEL_VIEW_MAX)
+        include = tuple(band) if band else None
         st.subheader(t("attn.bv_model"))
         st.caption(t("attn.bv_model_caption") + (
             " " + t("attn.bv_large", first=band[0], last=band[-1]) if band else ""))
-        doc = bertviz_html("model", s.model, s.sentence, pair, layer, bertviz_labels(),
-                           tuple(band) if band else None, span.start, span.stop, zoom)
+        doc = bertviz_html("model", *view, include, span.start, span.stop, zoom, js)
         st.iframe(doc, height=bertviz_view.view_height("model", n, len(band) if band else L, H,
                                                        is_pair, zoom),
                   alt=t("attn.bv_model"))
-        download_view("model", doc if zoom == 1.0 else bertviz_html(
-            "model", s.model, s.sentence, pair, layer, bertviz_labels(),
-            tuple(band) if band else None, span.start, span.stop), "bertlab-model-view.html")
+        download_view("model", standalone_html("model", *view, include, span.start, span.stop,
+                                               js=js), "bertlab-model-view.html")
     st.subheader(t("attn.bv_neuron"))
     if not s.presenter:
         st.caption(t("attn.bv_neuron_caption"))

@@ -158,6 +158,78 @@ def test_tokens_cannot_break_out_of_the_script(vendor, view):
     assert _params(doc)["attention"][0]["left_text"] == EVIL
 
 
+SERVED = re.compile(r'<script src="app/static/bertviz/([\w.]+)\?v=([0-9a-f]{12})"></script>')
+
+
+@pytest.fixture
+def served(vendor, tmp_path, monkeypatch):
+    """A static folder holding copies of the vendored libraries (the app's static/bertviz/)."""
+    folder = tmp_path / "static" / "bertviz"
+    folder.mkdir(parents=True)
+    for f in V.VENDOR_FILES.values():
+        (folder / f).write_bytes((vendor / f).read_bytes())
+    monkeypatch.setattr(V, "static_dir", lambda: folder)
+    return folder
+
+
+@pytest.mark.parametrize("view", [V.head_view_html, V.model_view_html])
+def test_served_documents_load_the_libraries_from_the_app(served, bert, view):
+    x = bert.explain("the dog barked .", "it rained")
+    doc, inline = view(x, js="served"), view(x, js="inline")
+    # The three libraries as <script src> of the app's static files, in load order, each URL
+    # versioned by its content; then the defines and bertviz, as in the inline document.
+    urls = SERVED.findall(doc)
+    assert [f for f, _ in urls] == list(V.VENDOR_FILES.values())
+    assert _elements(doc).count("script") == 5
+    for sig in SIGNATURES.values():
+        assert sig not in doc
+    assert doc.index("require.js?v=") < doc.index('define("d3"') < doc.index(
+        "requirejs(['jquery', 'd3']")
+    assert not re.search(r"https?://", re.sub(r"<!--.*?-->", "", doc, flags=re.S).split(
+        "<body>")[0]), "the served scripts are on the app's own server, not a CDN"
+    uid = re.compile(r"bertviz-[0-9a-f]{32}")  # bertviz's own random element id
+    assert uid.sub("", json.dumps(_params(doc))) == uid.sub("", json.dumps(_params(inline)))
+    assert len(inline) - len(doc) > 300_000  # what a redraw no longer sends, per view
+    # The download: the same document standalone again, with no second build.
+    alone = V.standalone(doc)
+    _assert_offline(alone)
+    assert uid.sub("", alone) == uid.sub("", inline)
+    with pytest.raises(ValueError):
+        V.standalone(inline)
+
+
+def test_a_changed_library_gets_a_new_url(served, bert):
+    x = bert.explain("the dog")
+    before = dict(SERVED.findall(V.head_view_html(x, js="served")))
+    (served / "d3.min.js").write_text("/* d3js.org v5.7.1 */", encoding="utf-8")
+    after = dict(SERVED.findall(V.head_view_html(x, js="served")))
+    assert after["d3.min.js"] != before["d3.min.js"]  # the browser cannot use its stale copy
+    assert after["require.js"] == before["require.js"]
+
+
+def test_served_without_the_copies_is_a_clear_error(served, bert):
+    assert V.served_ready()
+    (served / "require.js").unlink()
+    assert not V.served_ready()
+    with pytest.raises(V.VendorMissing, match="require.js"):
+        V.model_view_html(bert.explain("the dog"), js="served")
+    V.model_view_html(bert.explain("the dog"), js="inline")  # the inline view still builds
+
+
+def test_vendor_script_copies_the_libraries_for_serving(vendor, tmp_path):
+    static = tmp_path / "static" / "bertviz"
+    for _ in range(2):  # idempotent: a second run keeps the equal copies
+        out = subprocess.run(["bash", str(REPO / "scripts" / "vendor_js.sh"), str(vendor),
+                              str(static)], capture_output=True, text=True, timeout=60)
+        assert out.returncode == 0, out.stderr
+        for f in V.VENDOR_FILES.values():
+            assert (static / f).read_bytes() == (vendor / f).read_bytes()
+    (static / "d3.min.js").write_text("stale", encoding="utf-8")
+    subprocess.run(["bash", str(REPO / "scripts" / "vendor_js.sh"), str(vendor), str(static)],
+                   check=True, capture_output=True, timeout=60)
+    assert (static / "d3.min.js").read_bytes() == (vendor / "d3.min.js").read_bytes()
+
+
 def test_safe_json_round_trips():
     value = {"t": EVIL, "n": [1.5, None]}
     text = V.safe_json(value)

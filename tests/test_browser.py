@@ -132,20 +132,31 @@ def test_bertviz_views_render_offline(page):
 
     if bertviz_view.missing_vendor():
         pytest.skip("vendor/ lacks the bertviz JavaScript (scripts/vendor_js.sh needs npm)")
+    # The libraries come from the app's static files (make vendor copies them there), else
+    # inlined: either way the browser asks nothing outside this server.
+    scripts: list = []
+    page.on("response", lambda r: scripts.append((r.url, r.status))
+            if r.request.resource_type == "script" and "/app/static/" in r.url else None)
     open_view(page, "attention?text=the+dog+barked+.&pair=it+rained+.")
     choose(page, "bertviz views")
     heading(page, "Head view").wait_for(timeout=RUN_TIMEOUT)
     wait_idle(page)
     sync_api.expect(page.locator('[data-testid="stMain"] iframe')).to_have_count(
         2, timeout=RUN_TIMEOUT)
-    # bertviz draws with d3 once require.js has handed it jQuery and d3 (all inlined): the head
-    # view writes the tokens as SVG text, the model view one thumbnail of lines per head.
+    # bertviz draws with d3 once require.js has handed it jQuery and d3: the head view writes
+    # the tokens as SVG text, the model view one thumbnail of lines per head.
     head_view = page.frame_locator('[data-testid="stMain"] iframe').nth(0)
     head_view.locator("svg text").filter(has_text="dog").first.wait_for(timeout=30_000)
     assert head_view.locator("svg rect, svg line, svg path").count() > 0
     model_view = page.frame_locator('[data-testid="stMain"] iframe').nth(1)
     model_view.locator("svg line, svg path").first.wait_for(state="attached", timeout=30_000)
     assert model_view.locator("svg line, svg path, svg rect").count() > 8  # 2 layers x 4 heads
+    if bertviz_view.served_ready():
+        doc = page.locator('[data-testid="stMain"] iframe').first.get_attribute("srcdoc")
+        assert "d3js.org" not in doc and 'src="app/static/bertviz/d3.min.js?v=' in doc
+        loaded = {u.split("/app/static/bertviz/")[1].split("?")[0] for u, st in scripts
+                  if st in (200, 304)}
+        assert loaded == set(bertviz_view.VENDOR_FILES.values()), scripts
     screenshot(page, "en-attention-bertviz")
     no_errors(page)
 

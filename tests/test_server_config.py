@@ -28,6 +28,13 @@ def test_the_config_turns_the_watcher_off_and_names_the_folders_to_skip():
     assert {".venv", "vendor", "node_modules"} <= set(server["folderWatchBlacklist"])
 
 
+def test_the_config_serves_static_files_for_the_bertviz_views():
+    """ui/bertviz_view.py's js="served" documents load their libraries from app/static/."""
+    with open(REPO / ".streamlit" / "config.toml", "rb") as fh:
+        assert tomllib.load(fh)["server"]["enableStaticServing"] is True
+    assert "/static/bertviz/" in (REPO / ".gitignore").read_text().splitlines()
+
+
 def inotify_watches(pid: int) -> int:
     """How many inotify watches the process holds (one per watched folder)."""
     n = 0

@@ -10,10 +10,26 @@ the view stays blank. So:
   (2.0.0 was never on npm) with the npm client into the git-ignored ``vendor/`` folder;
 * :func:`head_view_html` / :func:`model_view_html` take bertviz's own HTML
   (``html_action="return"``), drop its CDN ``<script src>`` and its ``require.config`` CDN paths,
-  and return one self-contained document with the three libraries inlined: jQuery and d3 first (they
-  set ``window.jQuery`` / ``window.d3`` while no AMD loader exists), then require.js, then two named
-  ``define`` calls that hand those globals to bertviz's ``requirejs(['jquery', 'd3'], ...)``. The
-  browser requests nothing.
+  and load the three libraries themselves: jQuery and d3 first (they set ``window.jQuery`` /
+  ``window.d3`` while no AMD loader exists), then require.js, then two named ``define`` calls that
+  hand those globals to bertviz's ``requirejs(['jquery', 'd3'], ...)``. With ``js="inline"`` (the
+  default, and the "Download as HTML" file) the libraries are inlined: one standalone document
+  that draws with the network off. With ``js="served"`` (the page's iframes) they are
+  ``<script src>`` tags pointing at this app's own server, see below.
+
+Served scripts: inlined, the libraries are ~400 kB per view, so the page's two views sent ~1.26 MB
+over the WebSocket at every redraw and the browser parsed them again each time (0.7 s of a 1.3 s
+redraw, benchmarks/NOTES_redraw.md). Streamlit serves ``<app dir>/static/`` at ``app/static/``
+when ``server.enableStaticServing`` is on (``.streamlit/config.toml``), with each file's
+``Content-Type`` from Python's ``mimetypes`` (``text/javascript`` for ``.js``), an ETag and a
+Last-Modified date. ``scripts/vendor_js.sh`` copies the three files into the git-ignored
+``static/bertviz/`` (:func:`static_dir`; a symlink out of ``static/`` is refused by Streamlit's
+path check). The iframe's document is a ``srcdoc``, whose relative URLs resolve against the page's
+own address, so ``app/static/bertviz/d3.min.js`` reaches the app's server under any
+``server.baseUrlPath``; Streamlit's iframe sandbox allows same-origin, so the browser caches the
+files like the page's own. Each URL carries ``?v=`` and the file's content hash: a changed file is
+a new URL, never a stale cached copy. :func:`served_ready` says whether the copies are there; the
+page falls back to inlining when they are not (``streamlit run`` without ``make vendor``).
 
 Safety: bertviz puts the tokens into a ``<script>`` as ``json.dumps`` output, where a token such as
 ``</script><img onerror=...>`` would end the script and run as HTML; the parameters are
@@ -32,6 +48,8 @@ elementwise products q ⊙ k, whose row sums are the attention scores, beside th
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import html
 import json
 import os
@@ -40,13 +58,15 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["VENDOR_FILES", "VendorMissing", "vendor_dir", "missing_vendor", "head_view_html",
+__all__ = ["VENDOR_FILES", "VendorMissing", "vendor_dir", "missing_vendor", "static_dir",
+           "served_ready", "standalone", "head_view_html",
            "model_view_html", "model_view_layers", "view_height", "neuron_figure", "safe_json",
            "sentence_b_start"]
 
 REPO = Path(__file__).resolve().parent.parent
 # Load order matters: jQuery and d3 before require.js (see the module docstring).
 VENDOR_FILES = {"jquery": "jquery.min.js", "d3": "d3.min.js", "requirejs": "require.js"}
+STATIC_URL = "app/static/bertviz"  # static_dir() as Streamlit serves it, relative to the page
 DECIMALS = 4  # attention values written into the page (bertviz draws them as opacities)
 
 
@@ -79,15 +99,65 @@ def _inline_js(js: str) -> str:
     return "<script>\n" + _SCRIPT_END.sub(r"<\\/\1", js).replace("<!--", "<\\!--") + "\n</script>"
 
 
-def _vendored_scripts(folder: Path | None = None) -> str:
-    folder = Path(folder) if folder else vendor_dir()
+def static_dir() -> Path:
+    """Where Streamlit's static file serving finds the libraries: ``static/bertviz/`` next to
+    ``app.py`` (filled by ``scripts/vendor_js.sh``)."""
+    return REPO / "static" / "bertviz"
+
+
+def served_ready() -> bool:
+    """Whether :func:`static_dir` holds the three libraries, so that ``js="served"`` works."""
+    return not missing_vendor(static_dir())
+
+
+@functools.lru_cache(maxsize=16)
+def _content_hash(path: Path, mtime_ns: int, size: int) -> str:
+    """The first 12 hex digits of a file's SHA-256 (cached per path, mtime and size)."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+
+
+_DEFINES = ('define("jquery", [], function () { return window.jQuery; });\n'
+            'define("d3", [], function () { return window.d3; });')
+
+
+def _vendored_scripts(js: str = "inline") -> str:
+    """The libraries' ``<script>`` elements, in load order, then the two ``define`` calls.
+
+    Args:
+        js: "inline" (their text, from :func:`vendor_dir`) or "served" (``src`` URLs under
+            :data:`STATIC_URL`, each with ``?v=`` its content hash, from :func:`static_dir`).
+    """
+    if js not in ("inline", "served"):
+        raise ValueError(f"js must be 'inline' or 'served', not {js!r}")
+    folder = vendor_dir() if js == "inline" else static_dir()
     missing = missing_vendor(folder)
     if missing:
         raise VendorMissing(missing, folder)
-    parts = [_inline_js((folder / f).read_text(encoding="utf-8")) for f in VENDOR_FILES.values()]
-    parts.append(_inline_js('define("jquery", [], function () { return window.jQuery; });\n'
-                            'define("d3", [], function () { return window.d3; });'))
+    parts = []
+    for f in VENDOR_FILES.values():
+        path = folder / f
+        if js == "inline":
+            parts.append(_inline_js(path.read_text(encoding="utf-8")))
+        else:
+            info = path.stat()
+            version = _content_hash(path, info.st_mtime_ns, info.st_size)
+            parts.append(f'<script src="{STATIC_URL}/{f}?v={version}"></script>')
+    parts.append(_inline_js(_DEFINES))
     return "\n".join(parts)
+
+
+def standalone(doc: str) -> str:
+    """A ``js="served"`` document as the ``js="inline"`` one: the same view, drawing with no
+    server (the "Download as HTML" file), without building it again.
+
+    Raises:
+        ValueError: ``doc`` does not load the served scripts (already standalone, or not ours).
+        VendorMissing: ``vendor/`` lacks the libraries.
+    """
+    served = _vendored_scripts("served")
+    if served not in doc:
+        raise ValueError("not a document with served scripts (js='served')")
+    return doc.replace(served, _vendored_scripts("inline"), 1)
 
 
 def safe_json(value) -> str:
@@ -136,14 +206,14 @@ def _offline(bertviz_html: str, labels: dict[str, str]) -> str:
     return out
 
 
-def _document(body: str, title: str, zoom: float = 1.0) -> str:
+def _document(body: str, title: str, zoom: float = 1.0, js: str = "inline") -> str:
     return ("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
             f"<title>{html.escape(title)}</title>\n"
             f"<style>html{{zoom:{zoom:g};}}"
             "body{margin:0;padding:4px 2px;background:#fff;color:#222;"
             "font-family:'Helvetica Neue',Helvetica,Arial,'Noto Sans CJK SC',sans-serif;}"
             "select{font-size:14px;}</style>\n"
-            f"{_vendored_scripts()}\n</head><body>\n"
+            f"{_vendored_scripts(js)}\n</head><body>\n"
             # bertviz lays its views out in fixed pixels (the model view of a 4-head model is
             # wider than the page's column): a horizontal scrollbar instead of cut-off heads.
             f"<div style=\"overflow-x:auto;overflow-y:hidden;\">\n{body}\n</div>\n</body></html>\n")
@@ -180,8 +250,8 @@ def _tokens(x, tokens: range | None = None) -> list[str]:
 def head_view_html(x, layer: int | None = None, heads: list[int] | None = None,
                    include_layers: list[int] | None = None, labels: dict[str, str] | None = None,
                    title: str = "head view", tokens: range | None = None,
-                   zoom: float = 1.0) -> str:
-    """bertviz's head view of ``x`` (an Explained) as a self-contained HTML document, offline.
+                   zoom: float = 1.0, js: str = "inline") -> str:
+    """bertviz's head view of ``x`` (an Explained) as an HTML document that needs no internet.
 
     Args:
         layer: the layer shown first (0-based); None for the first.
@@ -193,9 +263,12 @@ def head_view_html(x, layer: int | None = None, heads: list[int] | None = None,
             page of 512 tokens is 24 MB that the browser takes minutes to draw.
         zoom: the whole view drawn this much larger (CSS ``zoom``: bertviz's 15-px token labels
             at 1.3 are 19.5 px, for a projector); :func:`view_height` takes the same factor.
+        js: "inline" for one self-contained file, "served" for ``<script src>`` tags that load
+            the libraries from this app's static files (see the module docstring).
 
     Raises:
-        VendorMissing: ``vendor/`` lacks the libraries (run ``make vendor``).
+        VendorMissing: ``vendor/`` (``static/bertviz/`` for "served") lacks the libraries (run
+            ``make vendor``).
     """
     from bertviz import head_view
 
@@ -205,25 +278,25 @@ def head_view_html(x, layer: int | None = None, heads: list[int] | None = None,
                     sentence_b_start=sentence_b_start(x, tokens), layer=layer,
                     heads=list(heads) if heads else None, include_layers=include_layers,
                     html_action="return").data
-    return _document(_offline(raw, labels or {}), title, zoom)
+    return _document(_offline(raw, labels or {}), title, zoom, js)
 
 
 def model_view_html(x, include_layers: list[int] | None = None,
                     include_heads: list[int] | None = None,
                     labels: dict[str, str] | None = None, display_mode: str = "light",
                     title: str = "model view", tokens: range | None = None,
-                    zoom: float = 1.0) -> str:
-    """bertviz's model view (every layer × head as a thumbnail) as a self-contained HTML document.
+                    zoom: float = 1.0, js: str = "inline") -> str:
+    """bertviz's model view (every layer × head as a thumbnail) as an HTML document.
 
     Args:
         include_layers, include_heads: restrict the grid (bertviz's own options).
         labels: captions in the app's language: "layers", "heads", "layer", "head", "attention",
             and the pair filter's options (see :func:`head_view_html`).
         display_mode: "light" or "dark".
-        tokens, zoom: see :func:`head_view_html`.
+        tokens, zoom, js: see :func:`head_view_html`.
 
     Raises:
-        VendorMissing: ``vendor/`` lacks the libraries (run ``make vendor``).
+        VendorMissing: see :func:`head_view_html`.
     """
     from bertviz import model_view
 
@@ -231,7 +304,7 @@ def model_view_html(x, include_layers: list[int] | None = None,
                      sentence_b_start=sentence_b_start(x, tokens), display_mode=display_mode,
                      include_layers=include_layers, include_heads=include_heads,
                      html_action="return").data
-    return _document(_offline(raw, labels or {}), title, zoom)
+    return _document(_offline(raw, labels or {}), title, zoom, js)
 
 
 def model_view_layers(n_layers: int, n_heads: int, n_tokens: int, layer: int,
