@@ -205,3 +205,4 @@ if (member := classroom.member()) is not None:  # the class's question, above th
     questions.panel(classroom.store(), member, page.url_path or "", bert)
 if bert is not None:
     page.run()
+    classroom.after_page(page)

@@ -65,19 +65,24 @@ def available() -> bool:
 def request_rerun(sid: str) -> bool:
     """Asks session ``sid`` to run its page again, with its widgets' values unchanged; False when
     that session is gone."""
+    from streamlit import config
     from streamlit.runtime.scriptrunner import RerunData
 
     session = _app_session(sid)
     if session is None:
         return False
 
-    def rerun() -> None:  # on the server's event loop, where Streamlit handles every rerun
+    def rerun() -> None:  # on the server's event loop, as AppSession.request_rerun does it
         client = session._client_state
         data = RerunData(query_string=client.query_string, page_script_hash=client.page_script_hash,
                          page_name=client.page_name)  # widget_states=None: no callbacks
         runner = session._scriptrunner
-        if runner is not None and runner.request_rerun(data):
-            return  # a run in progress starts over with it
+        if runner is not None:
+            if config.get_option("runner.fastReruns"):  # (the default) stop it, start anew
+                runner.request_stop()
+                session._scriptrunner = None
+            elif runner.request_rerun(data):
+                return  # a run in progress starts over with it
         session._create_scriptrunner(data)
 
     session._call_soon_on_event_loop(rerun)

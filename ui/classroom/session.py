@@ -353,6 +353,14 @@ def frame(page) -> None:
                          state=t("class.following" if m.follow else "class.exploring")))
 
 
+def after_page(page) -> None:
+    """Call after the page ran: a teacher's view that the page itself changed (a word it masked
+    by default, a layer it clamped to the model) is published too, not only at the next run."""
+    m = member()
+    if m is not None and m.role == "teacher":
+        _publish(m, page.url_path or "")
+
+
 # ----------------------------------------------------------------------------- the sidebar
 
 def join_url(code: str) -> str:
