@@ -20,6 +20,7 @@ from app_support import all_text, elements, walk, write_app_checkpoint
 AppTest = pytest.importorskip("streamlit.testing.v1").AppTest
 
 from app_support import APP  # noqa: E402
+from ui import state  # noqa: E402
 from ui.classroom import session  # noqa: E402
 from ui.classroom.store import ClassError, Question, Room, Store  # noqa: E402
 from ui.i18n import t  # noqa: E402
@@ -313,3 +314,12 @@ def test_a_follower_is_held_to_a_new_view_only_while_it_settles(store, monkeypat
     run(at)
     follower = run(follower)
     assert follower.sidebar.text_area(key="w_sentence").value == "the cat sat ."
+
+
+def test_a_view_the_page_changes_is_published_after_it_ran(store):
+    at, code = teacher(store)
+    at.session_state[state.KEY].layer = 11  # as from an old link: the tiny model has 2 layers
+    at = run(at.switch_page("pages/attention.py"))
+    _, view = store.view(code)
+    assert view["page"] == "attention"
+    assert view["query"].get("layer") == "1"  # clamped by the page, after the view went out once
