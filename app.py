@@ -201,8 +201,9 @@ page = st.navigation(pages())
 classroom.frame(page)  # the class: its join link, the teacher's view published, a member's section
 sidebar(bert, page.url_path or "home")  # the default page (home) has the URL path ""
 classroom.sidebar()  # "Start a class" / "Join a class" at the sidebar's end, when in none
+shown = True  # the page, unless a class question asked on it waits for its reveal
 if (member := classroom.member()) is not None:  # the class's question, above the page
-    questions.panel(classroom.store(), member, page.url_path or "", bert)
-if bert is not None:
+    shown = questions.panel(classroom.store(), member, page.url_path or "", bert)
+if bert is not None and shown:
     page.run()
     classroom.after_page(page)

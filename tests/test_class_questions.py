@@ -17,6 +17,7 @@ import pytest
 
 from app_support import elements, write_app_checkpoint
 from test_pages import _language_outside_runs
+from ui.i18n import t as tr
 
 AppTest = pytest.importorskip("streamlit.testing.v1").AppTest
 
@@ -82,7 +83,8 @@ def class_script():
     if ss.get("t_update"):
         state.update(**ss.pop("t_update"))
     charts.set_font_scale(1.5 if s.presenter else 1.0)
-    questions.panel(ss["t_store"], ss["t_member"], ss["t_page"], models.current_bert())
+    ss["t_shown"] = questions.panel(ss["t_store"], ss["t_member"], ss["t_page"],
+                                    models.current_bert())
 
 
 def run(at):
@@ -110,11 +112,11 @@ def teacher(room, page: str = "masked_lm", **query) -> AppTest:
     return session(store, Member(code, "teacher", token=token), page, **query)
 
 
-def student(room, sid: str) -> AppTest:
+def student(room, sid: str, page: str = "masked_lm") -> AppTest:
     from ui.classroom.session import Member
 
     store, code, _ = room
-    return session(store, Member(code, "student", student=sid))
+    return session(store, Member(code, "student", student=sid), page)
 
 
 def keys(at) -> set[str]:
@@ -203,6 +205,21 @@ def test_guess_asked_answered_counted_revealed_cleared(room, clock, model_dir):
     assert "MASK" not in markdown(s) and not elements(s, "plotly_chart")
     t = run(t.button(key="class_q_ask").click())
     assert question(room).id > q.id and "**0** of 3 students answered" in markdown(t)
+
+
+def test_the_page_waits_for_the_reveal(room):
+    """An open question hides the page it was asked on (which shows the model's answer), for the
+    teacher's projector and the students alike; other pages stay; the reveal brings it back."""
+    t = teacher(room, text=CAT, masks="2")
+    assert t.session_state["t_shown"] is True
+    t = run(t.button(key="class_q_ask").click())
+    assert t.session_state["t_shown"] is False
+    assert t.caption[-1].value == tr("class.q.page_hidden_teacher")
+    s = student(room, "s1")
+    assert s.session_state["t_shown"] is False and s.caption[-1].value == tr("class.q.page_hidden")
+    assert student(room, "s2", page="attention").session_state["t_shown"] is True
+    t = run(t.button(key="class_q_reveal").click())
+    assert t.session_state["t_shown"] is True and run(s).session_state["t_shown"] is True
 
 
 def test_guess_needs_a_mask_and_a_sentence(room):

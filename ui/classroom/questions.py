@@ -398,8 +398,11 @@ def _show_problem(qid: int | None) -> None:
 
 # ----------------------------------------------------------------------------- the panel
 
-def panel(store: Store, member, page: str, bert) -> None:
-    """The class questions of this run, above the page: the teacher's or a student's.
+def panel(store: Store, member, page: str, bert) -> bool:
+    """The class questions of this run, above the page: the teacher's or a student's. Returns
+    whether the page may be drawn below: not while a question asked on this page is open, since
+    the page shows the model's answer (its guesses, its attention, P(IsNext)); the class answers
+    first, and the page comes back with the reveal.
 
     Args:
         store: the class store; member: this session's :class:`ui.classroom.session.Member`.
@@ -409,21 +412,28 @@ def panel(store: Store, member, page: str, bert) -> None:
         room = store.room(member.code)
     except ClassError as e:
         st.caption(error_text(e.reason))
-        return
+        return True
     q = room.question
     presenter = state.current().presenter
     if member.role == "teacher":
         s = state.current()
         if q is None and (kind_for(page, s.chapter) is None or bert is None):
             _show_problem(None)
-            return
+            return True
         st.html(CSS + (PRESENTER_CSS if presenter else ""))
-        with st.container(border=True, key="class_q"):
-            teacher(store, member, room, q, page, presenter)
     elif q is not None:
         st.html(CSS)
+    hidden = q is not None and not q.revealed and q.spec.get("page") == page
+    if member.role == "teacher" or q is not None:
         with st.container(border=True, key="class_q"):
-            student(store, member, room, q)
+            if member.role == "teacher":
+                teacher(store, member, room, q, page, presenter)
+            else:
+                student(store, member, room, q)
+            if hidden:
+                st.caption(t("class.q.page_hidden_teacher" if member.role == "teacher"
+                             else "class.q.page_hidden"))
+    return not hidden
 
 
 def teacher(store: Store, member, room, q: Question | None, page: str, presenter: bool) -> None:
