@@ -5,10 +5,21 @@ The students join (one by the link, one by typing the code) and follow the teach
 sentence edit, a page switch, a layer change and a lesson chapter; the time from the teacher's
 change to the student's run finished is measured and must stay under ``FOLLOW_BUDGET_S``. One
 student turns "Follow the teacher" off, explores another page while the teacher moves on, turns
-it on and comes back. Then the server is restarted on the same port and the same SQLite file: the
-teacher is still the teacher (its cookie), the students still in the class, and they follow the
-teacher's next change. Screenshots (teacher's sidebar with the QR code, a student's, a phone's)
-go to $BERTLAB_SCREENSHOTS as ``class-*``.
+it on and comes back.
+
+Then the class's questions: the teacher, in presenter mode, hides a word on the masked-words page
+and asks; both students see the question without a click and send different guesses (one of them
+HTML, which the teacher's live chart must draw as text), the teacher's chart counts both without a
+click, and the reveal shows BERT's answer on all three screens, the same word the page draws as
+its top guess. Cleared, a yes/no question on the next-sentence page starts from no answers. A
+student with a forged ``bertlab_teacher_<CODE>`` cookie, and one who opens the teacher's own URL,
+stay students (no teacher button), and the teacher's view does not move.
+
+Then the server is restarted on the same port and the same SQLite file: the teacher is still the
+teacher (its cookie), the students still in the class, the open question still open with its
+answers, and they follow the teacher's next change. Screenshots (teacher's sidebar with the QR
+code, a student's, the phone's, the teacher's live answers) go to $BERTLAB_SCREENSHOTS as
+``class-*``.
 """
 
 from __future__ import annotations
@@ -16,6 +27,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import secrets
 import statistics
 import subprocess
 import sys
@@ -24,8 +36,8 @@ import urllib.request
 
 import pytest
 
-from browser_support import (REPO, RUN_TIMEOUT, SHOTS, no_errors, screenshot, sync_api,
-                             wait_idle)
+from browser_support import (REPO, RUN_TIMEOUT, SHOTS, choose, no_errors, pwned,
+                             screenshot, sync_api, wait_idle)
 from conftest import TEST_SERVER_FLAGS, _free_port
 from ui.classroom.store import open_store
 
@@ -36,6 +48,8 @@ CAT = "The cat sat on the mat because it was tired."
 APPLY_BUDGET_S = 1.0
 SHOWN_BUDGET_S = 8.0  # the teacher's action -> the student's run finished
 SIDEBAR = '[data-testid="stSidebar"]'
+PANEL = ".st-key-class_q"  # the class's question, above the page
+HTML_ANSWER = "<b>x</b><script>window.__pwned=1</script>"  # a typed answer: shown as text
 
 
 @contextlib.contextmanager
@@ -139,6 +153,47 @@ def follow_toggle(pg):
         has_text="Follow the teacher")
 
 
+def toggle(pg, label: str):
+    return pg.locator(SIDEBAR).locator('[data-testid="stCheckbox"]').filter(has_text=label)
+
+
+def nav(pg, page: str) -> None:
+    """Clicks the sidebar's link to ``page`` (opening the sidebar when presenter mode closed it).
+    """
+    box = pg.locator(SIDEBAR).bounding_box()
+    if box is None or box["x"] + box["width"] <= 0:  # collapsed: slid off the screen
+        pg.locator('[data-testid="stExpandSidebarButton"]').click()
+    pg.locator(SIDEBAR).get_by_role("link", name=page).click()
+
+
+def ask(pg) -> None:
+    pg.locator(PANEL).get_by_role("button", name="Ask the class").click()
+    sync_api.expect(pg.locator(PANEL).get_by_role("button", name="Reveal BERT's answer")
+                    ).to_be_visible(timeout=RUN_TIMEOUT)
+    idle(pg)
+
+
+def chart_labels(pg, inside: str | None) -> list[str]:
+    """The y labels, top first, of the first chart in ``inside`` (a CSS selector), or of the
+    page's first chart outside the class's question when None."""
+    return pg.evaluate("""inside => {
+        const charts = [...document.querySelectorAll(
+            (inside || '[data-testid="stMain"]') + ' [data-testid="stPlotlyChart"]')]
+            .filter(c => inside || !c.closest('.st-key-class_q'));
+        if (!charts.length) return [];
+        return [...charts[0].querySelectorAll('.ytick text')]
+            .sort((a, b) => a.getBoundingClientRect().top - b.getBoundingClientRect().top)
+            .map(e => e.textContent);
+    }""", inside)
+
+
+def teacher_controls(pg) -> int:
+    """How many of the teacher's buttons (close, ask, reveal, clear, ask again) ``pg`` shows."""
+    names = ("Close the class", "Ask the class", "Reveal BERT's answer", "Clear",
+             "Ask about this view")
+    return sum(pg.get_by_role("button", name=n, exact=True).count() for n in names)
+
+
 def test_two_students_follow_their_teacher_through_a_restart(browser, setup):
     model, db, tmp = setup
     port = _free_port()
@@ -224,7 +279,101 @@ def test_two_students_follow_their_teacher_through_a_restart(browser, setup):
             follow_toggle(s2).locator("label").click()
             arrive(s2, r"/lesson\?.*chapter=3")
 
-        # 6. the server restarts on the same file: everyone carries on with the same code
+            # 6. a question: the teacher, presenting, hides a word and asks the class
+            watch.start()
+            nav(teacher, "Masked words")
+            watch.follows(r"/masked_lm\?")
+            idle(teacher)
+            toggle(teacher, "Presenter mode").locator("label").click()
+            arrive(teacher, r"presenter=1")
+            # presenter mode closes the sidebar and the page slides left: a click waits for it
+            teacher.wait_for_function("""() => {
+                const side = document.querySelector('[data-testid="stSidebar"]');
+                return side.getBoundingClientRect().right <= 0 && !document.getAnimations()
+                    .some(a => a.playState === "running");
+            }""", timeout=10_000)
+            watch.start()
+            choose(teacher, "cat")
+            watch.follows(r"/masked_lm\?.*masks=2")
+            idle(teacher)
+            asked = time.monotonic()
+            ask(teacher)
+            guess_box = [pg.locator(PANEL).get_by_label("Your guess (one word)") for pg in (s1, s2)]
+            for box in guess_box:  # no click: the students' poll brings the question
+                sync_api.expect(box).to_be_visible(timeout=RUN_TIMEOUT)
+            question_s = time.monotonic() - asked
+            for pg, box, text in zip((s1, s2), guess_box, (HTML_ANSWER, "dog")):
+                idle(pg)
+                box.fill(text)
+                box.press("Enter")
+                sync_api.expect(pg.locator(PANEL)).to_contain_text(f"Answer sent: {text}",
+                                                                  timeout=RUN_TIMEOUT)
+            # the teacher's live chart, without a click; the HTML answer drawn as text
+            sync_api.expect(teacher.locator(PANEL)).to_contain_text("2 of 2 students answered",
+                                                                    timeout=10_000)
+            labels = chart_labels(teacher, PANEL)
+            assert "dog" in labels and HTML_ANSWER[:16] in " ".join(labels), labels
+            assert not pwned(teacher) and not pwned(s2)
+            screenshot(teacher, "class-teacher-answers")
+            teacher.locator(PANEL).get_by_role("button", name="Reveal BERT's answer").click()
+            sync_api.expect(teacher.locator(PANEL)).to_contain_text("BERT's top guess",
+                                                                    timeout=RUN_TIMEOUT)
+            idle(teacher)
+            word = re.search(r"BERT's top guess: (.+)", teacher.locator(PANEL).inner_text())
+            assert word, teacher.locator(PANEL).inner_text()
+            word = word.group(1).strip()
+            for pg in (teacher, s2):  # BERT's answer is the page's own top guess
+                assert chart_labels(pg, None)[0] == word, (chart_labels(pg, None), word)
+            for pg in (s1, s2):
+                sync_api.expect(pg.locator(PANEL)).to_contain_text(f"BERT's top guess: {word}",
+                                                                  timeout=RUN_TIMEOUT)
+                idle(pg)
+                no_errors(pg)
+            s1.screenshot(path=str(SHOTS / "class-student-phone-reveal.png"))
+
+            # 7. clear, then a yes/no question on the next-sentence page: a fresh tally
+            teacher.locator(PANEL).get_by_role("button", name="Clear").click()
+            for pg in (s1, s2):
+                sync_api.expect(pg.locator(PANEL)).to_have_count(0, timeout=RUN_TIMEOUT)
+            idle(teacher)
+            watch.start()
+            nav(teacher, "Next sentence")
+            watch.follows(r"/next_sentence\?")
+            idle(teacher)
+            ask(teacher)
+            sync_api.expect(teacher.locator(PANEL)).to_contain_text("0 of 2 students answered")
+            for pg, choice in ((s1, "Yes, B follows A"), (s2, "No, B is random")):
+                sync_api.expect(pg.locator(PANEL)).to_contain_text(
+                    "Does sentence B follow sentence A?", timeout=RUN_TIMEOUT)
+                idle(pg)
+                assert "Answer sent" not in pg.locator(PANEL).inner_text()
+                choose(pg, choice)
+                sync_api.expect(pg.locator(PANEL)).to_contain_text(f"Answer sent: {choice}",
+                                                                  timeout=RUN_TIMEOUT)
+            sync_api.expect(teacher.locator(PANEL)).to_contain_text("2 of 2 students answered",
+                                                                    timeout=10_000)
+            assert sorted(chart_labels(teacher, PANEL)) == ["No, B is random",
+                                                            "Yes, B follows A"]
+
+            # 8. a student forging the teacher's cookie, one opening the teacher's URL: students
+            version, teacher_url = watch.store.view(code)[0], teacher.url
+            s2.context.add_cookies([{"name": f"bertlab_teacher_{code}", "url": base,
+                                     "value": secrets.token_urlsafe(16)}])
+            s2.reload()
+            s1.goto(teacher_url)
+            for pg in (s1, s2):
+                wait_idle(pg)
+                sync_api.expect(pg.locator(PANEL)).to_contain_text(
+                    "Does sentence B follow sentence A?", timeout=RUN_TIMEOUT)
+                idle(pg)
+                assert not teacher_controls(pg), teacher_controls(pg)
+            assert follow_toggle(s2).count() == 1
+            assert watch.store.view(code)[0] == version and teacher.url == teacher_url
+            no_errors(teacher)
+            assert teacher_controls(teacher) >= 3  # Close the class, Reveal, Clear
+
+        # 9. the server restarts on the same file: everyone carries on with the same code, the
+        # question still open with its answers
         with class_server(model, db, port, log):
             for pg in (teacher, s1, s2):  # the page reconnects by itself; a reload is the same
                 pg.reload()
@@ -232,11 +381,25 @@ def test_two_students_follow_their_teacher_through_a_restart(browser, setup):
             screenshot(teacher, "class-teacher-after-restart")
             assert f"class={code}" in teacher.url, teacher.url
             assert f"class={code}" in s1.url and f"class={code}" in s2.url
-            sidebar_button(teacher, "Close the class").wait_for(timeout=RUN_TIMEOUT)
+            sync_api.expect(sidebar_button(teacher, "Close the class")).to_have_count(
+                1, timeout=RUN_TIMEOUT)
             assert s1.locator(SIDEBAR).get_by_role("button", name="Close the class").count() == 0
+            sync_api.expect(teacher.locator(PANEL)).to_contain_text("2 of 2 students answered")
+            for pg in (s1, s2):
+                assert "Does sentence B follow sentence A?" in pg.locator(PANEL).inner_text()
+                sync_api.expect(pg.locator(f'{PANEL} [data-testid="stButtonGroup"] button')
+                                ).to_have_text(["Yes, B follows A", "No, B is random"])
+            teacher.locator(PANEL).get_by_role("button", name="Reveal BERT's answer").click()
+            sync_api.expect(teacher.locator(PANEL)).to_contain_text("The model thinks B",
+                                                                    timeout=RUN_TIMEOUT)
+            idle(teacher)
+            verdict = re.search(r"The model thinks B.*", teacher.locator(PANEL).inner_text()
+                                ).group(0)
+            for pg in (s1, s2):
+                sync_api.expect(pg.locator(PANEL)).to_contain_text(verdict, timeout=RUN_TIMEOUT)
             watch.start()
-            teacher.get_by_role("button", name="Next chapter").first.click()
-            watch.follows(r"/lesson\?.*chapter=4")
+            nav(teacher, "Lesson")
+            watch.follows(r"/lesson\?")
             no_errors(teacher)
     finally:
         for c in contexts:
@@ -248,6 +411,7 @@ def test_two_students_follow_their_teacher_through_a_restart(browser, setup):
     print(f"\nfollow latency over {len(took)} student views: published -> applied median "
           f"{statistics.median(delay):.2f} s (max {max(delay):.2f}); teacher's action -> "
           f"published median {statistics.median(p for p, _, _ in took):.2f} s; -> student's run "
-          f"finished median {statistics.median(shown):.2f} s (max {max(shown):.2f})")
+          f"finished median {statistics.median(shown):.2f} s (max {max(shown):.2f}); teacher's "
+          f"Ask -> both students see the question {question_s:.2f} s")
     assert statistics.median(delay) < APPLY_BUDGET_S, took
     assert statistics.median(shown) < SHOWN_BUDGET_S, took
