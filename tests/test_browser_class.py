@@ -96,6 +96,13 @@ def idle(pg) -> None:
                          timeout=RUN_TIMEOUT)
 
 
+def drawn(pg) -> None:
+    """wait_idle for a page that may be hidden under an open class question (no h1 then)."""
+    pg.wait_for_selector(f"h1, {PANEL}", timeout=RUN_TIMEOUT)
+    idle(pg)
+    pg.wait_for_timeout(300)
+
+
 class Watch:
     """Times one teacher change: from the teacher's action (:meth:`start`) to the store's new
     view version (the teacher's run published it), to each student's app taking it (its URL
@@ -215,7 +222,7 @@ def test_two_students_follow_their_teacher_through_a_restart(browser, setup):
             idle(teacher)
             code = re.search(r"[?&]class=([A-Z0-9]{6})", teacher.url).group(1)
             assert code in teacher.locator(SIDEBAR).inner_text()
-            assert teacher.locator(f"{SIDEBAR} img").count() >= 1  # the QR code
+            sync_api.expect(teacher.locator(f"{SIDEBAR} img").first).to_be_visible()  # the QR
             screenshot(teacher, "class-teacher-sidebar")
 
             s1.goto(f"{base}/?class={code}")  # the join link (a phone)
@@ -314,6 +321,9 @@ def test_two_students_follow_their_teacher_through_a_restart(browser, setup):
             labels = chart_labels(teacher, PANEL)
             assert "dog" in labels and HTML_ANSWER[:16] in " ".join(labels), labels
             assert not pwned(teacher) and not pwned(s2)
+            for pg in (teacher, s1, s2):  # the page, which shows BERT's guesses, waits
+                assert chart_labels(pg, None) == []
+                sync_api.expect(pg.locator(PANEL)).to_contain_text("answer")
             screenshot(teacher, "class-teacher-answers")
             teacher.locator(PANEL).get_by_role("button", name="Reveal BERT's answer").click()
             sync_api.expect(teacher.locator(PANEL)).to_contain_text("BERT's top guess",
@@ -322,7 +332,10 @@ def test_two_students_follow_their_teacher_through_a_restart(browser, setup):
             word = re.search(r"BERT's top guess: (.+)", teacher.locator(PANEL).inner_text())
             assert word, teacher.locator(PANEL).inner_text()
             word = word.group(1).strip()
-            for pg in (teacher, s2):  # BERT's answer is the page's own top guess
+            for pg in (teacher, s2):  # the page is back: BERT's answer is its own top guess
+                pg.wait_for_function("""() => [...document.querySelectorAll(
+                    '[data-testid="stMain"] [data-testid="stPlotlyChart"] .ytick text')]
+                    .some(e => !e.closest('.st-key-class_q'))""", timeout=RUN_TIMEOUT)
                 assert chart_labels(pg, None)[0] == word, (chart_labels(pg, None), word)
             for pg in (s1, s2):
                 sync_api.expect(pg.locator(PANEL)).to_contain_text(f"BERT's top guess: {word}",
@@ -362,7 +375,7 @@ def test_two_students_follow_their_teacher_through_a_restart(browser, setup):
             s2.reload()
             s1.goto(teacher_url)
             for pg in (s1, s2):
-                wait_idle(pg)
+                drawn(pg)
                 sync_api.expect(pg.locator(PANEL)).to_contain_text(
                     "Does sentence B follow sentence A?", timeout=RUN_TIMEOUT)
                 idle(pg)
@@ -377,7 +390,7 @@ def test_two_students_follow_their_teacher_through_a_restart(browser, setup):
         with class_server(model, db, port, log):
             for pg in (teacher, s1, s2):  # the page reconnects by itself; a reload is the same
                 pg.reload()
-                wait_idle(pg)
+                drawn(pg)
             screenshot(teacher, "class-teacher-after-restart")
             assert f"class={code}" in teacher.url, teacher.url
             assert f"class={code}" in s1.url and f"class={code}" in s2.url
