@@ -110,16 +110,16 @@ TEST_SERVER_FLAGS = ("--browser.gatherUsageStats", "false", "--server.fileWatche
 
 
 @contextlib.contextmanager
-def streamlit_process(env: dict, log: Path, flags=TEST_SERVER_FLAGS):
-    """``streamlit run app.py`` headless on a free port of 127.0.0.1 with environment ``env``,
-    output to ``log``; yields (the process, its base URL) once it is healthy, and stops it
-    afterwards."""
+def streamlit_process(env: dict, log: Path, flags=TEST_SERVER_FLAGS, port: int | None = None):
+    """``streamlit run app.py`` headless on ``port`` (a free one if None) of 127.0.0.1 with
+    environment ``env``, output appended to ``log``; yields (the process, its base URL) once it is
+    healthy, and stops it afterwards."""
     from browser_support import REPO
 
-    port = _free_port()
+    port = port or _free_port()
     cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
            "--server.address", "127.0.0.1", "--server.headless", "true", *flags]
-    with open(log, "w") as out:
+    with open(log, "a") as out:
         proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:

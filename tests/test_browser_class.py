@@ -29,22 +29,20 @@ import os
 import re
 import secrets
 import statistics
-import subprocess
-import sys
 import time
-import urllib.request
 
 import pytest
 
-from browser_support import (REPO, RUN_TIMEOUT, SHOTS, choose, no_errors, pwned,
+from browser_support import (RUN_TIMEOUT, SHOTS, choose, no_errors, pwned,
                              screenshot, sync_api, wait_idle)
-from conftest import TEST_SERVER_FLAGS, _free_port
+from conftest import _free_port, streamlit_process
 from ui.classroom.store import open_store
 
 CAT = "The cat sat on the mat because it was tired."
-# Median seconds from the teacher's view published to a student's app taking it (a poll every
-# 0.5 s sees it and applies it); the teacher's run before it publishes and the student's run of
-# the page come on top (measured and reported, with a budget for a loaded 2-core machine).
+# Median seconds from the teacher's view published to a student's app taking it (the server's
+# watcher reads the class every 0.25 s and reruns the student); the teacher's run before it
+# publishes and the student's run of the page come on top (measured and reported, with a budget
+# for a loaded 2-core machine).
 APPLY_BUDGET_S = 1.0
 SHOWN_BUDGET_S = 8.0  # the teacher's action -> the student's run finished
 SIDEBAR = '[data-testid="stSidebar"]'
@@ -54,34 +52,13 @@ HTML_ANSWER = "<b>x</b><script>window.__pwned=1</script>"  # a typed answer: sho
 
 @contextlib.contextmanager
 def class_server(model, db, port: int, log):
-    """``streamlit run app.py`` on ``port`` with the class store in SQLite file ``db``."""
+    """The app on ``port`` with the class store in SQLite file ``db`` (the same port and file
+    again: a restarted server)."""
     env = {k: v for k, v in os.environ.items() if k not in ("BERTLAB_MODEL", "BERTLAB_STORE")}
     env.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", TOKENIZERS_PARALLELISM="false",
                BERTLAB_MODEL=str(model), BERTLAB_STORE=f"sqlite:///{db}")
-    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-           "--server.address", "127.0.0.1", "--server.headless", "true", *TEST_SERVER_FLAGS]
-    with open(log, "a") as out:
-        proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"streamlit did not become healthy:\n{open(log).read()[-3000:]}")
-            time.sleep(0.3)
+    with streamlit_process(env, log, port=port) as (_, base):
         yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 @pytest.fixture
@@ -106,7 +83,7 @@ def drawn(pg) -> None:
 class Watch:
     """Times one teacher change: from the teacher's action (:meth:`start`) to the store's new
     view version (the teacher's run published it), to each student's app taking it (its URL
-    first changed: its poll saw the new view and applied it), and to its run finished."""
+    first changed: the server pushed the new view and it applied it), and to its run finished."""
 
     def __init__(self, store, code: str, students):
         self.store, self.code, self.students = store, code, students
@@ -281,7 +258,7 @@ def test_two_students_follow_their_teacher_through_a_restart(browser, setup):
             watch.start()
             teacher.get_by_role("button", name="Next chapter").first.click()
             watch.follows(r"/lesson\?.*chapter=3", [s1])
-            s2.wait_for_timeout(1500)  # three polls
+            s2.wait_for_timeout(1500)  # the server's watcher reads the class six times
             assert "/tokenization" in s2.url and "chapter=3" not in s2.url
             follow_toggle(s2).locator("label").click()
             arrive(s2, r"/lesson\?.*chapter=3")
@@ -306,7 +283,7 @@ def test_two_students_follow_their_teacher_through_a_restart(browser, setup):
             asked = time.monotonic()
             ask(teacher)
             guess_box = [pg.locator(PANEL).get_by_label("Your guess (one word)") for pg in (s1, s2)]
-            for box in guess_box:  # no click: the students' poll brings the question
+            for box in guess_box:  # no click: the server pushes the question to the students
                 sync_api.expect(box).to_be_visible(timeout=RUN_TIMEOUT)
             question_s = time.monotonic() - asked
             for pg, box, text in zip((s1, s2), guess_box, (HTML_ANSWER, "dog")):
