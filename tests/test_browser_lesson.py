@@ -38,11 +38,10 @@ def answer_everything(pg, lang: str) -> int:
     n = 0
     while (form := main(pg).locator('[data-testid="stForm"]')).count():
         form = form.first
-        choices = form.locator('[data-testid="stRadioOption"]')
-        if choices.count():
-            choices.first.click()
+        if form.get_by_role("radio").count():  # (its labels may still be drawing)
+            form.locator('[data-testid="stRadioOption"]').first.click()
         else:
-            form.locator("input").fill("the" if lang == "en" else "的")
+            form.locator('input[type="text"]').fill("the" if lang == "en" else "的")
         submit = form.locator('[data-testid="stFormSubmitButton"] button')
         assert REVEAL[lang] in submit.inner_text()
         submit.click()

@@ -457,7 +457,7 @@ def _student(m: Member) -> None:
 def _section(m: Member) -> None:
     with st.container(key="bl_class"):
         st.html(CSS)
-        st.subheader(t("class.title"), anchor=False)
+        st.markdown(f"**{t('class.title')}**")  # (no subheader: the page's own are its outline)
         _notice()
         (_teacher if m.role == "teacher" else _student)(m)
     st.divider()
@@ -477,7 +477,7 @@ def sidebar() -> None:
         st.divider()
         with st.container(key="bl_class"):
             st.html(CSS)
-            st.subheader(t("class.title"), anchor=False)
+            st.markdown(f"**{t('class.title')}**")  # (no subheader: the page's own are its outline)
             _notice()
             st.button(t("class.start"), icon=":material/co_present:", key="w_class_start",
                       on_click=start, help=t("class.start_help"), width="stretch")
