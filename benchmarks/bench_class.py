@@ -55,10 +55,8 @@ import os
 import random
 import re
 import shutil
-import socket
 import statistics
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -69,6 +67,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from benchmarks.bench_long_input import _free_port, streamlit_server
 from benchmarks.streamlit_client import ClientError, StreamlitClient
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -92,50 +91,6 @@ FINETUNES = int(os.environ.get("BERTLAB_BENCH_FINETUNES", "2"))  # runs training
 SENTENCE = "The children walked to school in the rain."
 GUESSES = ("umbrella", "park", "morning", "bus", "snow", "rain", "school", "town")
 NOT_VIEW = ("class", "presenter")  # URL fields a student does not take from the teacher
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextmanager
-def _server(env_extra: dict, log_dir: Path):
-    """``streamlit run app.py`` with ``env_extra``; yields (base URL, process)."""
-    env = {k: v for k, v in os.environ.items() if k not in ("BERTLAB_MODEL", "BERTLAB_STORE")}
-    env.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", TOKENIZERS_PARALLELISM="false",
-               **env_extra)
-    port = _free_port()
-    log = log_dir / f"server-{port}.log"
-    with open(log, "w") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-             "--server.address", "127.0.0.1", "--server.headless", "true",
-             "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
-             "--server.runOnSave", "false"], cwd=ROOT, env=env, stdout=out,
-            stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"streamlit did not start: {log.read_text()[-2000:]}")
-            time.sleep(0.3)
-        proc.log = log
-        yield base, proc
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 @contextmanager
@@ -459,7 +414,8 @@ def measure(n: int, servers: int, model: str | None, tmp: Path) -> Class:
         else:
             store_url = f"sqlite:///{tmp / f'classes-{n}.sqlite3'}"
         env = {"BERTLAB_STORE": store_url, **({"BERTLAB_MODEL": model} if model else {})}
-        started = [stack.enter_context(_server(env, tmp)) for _ in range(servers)]
+        started = [stack.enter_context(streamlit_server(env, log_dir=tmp))
+                   for _ in range(servers)]
         bases = [b for b, _ in started]
         for b in bases:
             asyncio.run(_warm_up(b))

@@ -127,23 +127,47 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def browser_missing() -> bool:
+    """Whether playwright or chromium is missing (and says so): the browser benchmarks skip."""
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        print("   skipped: playwright is not installed")
+        return True
+    if not os.access(CHROMIUM, os.X_OK):
+        print(f"   skipped: {CHROMIUM} is missing")
+        return True
+    return False
+
+
 @contextmanager
-def _server(model: str | None, root: Path = ROOT,
-            command: tuple[str, ...] = ("-m", "streamlit", "run", "app.py")):
-    """``streamlit run app.py`` with $BERTLAB_MODEL = ``model`` (None: the app's default), in the
-    checkout ``root`` (another one: a baseline to compare with); ``command`` replaces the
-    arguments before the options (e.g. ``-m ui.serve``)."""
-    env = {k: v for k, v in os.environ.items() if k != "BERTLAB_MODEL"}
-    env.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", TOKENIZERS_PARALLELISM="false")
-    if model:
-        env["BERTLAB_MODEL"] = model
+def streamlit_server(env_extra: dict | None = None, root: Path = ROOT,
+                     command: tuple[str, ...] = ("-m", "streamlit", "run", "app.py"),
+                     log_dir: Path | None = None):
+    """``streamlit run app.py`` headless on a free port of 127.0.0.1, in the checkout ``root``
+    (another one: a baseline to compare with), with the offline environment and ``env_extra``
+    ($BERTLAB_MODEL and $BERTLAB_STORE only from there); ``command`` replaces the arguments before
+    the options (e.g. ``-m ui.serve``). Yields (base URL, process) once it is healthy; the
+    process's ``log`` is its output, ``log_dir/server-<port>.log`` (kept) or a temporary file
+    (removed afterwards)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("BERTLAB_MODEL", "BERTLAB_STORE")}
+    env.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", TOKENIZERS_PARALLELISM="false",
+               **(env_extra or {}))
     port = _free_port()
-    log = tempfile.NamedTemporaryFile("w+", prefix="bench-long-", suffix=".log", delete=False)
-    proc = subprocess.Popen(
-        [sys.executable, *command, "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true",
-         "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
-         "--server.runOnSave", "false"], cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
+    if log_dir is not None:
+        log = log_dir / f"server-{port}.log"
+    else:
+        with tempfile.NamedTemporaryFile(prefix="bench-server-", suffix=".log",
+                                         delete=False) as f:
+            log = Path(f.name)
+    with open(log, "w") as out:
+        proc = subprocess.Popen(
+            [sys.executable, *command, "--server.port", str(port),
+             "--server.address", "127.0.0.1", "--server.headless", "true",
+             "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
+             "--server.runOnSave", "false"], cwd=root, env=env, stdout=out,
+            stderr=subprocess.STDOUT)
+    proc.log = log
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 120
@@ -155,17 +179,26 @@ def _server(model: str | None, root: Path = ROOT,
             except OSError:
                 pass
             if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"streamlit did not start: {Path(log.name).read_text()[-2000:]}")
+                raise RuntimeError(f"streamlit did not start: {log.read_text()[-2000:]}")
             time.sleep(0.3)
-        yield base
+        yield base, proc
     finally:
         proc.terminate()
         try:
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
             proc.kill()
-        log.close()
-        os.unlink(log.name)
+        if log_dir is None:
+            log.unlink(missing_ok=True)
+
+
+@contextmanager
+def _server(model: str | None, root: Path = ROOT,
+            command: tuple[str, ...] = ("-m", "streamlit", "run", "app.py")):
+    """:func:`streamlit_server` with $BERTLAB_MODEL = ``model`` (None: the app's default);
+    yields its base URL."""
+    with streamlit_server({"BERTLAB_MODEL": model} if model else {}, root, command) as (base, _):
+        yield base
 
 
 def _url(base: str, page: str, text: str, **extra) -> str:
@@ -257,14 +290,10 @@ def _warm_up(browser, base: str) -> None:
 
 
 def run() -> list[dict]:
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        print("   skipped: playwright is not installed")
+    if browser_missing():
         return []
-    if not os.access(CHROMIUM, os.X_OK):
-        print(f"   skipped: {CHROMIUM} is missing")
-        return []
+    from playwright.sync_api import sync_playwright
+
     from benchmarks.bench_pages import _bert_base_checkpoint
 
     wanted = os.environ.get("BERTLAB_BENCH_MODELS", ",".join(BUDGETS)).split(",")

@@ -46,7 +46,7 @@ from contextlib import ExitStack
 from pathlib import Path
 
 from benchmarks.bench_long_input import (CHROMIUM, CHROMIUM_ARGS, PAGES, ROOT, WATCH_RUN, _drawn,
-                                         _server)
+                                         _server, browser_missing)
 
 BUDGETS = {"edit": {"offline-en": 0.3, "bert-base": 0.7}, "mask": {"offline-en": 0.3,
                                                                     "bert-base": 0.7},
@@ -260,14 +260,10 @@ def run() -> list[dict]:
     """Rows per model, action and view; with $BERTLAB_BENCH_BASELINE (another checkout, e.g. a
     ``git worktree`` of the commit before a change) its server is measured too, each repeat
     right after this checkout's, so that both see the same load (rows named "..., baseline")."""
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        print("   skipped: playwright is not installed")
+    if browser_missing():
         return []
-    if not os.access(CHROMIUM, os.X_OK):
-        print(f"   skipped: {CHROMIUM} is missing")
-        return []
+    from playwright.sync_api import sync_playwright
+
     from benchmarks.bench_pages import _bert_base_checkpoint
 
     models = os.environ.get("BERTLAB_BENCH_MODELS", "offline-en,bert-base").split(",")
