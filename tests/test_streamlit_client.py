@@ -119,6 +119,7 @@ def test_same_view_as_chromium(app_server):
         pg.goto(url)
         wait_idle(pg)
         group = pg.locator('[data-testid="stMain"] [data-testid="stButtonGroup"]').first
+        sync_api.expect(group.locator("button").first).to_be_visible()  # (drawn after the run)
         seen = [x.strip() for x in group.locator("button").all_inner_texts()]
         h1 = pg.locator("h1").first.inner_text().strip()
         b.close()
