@@ -50,14 +50,15 @@ def _app_session(sid: str):
 def available() -> bool:
     """Whether this process can rerun another session (a Streamlit server, not an AppTest)."""
     try:
-        from streamlit.runtime import Runtime
         from streamlit.runtime.app_session import AppSession
         from streamlit.runtime.scriptrunner import RerunData  # noqa: F401
 
         sid = session_id()
-        return (Runtime.exists() and sid is not None and _app_session(sid) is not None
-                and all(hasattr(AppSession, a) for a in
-                        ("_call_soon_on_event_loop", "_create_scriptrunner", "_client_state")))
+        session = None if sid is None else _app_session(sid)
+        return (session is not None and isinstance(session, AppSession)
+                and all(hasattr(session, a) for a in
+                        ("_call_soon_on_event_loop", "_create_scriptrunner", "_client_state",
+                         "_scriptrunner")))
     except Exception:
         return False
 
