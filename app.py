@@ -204,6 +204,8 @@ classroom.sidebar()  # "Start a class" / "Join a class" at the sidebar's end, wh
 shown = True  # the page, unless a class question asked on it waits for its reveal
 if (member := classroom.member()) is not None:  # the class's question, above the page
     shown = questions.panel(classroom.store(), member, page.url_path or "", bert)
-if bert is not None and shown:
-    page.run()
-    classroom.after_page(page)
+try:
+    if bert is not None and shown:
+        page.run()
+finally:  # (also after the page's st.stop())
+    classroom.after_page(page)  # the teacher's view, as the page left it, to the class

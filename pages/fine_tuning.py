@@ -368,7 +368,7 @@ def heads_section() -> None:
     shown = range(shown.start, min(shown.stop, len(r.tokens)))  # (a model of its own tokenizer)
     scores = r.logits[shown.start:shown.stop].T  # (2, W): start, end
     lim = float(abs(scores).max()) or 1.0
-    fig = charts.heatmap(scores, r.tokens[shown.start:shown.stop],
+    fig = charts.heatmap.fresh(scores, r.tokens[shown.start:shown.stop],
                          [t("heads.qa_start"), t("heads.qa_end")], None,
                          colorscale=charts.DIVERGING, zmid=0, zmin=-lim, zmax=lim,
                          value_label=t("heads.qa_score"))

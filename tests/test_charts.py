@@ -339,3 +339,107 @@ def test_answer_counts_show_whole_counts_and_the_models_answer():
     assert fig.layout.xaxis.range[1] > 3  # the longest bar and its number fit
     empty = charts.answer_counts(["yes", "no"], [0, 0])
     assert empty.layout.xaxis.range[1] >= 1  # no answers yet: an axis, not a zero-width one
+
+
+# ----------------------------------------------------------------------------- shared figures
+
+def test_a_figure_is_built_once_per_arguments_and_type_size():
+    m = np.arange(12, dtype=float).reshape(3, 4) / 12
+    first = charts.heatmap(m, TOKENS[:4], TOKENS[:3], "shared?")
+    assert charts.heatmap(m.copy(), list(TOKENS[:4]), TOKENS[:3], "shared?") is first
+    assert charts.heatmap(m, TOKENS[:4], TOKENS[:3], "another title") is not first
+    assert charts.heatmap(m * 0.5, TOKENS[:4], TOKENS[:3], "shared?") is not first
+    assert charts.bars(["a"], [0.5], "shared?") is not first  # (another builder)
+    try:
+        charts.set_font_scale(1.5)  # presenter mode: its own, larger figure
+        big = charts.heatmap(m, TOKENS[:4], TOKENS[:3], "shared?")
+        assert big is not first and big.layout.font.size > first.layout.font.size
+    finally:
+        charts.set_font_scale(1.0)
+    fresh = charts.heatmap.fresh(m, TOKENS[:4], TOKENS[:3], "shared?")
+    assert fresh is not first and fresh.to_json() == first.to_json()
+
+
+def test_the_shared_figures_are_bounded(monkeypatch):
+    monkeypatch.setattr(charts, "SHARED_FIGURES", 3)
+    figs = [charts.gauge(p / 10, "bounded") for p in range(5)]
+    assert len(charts._shared) <= 3
+    assert charts.gauge(0.4, "bounded") is figs[4]  # the newest are kept
+    assert charts.gauge(0.0, "bounded") is not figs[0]  # the oldest was let go
+
+
+def test_large_or_unpicklable_arguments_build_their_own(monkeypatch):
+    monkeypatch.setattr(charts, "SHARED_ARGS_MAX", 1000)
+    big = np.zeros((40, 40))
+    assert charts.heatmap(big) is not charts.heatmap(big)
+    assert charts.bars(iter(["a"]), [0.1]) is not None  # (a generator cannot be pickled)
+
+
+def test_no_caller_changes_a_shared_figure():
+    """A figure from a shared builder is handed to every session that draws the same view, so a
+    page or view that changes a figure after building it must use ``builder.fresh``: here, every
+    name assigned ``charts.<builder>(...)`` in pages/ and ui/ is never changed afterwards."""
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    builders = {n for n, f in vars(charts).items() if callable(f) and hasattr(f, "fresh")}
+    assert {"heatmap", "bars", "vectors", "gauge"} <= builders
+    bad = []
+    for path in [*root.glob("pages/*.py"), *root.glob("ui/**/*.py")]:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for fn in [tree, *[n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)]]:
+            body = fn.body
+            shared_names = set()
+            for node in ast.walk(ast.Module(body=body, type_ignores=[])):
+                if (isinstance(node, ast.Assign) and isinstance(node.value, ast.Call)
+                        and isinstance(node.value.func, ast.Attribute)
+                        and node.value.func.attr in builders
+                        and (path.name == "charts.py" or (
+                            isinstance(node.value.func.value, ast.Name)
+                            and node.value.func.value.id == "charts"))):
+                    shared_names |= {t.id for t in node.targets if isinstance(t, ast.Name)}
+            for node in ast.walk(ast.Module(body=body, type_ignores=[])):
+                if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                        and isinstance(node.func.value, ast.Name)
+                        and node.func.value.id in shared_names
+                        and node.func.attr.startswith(("update", "add_", "for_each", "set_"))):
+                    bad.append(f"{path.relative_to(root)}:{node.lineno}")
+    assert not bad, f"a shared figure is changed (use builder.fresh): {sorted(set(bad))}"
+
+
+def test_sessions_asking_at_once_wait_for_one_build(monkeypatch):
+    """Forty followers redraw the teacher's new view at the same moment: the figure is built
+    once, and every session gets that one."""
+    import threading
+    import time
+
+    calls = []
+    real = charts.gauge.fresh
+
+    def slow(*args, **kwargs):
+        calls.append(1)
+        time.sleep(0.2)
+        return real(*args, **kwargs)
+
+    get = charts.shared(slow)
+    got = []
+    threads = [threading.Thread(target=lambda: got.append(get(0.123, "at once")))
+               for _ in range(8)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert len(calls) == 1 and len(got) == 8 and all(f is got[0] for f in got)
+    assert not charts._building
+
+
+def test_a_failed_build_leaves_no_one_waiting():
+    def broken(*args):
+        raise ValueError("no figure")
+
+    get = charts.shared(broken)
+    for _ in range(2):
+        with pytest.raises(ValueError):
+            get(1)
+    assert not charts._building

@@ -17,16 +17,21 @@ def world(tmp_path):
     store = SqliteStore(tmp_path / "classes.sqlite3")
     room, token = store.create()
     reruns: list[str] = []
+    pages: list[str | None] = []  # the page each rerun was asked on (None: the session's own)
     gone: set[str] = set()
 
-    def rerun(sid: str) -> bool:
+    def rerun(sid: str, page: str | None = None) -> bool:
         if sid in gone:
             return False
         reruns.append(sid)
+        pages.append(page)
         return True
+
+    rerun.pages = pages
 
     watcher = push.Watcher(store, rerun=rerun, every=3600)
     watcher.stop()
+    watcher.pages = pages
     yield store, room.code, token, watcher, reruns, gone
 
 
@@ -50,6 +55,7 @@ def test_a_new_view_reruns_followers_once(world):
     watcher.check()
     watcher.check()  # the same change is pushed once, until the session registers again
     assert reruns == ["follower"]
+    assert watcher.pages == ["attention"]  # rerun on the teacher's page, not its own
 
 
 def test_a_view_changed_before_registering_is_not_missed(world):
@@ -69,6 +75,7 @@ def test_a_question_reruns_everyone_and_so_does_its_reveal(world):
     q = store.ask(code, token, "nsp", {"a": "x", "b": "y"})
     watcher.check()
     assert sorted(reruns) == ["explorer", "follower"]
+    assert watcher.pages == [None, None]  # a question: each on its own page
     for sid, follow in (("follower", True), ("explorer", False)):  # their runs register again
         watcher.watch(code, sid, follow, seen(store, code))
     store.reveal(code, token, q.id, {"p": 0.9})
@@ -104,7 +111,8 @@ def test_the_watcher_thread_runs_rounds(tmp_path):
     store = SqliteStore(tmp_path / "classes.sqlite3")
     room, token = store.create()
     reruns: list[str] = []
-    watcher = push.Watcher(store, rerun=lambda sid: reruns.append(sid) or True, every=0.02)
+    watcher = push.Watcher(store, rerun=lambda sid, page: reruns.append(sid) or True,
+                           every=0.02)
     try:
         watcher.watch(room.code, "s", True, push.room_key(store.room(room.code)))
         store.set_view(room.code, token, {"page": "home", "query": {}})
@@ -112,6 +120,51 @@ def test_the_watcher_thread_runs_rounds(tmp_path):
         while not reruns and time.monotonic() < deadline:
             time.sleep(0.02)
         assert reruns == ["s"]
+    finally:
+        watcher.stop()
+
+
+def test_a_poke_reads_the_classes_at_once(tmp_path):
+    """A teacher on this server publishes and pokes: its followers are rerun now, not after the
+    watcher's round (here an hour)."""
+    store = SqliteStore(tmp_path / "classes.sqlite3")
+    room, token = store.create()
+    reruns: list[str] = []
+    watcher = push.Watcher(store, rerun=lambda sid, page: reruns.append(page) or True,
+                           every=3600)
+    try:
+        watcher.watch(room.code, "s", True, push.room_key(store.room(room.code)))
+        store.set_view(room.code, token, {"page": "layer", "query": {}})
+        watcher.poke()
+        deadline = time.monotonic() + 5
+        while not reruns and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert reruns == ["layer"]
+    finally:
+        watcher.stop()
+
+
+def test_a_poke_after_a_run_waits_for_that_run_to_finish(tmp_path):
+    """The teacher publishes at the end of its run: its followers are rerun only once that run
+    is over (their forty runs would otherwise hold back the teacher's last messages), and not
+    later than ``AFTER_MAX_S`` if it never ends."""
+    store = SqliteStore(tmp_path / "classes.sqlite3")
+    room, token = store.create()
+    ends = {"teacher": time.monotonic() + 0.3, "stuck": time.monotonic() + 3600}
+    reruns: list[float] = []
+    watcher = push.Watcher(store, rerun=lambda sid, page: reruns.append(time.monotonic()) or True,
+                           every=3600, running=lambda sid: time.monotonic() < ends[sid])
+    try:
+        for n, (after, earliest, latest) in enumerate(
+                (("teacher", 0.3, 1.0), ("stuck", push.AFTER_MAX_S, push.AFTER_MAX_S + 0.7))):
+            watcher.watch(room.code, "s", True, push.room_key(store.room(room.code)))
+            store.set_view(room.code, token, {"page": after, "query": {}})
+            poked = time.monotonic()
+            watcher.poke(after=after)
+            while len(reruns) <= n and time.monotonic() < poked + 5:
+                time.sleep(0.01)
+            assert len(reruns) == n + 1
+            assert earliest - 0.05 <= reruns[n] - poked < latest, (after, reruns[n] - poked)
     finally:
         watcher.stop()
 
@@ -173,3 +226,29 @@ def test_a_real_server_pushes_to_a_student_that_never_polls(tmp_path):
 
     with streamlit_server(env) as (base, _):
         asyncio.run(asyncio.wait_for(go(base), 240))
+
+
+def test_a_change_waits_while_the_teacher_on_this_server_runs(world):
+    """A question asked (or a view published) while the teacher's run is still going: the
+    followers are rerun once that run ends, or after ``AFTER_MAX_S`` at the latest."""
+    store, code, token, watcher, reruns, _ = world
+    running = {"teacher": True}
+    watcher._running = lambda sid: running.get(sid, False)
+    watcher.teach(code, "teacher")
+    watcher.watch(code, "follower", True, seen(store, code))
+    store.ask(code, token, "nsp", {"a": "x", "b": "y"})
+    watcher.check()
+    assert reruns == []  # held: the teacher is running
+    running["teacher"] = False
+    watcher.check()
+    assert reruns == ["follower"]
+    watcher.watch(code, "follower", True, seen(store, code))
+    running["teacher"] = True
+    store.set_view(code, token, {"page": "layer", "query": {}})
+    watcher.check()
+    assert reruns == ["follower"]
+    watcher._held[code] -= push.AFTER_MAX_S  # held that long: no longer
+    watcher.check()
+    assert reruns == ["follower", "follower"]
+    watcher.forget("teacher")
+    assert code not in watcher._teachers

@@ -34,12 +34,24 @@ and turns only when even that cannot fit, on a phone); where even turned labels 
 the width a chart gets, every 2nd, 4th, … is shown (:func:`column_labels_css`, on every page).
 A title sits above the labels and the axis title (``title.automargin``), never on them, and a
 long one is wrapped so that a phone shows all of it.
+
+Building a figure is most of what a page's run costs (plotly checks every property as it is set),
+and a class of forty students following the teacher asks for the same figures forty times. So the
+figure builders are :func:`shared`: a figure built once for some arguments and type size is kept
+(the last ``SHARED_FIGURES``) and handed to every session that asks for the same one. A shared
+figure is read-only: ``st.plotly_chart`` only reads it; a caller that changes a figure after it is
+built asks for its own with ``builder.fresh(...)``.
 """
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import html
 import json
+import pickle
+import threading
+from collections import OrderedDict
 from contextvars import ContextVar
 
 import numpy as np
@@ -256,8 +268,71 @@ def _every(n: int, room: float, need: float) -> int:
     return max(1, int(np.ceil(n * need / room)), int(np.ceil(n / MAX_LABELS)))
 
 
+# ----------------------------------------------------------------------------- shared figures
+
+SHARED_FIGURES = 256  # figures kept (a few kB to a few hundred kB each)
+SHARED_ARGS_MAX = 1 << 20  # arguments larger than this (pickled) build a figure of their own
+SHARED_WAIT_S = 10.0  # the longest a session waits for another's build of the same figure
+_shared: OrderedDict[bytes, go.Figure] = OrderedDict()
+_building: dict[bytes, threading.Event] = {}  # figures being built, by key
+_shared_lock = threading.Lock()
+
+
+def shared(build):
+    """Makes the figure builder ``build`` hand out one figure per arguments and type size.
+
+    The key is a hash of the builder's name, the thread's type scale (:func:`font_scale`) and its
+    pickled arguments (arrays, lists, strings, numbers), so two sessions drawing the same view get
+    the same figure object, built once (a session asking while another builds it waits for that
+    build). The returned figure must not be changed; ``fresh`` is the
+    builder itself, for a caller that changes what it gets. Arguments that cannot be pickled, or
+    larger than ``SHARED_ARGS_MAX`` (a long text's attention), build a figure every call.
+    """
+    @functools.wraps(build)
+    def get(*args, **kwargs):
+        try:
+            data = pickle.dumps((build.__qualname__, _FONT_SCALE.get(), args,
+                                 sorted(kwargs.items())), protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception:  # (pickle raises several kinds)
+            return build(*args, **kwargs)
+        if len(data) > SHARED_ARGS_MAX:
+            return build(*args, **kwargs)
+        key = hashlib.blake2b(data, digest_size=16).digest()
+        with _shared_lock:
+            fig = _shared.get(key)
+            if fig is not None:
+                _shared.move_to_end(key)
+                return fig
+            building = _building.get(key)
+            if building is None:  # this session builds it; others asking meanwhile wait
+                building = _building[key] = threading.Event()
+                mine = True
+            else:
+                mine = False
+        if not mine:  # forty followers of one teacher ask at once: one build, not forty
+            building.wait(SHARED_WAIT_S)
+            with _shared_lock:
+                fig = _shared.get(key)
+            return fig if fig is not None else build(*args, **kwargs)
+        try:
+            fig = build(*args, **kwargs)
+            with _shared_lock:
+                _shared[key] = fig
+                while len(_shared) > SHARED_FIGURES:
+                    _shared.popitem(last=False)
+        finally:
+            with _shared_lock:
+                del _building[key]
+            building.set()
+        return fig
+
+    get.fresh = build
+    return get
+
+
 # ----------------------------------------------------------------------------- figures
 
+@shared
 def heatmap(matrix, x_labels=None, y_labels=None, title: str | None = None, *,
             colorscale: str = SEQUENTIAL, zmin=None, zmax=None, zmid=None, text=None,
             x_title: str | None = None, y_title: str | None = None, height: int | None = None,
@@ -322,6 +397,7 @@ def heatmap(matrix, x_labels=None, y_labels=None, title: str | None = None, *,
     return fig
 
 
+@shared
 def bars(labels, values, title: str | None = None, *, highlight: int | None = None,
          color: str = PALETTE[0], percent: bool = True, height: int | None = None,
          x_max: float | None = None, colors=None) -> go.Figure:
@@ -359,6 +435,7 @@ def bars(labels, values, title: str | None = None, *, highlight: int | None = No
     return fig
 
 
+@shared
 def answer_counts(labels, counts, title: str | None = None, *, highlight=(),
                   height: int | None = None) -> go.Figure:
     """A class's answers: one bar per answer, its number of students written at its end (the
@@ -372,7 +449,7 @@ def answer_counts(labels, counts, title: str | None = None, *, highlight=(),
     """
     vals = [int(c) for c in counts]
     colors = [PALETTE[1] if i in highlight else PALETTE[0] for i in range(len(vals))]
-    fig = bars(labels, vals, title, colors=colors, percent=False, height=height)
+    fig = bars.fresh(labels, vals, title, colors=colors, percent=False, height=height)
     fig.update_traces(text=[str(v) for v in vals], hovertemplate="%{x}<extra></extra>")
     fig.update_xaxes(range=[0, max(vals + [1]) * 1.25])  # no answers yet: an axis all the same
     return fig
@@ -383,6 +460,7 @@ POSITIVE = "#D6604D"
 NEGATIVE = "#4393C3"
 
 
+@shared
 def sorted_units(values, title: str | None = None, *, x_title: str = "", y_title: str = "",
                  unit_label: str = "", height: int | None = None) -> go.Figure:
     """The outputs of a layer's units (e.g. the feed-forward network's 3072), largest first, as
@@ -404,6 +482,7 @@ def sorted_units(values, title: str | None = None, *, x_title: str = "", y_title
     return _layout(fig, title, height or 120 + px(180))
 
 
+@shared
 def gauge(p: float, title: str | None = None, *, left: str = "", right: str = "") -> go.Figure:
     """A half-circle gauge of a probability, 0 to 100 %."""
     fig = go.Figure(go.Indicator(
@@ -423,12 +502,13 @@ def gauge(p: float, title: str | None = None, *, left: str = "", right: str = ""
     return fig
 
 
+@shared
 def vectors(rows, row_labels, title: str | None = None, *, dims=None) -> go.Figure:
     """Rows of vectors as a diverging heatmap (one row per vector, one column per dimension)."""
     m = np.asarray(rows, dtype=float)
     dims = list(dims) if dims is not None else list(range(m.shape[1]))
     lim = float(np.abs(m).max()) or 1.0
-    fig = heatmap(m, [str(d) for d in dims], row_labels, title, colorscale=DIVERGING,
+    fig = heatmap.fresh(m, [str(d) for d in dims], row_labels, title, colorscale=DIVERGING,
                   zmin=-lim, zmax=lim, zmid=0, height=70 + MODEBAR_ROOM + px(40) * len(m))
     # The colour bar is as short as the rows: its two ends (and 0, from two rows up) are the
     # ticks that fit, also in presenter mode's large type.
@@ -477,6 +557,7 @@ def _wrap(text: str, width: int) -> list[str]:
     return lines or [""]
 
 
+@shared
 def architecture(config, counts: dict[str, int], text: dict[str, str], *,
                  narrow: bool = False) -> go.Figure:
     """BERT's architecture drawn bottom-up with the live model's real numbers.
@@ -701,16 +782,18 @@ def training_curves(history: list[dict], *, loss_label: str, metric_labels: dict
     return _layout(fig, title, 340)
 
 
+@shared
 def confusion(matrix, labels, title: str | None = None, *, true_label: str = "",
               pred_label: str = "") -> go.Figure:
     """A confusion matrix (rows true, columns predicted) with the counts written in."""
     m = np.asarray(matrix)
-    fig = heatmap(m, list(labels), list(labels), title, zmin=0, text=m.astype(int).tolist(),
+    fig = heatmap.fresh(m, list(labels), list(labels), title, zmin=0, text=m.astype(int).tolist(),
                   x_title=pred_label, y_title=true_label, show_scale=False,
                   height=max(260, 90 + px(40) * len(m)) + MODEBAR_ROOM)
     return fig
 
 
+@shared
 def points_2d(points, classes, names, title: str | None = None, *,
               hover=None) -> go.Figure:
     """A scatter of 2-D points (e.g. [CLS] vectors after PCA), one colour per class."""

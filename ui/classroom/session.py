@@ -20,12 +20,13 @@ Where the membership lives:
 Following costs a student's session nothing while nothing changes: each student run reads the
 class once (:func:`_check`) and registers with the server's watcher (``ui.classroom.push``), which
 reads each class a few times a second and reruns its students' sessions when the teacher's view
-(for followers) or the question changed. Where the server cannot push (AppTest), a student's
-sidebar polls instead (:func:`_poll`, an ``st.fragment`` every ``POLL_S``). The teacher publishes
-its view right after ``st.navigation``, before the page draws, only when it changed
-(:func:`frame`).
+(for followers: on the teacher's page) or the question changed. Where the server cannot push
+(AppTest), a student's sidebar polls instead (:func:`_poll`, an ``st.fragment`` every
+``POLL_S``). The teacher publishes its view when its page has run, only when it changed
+(:func:`after_page`).
 
-app.py calls :func:`frame` (after st.navigation) and :func:`sidebar` (after its own sidebar).
+app.py calls :func:`frame` (after st.navigation), :func:`sidebar` (after its own sidebar) and
+:func:`after_page`.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ import os
 import re
 import secrets
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from io import BytesIO
 from pathlib import Path
@@ -237,13 +239,20 @@ def _restore() -> None:
 # ----------------------------------------------------------------------------- following
 
 def _apply(view: dict) -> None:
-    """A teacher's view on this session: every State field but presenter, then its page."""
+    """A teacher's view on this session: every State field but presenter, then its page.
+
+    The run goes on with it when it is already on the teacher's page (the server's push reruns a
+    follower on the teacher's page) and the language and model it began with are the view's:
+    app.py read nothing else of the state before the page. Otherwise the app runs again."""
+    before = state.current()
     new = state.from_query({str(k): str(v) for k, v in (view.get("query") or {}).items()})
     state.update(**{name: getattr(new, name) for name in state.FIELDS if name != "presenter"})
     target = _page_file(str(view.get("page", "")))
     if target and str(view.get("page", "")) != st.session_state.get(PAGE):
         st.switch_page(target)
-    st.rerun(scope="app")
+    after = state.current()
+    if (before.lang, before.model) != (after.lang, after.model):
+        st.rerun(scope="app")
 
 
 def _check(rerun_on_question: bool) -> Room | None:
@@ -311,12 +320,13 @@ def _follow(m: Member) -> None:
         _watcher().watch(m.code, push.session_id(), m.follow, push.room_key(room))
 
 
-def _publish(m: Member, page_path: str) -> None:
-    """The teacher's view to the store, when it changed since it was last published."""
+def _publish(m: Member, page_path: str) -> bool:
+    """The teacher's view to the store, when it changed since it was last published; whether it
+    was published."""
     ss = st.session_state
     view = _view(page_path)
     if ss.get(PUBLISHED) == view:
-        return
+        return False
     try:
         store().set_view(m.code, m.token, view)
     except ClassError as e:
@@ -324,14 +334,16 @@ def _publish(m: Member, page_path: str) -> None:
             _leave(e.reason)
         else:
             _fail(e.reason)
-        return
+        return False
     ss[PUBLISHED] = view
+    return True
 
 
 def frame(page) -> None:
     """Call once per run right after ``st.navigation`` (``page``: its result), before the page
-    draws: restores a class from the URL and cookies, keeps ``class=CODE`` in the URL, publishes
-    a teacher's view, and draws a member's "Class" section at the top of the sidebar."""
+    draws: restores a class from the URL and cookies, keeps ``class=CODE`` in the URL, takes the
+    teacher's view for a following student, and draws a member's "Class" section at the top of
+    the sidebar."""
     ss = st.session_state
     ss[PAGE] = page.url_path or ""
     _restore()
@@ -341,10 +353,10 @@ def frame(page) -> None:
     elif m is None and PARAM in st.query_params and ss.get(TRIED) == normalise(
             st.query_params.get(PARAM, "")) and NOTICE in ss:
         del st.query_params[PARAM]  # a code that failed: not in the URL any more
-    if m is not None and m.role == "teacher":
-        _publish(m, ss[PAGE])
-    elif m is not None:
+    if m is not None and m.role == "student":
         _follow(m)
+    elif m is not None and push.available():  # the watcher holds the class's changes while the
+        _watcher().teach(m.code, push.session_id())  # teacher runs (see push.Watcher.teach)
     if (m := member()) is not None:
         with st.sidebar:
             _section(m)
@@ -354,11 +366,41 @@ def frame(page) -> None:
 
 
 def after_page(page) -> None:
-    """Call after the page ran: a teacher's view that the page itself changed (a word it masked
-    by default, a layer it clamped to the model) is published too, not only at the next run."""
-    m = member()
-    if m is not None and m.role == "teacher":
-        _publish(m, page.url_path or "")
+    """Call when the page has run, also after its ``st.stop()``: publishes a teacher's view as the
+    run leaves it, with what the page itself changed (a word it masked by default, a layer it
+    clamped to the model), once a run. Published before the page, a view the page then changed
+    would cost every follower a second run; published after it, the teacher's own run is not
+    slowed by forty followers starting theirs."""
+    with _past_stop():
+        m = member()
+        if m is not None and m.role == "teacher":
+            _publish(m, page.url_path or "")
+            if push.available():  # this server's followers (a new view, question or reveal):
+                _watcher().poke(after=push.session_id())  # when this run is over
+
+
+@contextmanager
+def _past_stop():
+    """Lets this run read its session state after a page's ``st.stop()``.
+
+    After ``st.stop()`` every read of ``st.session_state`` raises StopException again (a read is
+    a point where a run may be stopped), so a page that ends with ``st.stop()`` (most do, for
+    an empty input or a section left closed) would never have its view published. For the reads
+    here that check is switched off (Streamlit's ``SafeSessionState._yield_callback``, pinned to
+    streamlit 1.67 as ``ui.classroom.push`` is); a message sent meanwhile still stops the run.
+    """
+    from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
+
+    ctx = get_script_run_ctx(suppress_warning=True)
+    safe = getattr(ctx, "session_state", None)
+    saved = getattr(safe, "_yield_callback", None)
+    if saved is not None:
+        object.__setattr__(safe, "_yield_callback", lambda: None)  # (it guards its attributes)
+    try:
+        yield
+    finally:
+        if saved is not None:
+            object.__setattr__(safe, "_yield_callback", saved)
 
 
 # ----------------------------------------------------------------------------- the sidebar

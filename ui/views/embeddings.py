@@ -36,12 +36,12 @@ def draw_heatmaps(rows: list[str], matrix: np.ndarray, dim: int, key: str = "emb
     ticks, as many as its width holds.
     """
     st.markdown(f"**{t('emb.heatmap_parts', dim=dim)}**")
-    parts_fig = charts.vectors(matrix[:4], rows[:4])
+    parts_fig = charts.vectors.fresh(matrix[:4], rows[:4])
     parts_fig.update_xaxes(nticks=0)
     st.plotly_chart(parts_fig, width="stretch", config=charts.plot_config("embedding-parts"),
                     key=f"{key}_parts_fig")
     st.markdown(f"**{t('emb.heatmap_ln')}**")
-    ln_fig = charts.vectors(matrix[4:], rows[4:])
+    ln_fig = charts.vectors.fresh(matrix[4:], rows[4:])
     ln_fig.update_xaxes(nticks=0)
     ln_fig.update_layout(height=130 + charts.MODEBAR_ROOM)  # one row: room for its colour bar
     st.plotly_chart(ln_fig, width="stretch", config=charts.plot_config("embedding-layernorm"),
