@@ -439,9 +439,10 @@ def section_summary() -> None:
             # The panel's title is a line of the page above it, not a plotly title: it cannot run
             # into the axis title drawn over the plot.
             col.markdown(f"**{md_escape(title)}**")
-            fig = charts.heatmap.fresh(summary[key], heads_axis, layers_axis, None, zmin=0, zmax=zmax,
-                                 x_title=t("common.head"), y_title=t("common.layer"),
-                                 height=max(240, 90 + 24 * L), value_label=title)
+            fig = charts.heatmap.fresh(summary[key], heads_axis, layers_axis, None, zmin=0,
+                                       zmax=zmax, x_title=t("common.head"),
+                                       y_title=t("common.layer"),
+                                       height=max(240, 90 + 24 * L), value_label=title)
             fig.update_xaxes(tickangle=0)
             col.plotly_chart(fig, width="stretch", config=charts.plot_config(f"heads-{key}"),
                              key=f"attn_sum_{key}")
@@ -449,10 +450,10 @@ def section_summary() -> None:
     names = list(attention.HEAD_LABELS)
     codes = np.vectorize(names.index)(summary["label"]).astype(float)
     text = [[head_label(v) for v in row] for row in summary["label"]]
-    fig = charts.heatmap.fresh(codes, heads_axis, layers_axis, None, colorscale=LABEL_SCALE, zmin=0,
-                         zmax=len(names) - 1, text=text, show_scale=False,
-                         x_title=t("common.head"), y_title=t("common.layer"),
-                         height=max(260, 90 + 34 * L), text_size=11)
+    fig = charts.heatmap.fresh(codes, heads_axis, layers_axis, None, colorscale=LABEL_SCALE,
+                               zmin=0, zmax=len(names) - 1, text=text, show_scale=False,
+                               x_title=t("common.head"), y_title=t("common.layer"),
+                               height=max(260, 90 + 34 * L), text_size=11)
     fig.update_traces(hovertemplate="%{text}<extra></extra>")
     fig.update_xaxes(tickangle=0)
     st.plotly_chart(fig, width="stretch", config=charts.plot_config("head-labels"),

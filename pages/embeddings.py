@@ -85,8 +85,9 @@ if not s.presenter:
 if len(shown) < n:
     st.caption(t("emb.positions_sampled", k=shown[1], m=len(shown)))
 labels = [str(p) for p in shown]  # the hover names each cell's positions
-fig = charts.heatmap.fresh(sim, labels, labels, t("emb.positions_title"), colorscale=charts.DIVERGING,
-                     zmid=0, zmin=-1, zmax=1, height=520, value_label="cos")
+fig = charts.heatmap.fresh(sim, labels, labels, t("emb.positions_title"),
+                           colorscale=charts.DIVERGING, zmid=0, zmin=-1, zmax=1, height=520,
+                           value_label="cos")
 ticks = list(range(0, len(shown), max(1, len(shown) // 8)))  # about 8 labels an axis
 fig.update_xaxes(constrain="domain", tickvals=ticks, ticktext=[labels[i] for i in ticks],
                  tickangle=0)

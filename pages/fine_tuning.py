@@ -369,9 +369,9 @@ def heads_section() -> None:
     scores = r.logits[shown.start:shown.stop].T  # (2, W): start, end
     lim = float(abs(scores).max()) or 1.0
     fig = charts.heatmap.fresh(scores, r.tokens[shown.start:shown.stop],
-                         [t("heads.qa_start"), t("heads.qa_end")], None,
-                         colorscale=charts.DIVERGING, zmid=0, zmin=-lim, zmax=lim,
-                         value_label=t("heads.qa_score"))
+                               [t("heads.qa_start"), t("heads.qa_end")], None,
+                               colorscale=charts.DIVERGING, zmid=0, zmin=-lim, zmax=lim,
+                               value_label=t("heads.qa_score"))
     if shown.start <= start and end < shown.stop:  # the best span, framed
         fig.add_vrect(x0=start - shown.start - 0.5, x1=end - shown.start + 0.5,
                       line=dict(color=charts.INK, width=3), fillcolor="rgba(0,0,0,0)")
