@@ -443,3 +443,13 @@ def test_a_failed_build_leaves_no_one_waiting():
         with pytest.raises(ValueError):
             get(1)
     assert not charts._building
+
+
+def test_a_shared_figure_gives_its_dict_made_once():
+    """st.plotly_chart asks each figure for ``to_dict()`` (a deep copy, arrays in base64): a shared
+    figure makes it once, the same as a fresh figure's."""
+    m = np.eye(3)
+    fig = charts.heatmap(m, TOKENS[:3], TOKENS[:3], "dict once")
+    assert fig.to_dict() is fig.to_dict()
+    fresh = charts.heatmap.fresh(m, TOKENS[:3], TOKENS[:3], "dict once")
+    assert fig.to_json() == fresh.to_json()

@@ -207,6 +207,26 @@ def test_guess_asked_answered_counted_revealed_cleared(room, clock, model_dir):
     assert question(room).id > q.id and "**0** of 3 students answered" in markdown(t)
 
 
+def test_a_student_who_reloads_sees_their_answer_again(room):
+    """A reload (a new session, the same student id from the cookie) shows "Answer sent" with the
+    student's own answer from the store, and after the reveal "Your answer"; another student who
+    has not answered sees the answer box, not someone else's answer."""
+    t = teacher(room, text=CAT, masks="2")
+    t = run(t.button(key="class_q_ask").click())
+    q = question(room)
+    s = student(room, "s1")
+    s.text_input(key=f"class_q_answer_{q.id}").input("Dog")
+    run(s.button(key=f"class_q_send_{q.id}").click())
+    again = run(student(room, "s1"))  # a new session of the same student
+    assert any("Answer sent" in m.value and "Dog" in m.value for m in again.success)
+    other = run(student(room, "s2"))
+    assert not any("Answer sent" in m.value for m in other.success)
+    assert other.text_input(key=f"class_q_answer_{q.id}").value == ""  # its own, empty box
+    run(t.button(key="class_q_reveal").click())
+    again = run(student(room, "s1"))
+    assert "Your answer: **Dog**" in markdown(again)
+
+
 def test_the_page_waits_for_the_reveal(room):
     """An open question hides the page it was asked on (which shows the model's answer), for the
     teacher's projector and the students alike; other pages stay; the reveal brings it back."""

@@ -254,6 +254,20 @@ def test_answers_are_counted_normalised_and_one_per_student(s, clock):
     assert s.answers(code, q.id) == {"paris": 2, "lyon": 1, "new york": 1}
 
 
+def test_a_student_gets_back_only_their_own_answer(s, clock):
+    code, token, q, (a, b, c) = open_question(s, 3)
+    s.answer(code, q.id, a, " Paris ")
+    s.answer(code, q.id, b, "Lyon")
+    assert s.answer_of(code, q.id, a) == "Paris" and s.answer_of(code, q.id, b) == "Lyon"
+    assert s.answer_of(code, q.id, c) is None  # (not answered)
+    assert s.answer_of(code, q.id + 1, a) is None
+    clock.advance(RATE_S)
+    s.answer(code, q.id, a, "Rome")
+    assert s.answer_of(code, q.id, a) == "Rome"
+    q2 = s.ask(code, token, "guess", {"text": "[MASK] ."})
+    assert s.answer_of(code, q2.id, a) is None  # a new question starts with none
+
+
 def test_normalise_answer():
     assert normalise_answer("  The\tCat \n sat ") == "the cat sat"
     assert normalise_answer("STRASSE") == normalise_answer("straße")  # casefold, not lower

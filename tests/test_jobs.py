@@ -1,8 +1,13 @@
-"""ui/jobs.py: what the fine-tuning page's progress line says about the time left."""
+"""ui/jobs.py: what the fine-tuning page's progress line says about the time left, and the
+training thread's lower CPU priority."""
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
 from types import SimpleNamespace
+
+import pytest
 
 from bertcore import finetune
 from ui import jobs
@@ -36,3 +41,31 @@ def test_after_a_step_its_estimate_counts_down_between_steps():
     j.eta_at = 500.0
     assert j.time_left(now=500.0) == 21.0 and j.time_left(now=506.0) == 15.0
     assert j.view()["step"] == 3 and j.history[-1]["loss"] == 0.5
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread priority is Linux's")
+def test_a_training_thread_and_the_threads_it_starts_run_at_a_lower_priority():
+    """The fine-tuning thread lowers only its own priority (the server's other threads, the
+    pages' runs, keep theirs), and the threads it starts, as torch's pool is, take it too."""
+    import threading
+
+    seen = {}
+
+    def nice_of(tid: int) -> int:
+        return int(Path(f"/proc/self/task/{tid}/stat").read_text().rsplit(") ", 1)[1].split()[16])
+
+    def worker():
+        seen["lowered"] = jobs.lower_priority(jobs.TRAINING_NICE)
+        seen["worker"] = nice_of(threading.get_native_id())
+        child = threading.Thread(target=lambda: seen.update(child=nice_of(
+            threading.get_native_id())))
+        child.start()
+        child.join()
+
+    before = nice_of(threading.get_native_id())
+    th = threading.Thread(target=worker)
+    th.start()
+    th.join()
+    assert seen["lowered"] and jobs.TRAINING_NICE > before
+    assert seen["worker"] == seen["child"] == jobs.TRAINING_NICE
+    assert nice_of(threading.get_native_id()) == before  # this thread: unchanged

@@ -39,8 +39,8 @@ Building a figure is most of what a page's run costs (plotly checks every proper
 and a class of forty students following the teacher asks for the same figures forty times. So the
 figure builders are :func:`shared`: a figure built once for some arguments and type size is kept
 (the last ``SHARED_FIGURES``) and handed to every session that asks for the same one. A shared
-figure is read-only: ``st.plotly_chart`` only reads it; a caller that changes a figure after it is
-built asks for its own with ``builder.fresh(...)``.
+figure is read-only (its ``to_dict()``, what ``st.plotly_chart`` sends, is made once); a caller
+that changes a figure after it is built asks for its own with ``builder.fresh(...)``.
 """
 
 from __future__ import annotations
@@ -278,6 +278,16 @@ _building: dict[bytes, threading.Event] = {}  # figures being built, by key
 _shared_lock = threading.Lock()
 
 
+def _read_only(fig: go.Figure) -> go.Figure:
+    """Makes ``fig.to_dict()`` return one dict made now: ``st.plotly_chart`` asks every figure it
+    draws for it, and plotly makes it anew each time (a deep copy with every array turned into
+    base64, ~7 ms a chart, as long as drawing the rest of a page). The figure and the dict are
+    then read-only."""
+    spec = fig.to_dict()
+    fig.to_dict = lambda: spec  # (plotly lets a figure's own attributes be set)
+    return fig
+
+
 def shared(build):
     """Makes the figure builder ``build`` hand out one figure per arguments and type size.
 
@@ -315,7 +325,7 @@ def shared(build):
                 fig = _shared.get(key)
             return fig if fig is not None else build(*args, **kwargs)
         try:
-            fig = build(*args, **kwargs)
+            fig = _read_only(build(*args, **kwargs))
             with _shared_lock:
                 _shared[key] = fig
                 while len(_shared) > SHARED_FIGURES:

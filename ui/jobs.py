@@ -26,6 +26,10 @@ import bertcore
 from bertcore import fine_tuning_heads, finetune, tasks
 
 MAX_TRAININGS = int(os.environ.get("BERTLAB_MAX_TRAININGS", "2"))
+# A training thread's CPU priority (Linux nice, 0-19): below the pages' runs, so that a class
+# following its teacher is drawn first and the runs train in what is left. The threads torch starts
+# for the run (its OpenMP pool) are started by this thread and take its priority.
+TRAINING_NICE = int(os.environ.get("BERTLAB_TRAINING_NICE", "19"))
 JOB_KEY = "_ft_job"
 
 
@@ -67,6 +71,7 @@ class TrainingJob:
             self.history.append({"step": p.step, "loss": p.loss, **(p.metrics or {})})
 
     def _run(self, bert: bertcore.Bert, slots: threading.BoundedSemaphore) -> None:
+        lower_priority(TRAINING_NICE)
         try:
             out = finetune.run(bert.model, bert.config, bert.tokenizer, self.data, self.cfg,
                                callback=self._on_progress, should_stop=self.stop_event.is_set,
@@ -120,6 +125,16 @@ class TrainingJob:
     def log_json(self) -> str:
         return json.dumps(self.outcome.log() if self.outcome else {}, indent=1,
                           ensure_ascii=False, default=float)
+
+
+def lower_priority(nice: int) -> bool:
+    """Gives the calling thread (only it, and the threads it starts later) the CPU priority
+    ``nice``; False where the system cannot (not Linux, or not allowed)."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), nice)
+        return True
+    except (AttributeError, OSError):
+        return False
 
 
 def training_job() -> TrainingJob | None:

@@ -66,6 +66,7 @@ ANSWER_CHARS = MAX_ANSWER_CHARS  # the answer box holds what the store takes
 YES, NO = "yes", "no"  # an "nsp" answer as sent (the labels are translated, the values not)
 
 SENT = "_class_q_sent"  # st.session_state: question id -> the answer this student sent
+LOOKED = "_class_q_looked"  # st.session_state: question ids whose answer was asked of the store
 PROBLEM = "_class_q_problem"  # st.session_state: (question id, locale key) of the last failure
 # The box starts below Streamlit's header (which overlays the page's top padding).
 CSS = """<style>
@@ -388,6 +389,23 @@ def _send(store: Store, member, qid: int, widget: str) -> None:
     st.session_state.setdefault(SENT, {})[qid] = str(text)
 
 
+def _sent(store: Store, member, qid: int) -> str | None:
+    """What this student sent to question ``qid``: as this session remembers it, else (after a
+    reload, in a new tab) as the store has it, asked once a question per session."""
+    ss = st.session_state
+    sent = ss.setdefault(SENT, {})
+    looked = ss.setdefault(LOOKED, set())
+    if qid not in sent and qid not in looked:
+        looked.add(qid)
+        try:
+            found = store.answer_of(member.code, qid, member.student)
+        except ClassError:
+            found = None
+        if found is not None:
+            sent[qid] = found
+    return sent.get(qid)
+
+
 def _show_problem(qid: int | None) -> None:
     """The last action's failure, once (the next run has moved on: a mask hidden since, a second
     waited)."""
@@ -483,7 +501,7 @@ def student(store: Store, member, room, q: Question) -> None:
     """The question and the answer widget; after the reveal, the model's answer and the class's.
     """
     draw_question(q)
-    sent = st.session_state.get(SENT, {}).get(q.id)
+    sent = _sent(store, member, q.id)
     if q.revealed:
         if sent is not None:
             st.markdown(t("class.q.yours", answer=md_escape(shown_answer(q, sent))))

@@ -187,6 +187,9 @@ class RedisStore(Store):
     def _answers(self, code: str, question_id: int) -> list[str]:
         return list(self.r.hvals(_key(code, "answers", question_id)))
 
+    def _answer_of(self, code: str, question_id: int, student: str) -> str | None:
+        return self.r.hget(_key(code, "answers", question_id), student)
+
     def _reveal(self, code: str, question_id: int, answer_json: str) -> Question:
         def step(pipe: Any) -> Question:
             room, _ = self._read(pipe, code)

@@ -193,6 +193,11 @@ class SqliteStore(Store):
                                     (code, question_id))
         return [r[0] for r in rows]
 
+    def _answer_of(self, code: str, question_id: int, student: str) -> str | None:
+        row = self._conn().execute("SELECT text FROM answers WHERE code = ? AND question = ?"
+                                   " AND student = ?", (code, question_id, student)).fetchone()
+        return None if row is None else row[0]
+
     def _reveal(self, code: str, question_id: int, answer_json: str) -> Question:
         with self._write() as conn:
             room, _ = self._get(conn, code)

@@ -255,6 +255,15 @@ class Store(ABC):
             texts = self._answers(code, int(question_id))
         return dict(Counter(normalise_answer(t) for t in texts).most_common())
 
+    def answer_of(self, code: str, question_id: int, student: str) -> str | None:
+        """``student``'s own answer to the question (None if none): a student who reloads the
+        page sees what they sent. Only that student's session asks for it."""
+        code = check_code(code)
+        self._check_student(student)
+        self._live(code)
+        with self._down():
+            return self._answer_of(code, int(question_id), student)
+
     def reveal(self, code: str, token: str, question_id: int, answer: dict) -> Question:
         """Marks the question revealed with the model's own ``answer``; no more answers."""
         code = check_code(code)
@@ -393,6 +402,10 @@ class Store(ABC):
     @abstractmethod
     def _answers(self, code: str, question_id: int) -> list[str]:
         """The stored answer texts of the question (one per student); [] if none."""
+
+    @abstractmethod
+    def _answer_of(self, code: str, question_id: int, student: str) -> str | None:
+        """The student's stored answer text to the question; None if none."""
 
     @abstractmethod
     def _reveal(self, code: str, question_id: int, answer_json: str) -> Question:
