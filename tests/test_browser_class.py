@@ -211,6 +211,9 @@ def test_two_students_follow_their_teacher_through_a_restart(browser, setup):
             follow_toggle(s2).wait_for(timeout=RUN_TIMEOUT)
             idle(s2)
             assert f"class={code}" in s2.url and f"class={code}" in s1.url
+            # The teacher's screen counts them as they join, without the teacher doing anything.
+            sync_api.expect(teacher.locator(SIDEBAR)).to_contain_text(
+                "2 of 60 students joined", timeout=10_000)
             watch = Watch(open_store(f"sqlite:///{db}"), code, [s1, s2])
             screenshot(s2, "class-student-sidebar")
 

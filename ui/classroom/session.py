@@ -62,6 +62,7 @@ COOKIE_JS = ("<script>document.cookie = '{name}={value}; path=/; max-age={age}; 
              "SameSite=Strict';</script>")
 COOKIE_VALUE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")  # an id or token as this module makes them
 POLL_S = 0.5  # a student's poll where the server cannot push (see ui.classroom.push)
+JOINED_S = 2.0  # how often the teacher's screen counts the students who joined
 SETTLE_S = 3.0  # after applying a view, how long a follower is held to it (see _check)
 APPLIED = "_bl_class_applied"  # st.session_state: time.monotonic() of the last view applied
 PAGES = Path(__file__).resolve().parent.parent.parent / "pages"
@@ -467,12 +468,23 @@ def _teacher(m: Member) -> None:
     st.html(_code_html(m.code))
     st.image(qr_png(url), caption=t("class.scan"), width=180)
     st.code(url, language=None, wrap_lines=True)
-    st.markdown(t("class.students", n=room.students, max=room.max_students))
+    _joined(m.code)
     if st.button(t("class.show"), icon=":material/fullscreen:", key="w_class_show",
                  width="stretch"):
         st.dialog(t("class.big_title", code=m.code), width="large")(_big)(m.code, url)
     st.button(t("class.close"), icon=":material/close:", key="w_class_close", on_click=_leave,
               width="stretch")
+
+
+@st.fragment(run_every=JOINED_S)
+def _joined(code: str) -> None:
+    """How many students have joined, on the teacher's screen as they arrive (one read of the
+    class every ``JOINED_S``, for the teacher's session only)."""
+    try:
+        room = store().room(code)
+    except ClassError:
+        return  # (the teacher's next run says why)
+    st.markdown(t("class.students", n=room.students, max=room.max_students))
 
 
 def _follow_changed() -> None:
