@@ -95,6 +95,9 @@ class MemoryStore(Store):
     def _answers(self, code, question_id):
         return list(self.rooms[code]["answers"].values())
 
+    def _answer_of(self, code, question_id, student):
+        return self.rooms[code]["answers"].get(student)
+
     def _reveal(self, code, question_id, answer_json):
         import json
 
