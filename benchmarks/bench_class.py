@@ -71,6 +71,7 @@ from benchmarks.bench_long_input import _free_port, streamlit_server
 from benchmarks.streamlit_client import ClientError, StreamlitClient
 
 ROOT = Path(__file__).resolve().parent.parent
+SERVE = ("-m", "ui.serve")  # how `make class` starts the app: models loaded before it listens
 
 
 def _flat(table: dict, prefix: str = "") -> dict[str, str]:
@@ -414,7 +415,7 @@ def measure(n: int, servers: int, model: str | None, tmp: Path) -> Class:
         else:
             store_url = f"sqlite:///{tmp / f'classes-{n}.sqlite3'}"
         env = {"BERTLAB_STORE": store_url, **({"BERTLAB_MODEL": model} if model else {})}
-        started = [stack.enter_context(streamlit_server(env, log_dir=tmp))
+        started = [stack.enter_context(streamlit_server(env, log_dir=tmp, command=SERVE))
                    for _ in range(servers)]
         bases = [b for b, _ in started]
         for b in bases:

@@ -21,6 +21,8 @@ default only when none is. A name found in the models folder loads from there (`
 
 from __future__ import annotations
 
+import copy
+import functools
 import hashlib
 import json
 import os
@@ -45,10 +47,21 @@ MODELS_ENV = "BERTLAB_MODELS"  # the models folder: one checkpoint per subfolder
 def manifest(name: str) -> dict:
     """What an offline default is: description, sources, training and measured quality."""
     path = OFFLINE_DIR / name / "manifest.json"
-    if not path.is_file():
+    try:
+        stamp = path.stat().st_mtime_ns
+    except OSError:
+        stamp = None
+    if stamp is None or not path.is_file():
         raise checkpoint.CheckpointError(f"the offline model {name!r} is not built in this "
                                          f"copy of BERT Lab (run `python -m recipes.pretrain` "
                                          f"to build it).")
+    return copy.deepcopy(_read_manifest(path, stamp))
+
+
+@functools.lru_cache(maxsize=16)
+def _read_manifest(path: Path, stamp: int) -> dict:
+    """The manifest at ``path`` as it was at modification time ``stamp`` (read once: the app asks
+    for it several times a page)."""
     return json.loads(path.read_text(encoding="utf-8"))
 
 

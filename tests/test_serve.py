@@ -44,3 +44,22 @@ def test_preload_survives_a_default_model_that_cannot_load(tmp_path, monkeypatch
     serve.preload()  # the page says what is wrong; the server must still start
     assert "not preloaded" in capsys.readouterr().err
     assert str(missing) not in models._registry().futures  # forgotten, so a page can retry
+
+
+def test_the_server_starts_after_the_preload_and_a_freeze(monkeypatch):
+    """main() preloads, moves what it loaded out of the collector's way (gc.freeze), then runs
+    ``streamlit run app.py`` with the options given."""
+    import gc
+
+    from streamlit.web import cli
+
+    from ui import serve
+
+    calls = []
+    monkeypatch.setattr(serve, "preload", lambda: calls.append("preload") or 0.0)
+    monkeypatch.setattr(gc, "freeze", lambda: calls.append("freeze"))
+    monkeypatch.setattr(cli, "main", lambda: calls.append(("run", list(serve.sys.argv))))
+    monkeypatch.setattr(serve.sys, "argv", ["x"])
+    serve.main(["--server.port", "8599"])
+    assert calls == ["preload", "freeze",
+                     ("run", ["streamlit", "run", str(serve.APP), "--server.port", "8599"])]
