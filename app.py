@@ -199,7 +199,8 @@ bert = load_model()
 s = state.current()
 page = st.navigation(pages())
 classroom.frame(page)  # the class: its join link, the teacher's view published, a member's section
-sidebar(bert, page.url_path or "home")  # the default page (home) has the URL path ""
+if not classroom.following():  # a following student's controls are the teacher's
+    sidebar(bert, page.url_path or "home")  # the default page (home) has the URL path ""
 classroom.sidebar()  # "Start a class" / "Join a class" at the sidebar's end, when in none
 shown = True  # the page, unless a class question asked on it waits for its reveal
 if (member := classroom.member()) is not None:  # the class's question, above the page

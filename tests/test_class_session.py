@@ -285,15 +285,20 @@ def test_follow_applies_the_teacher_view_and_off_ignores_it(store):
     assert view["page"] == "attention" and view["query"]["text"] == CAT and version >= 1
     follower = run(follower)
     assert follower.session_state[session.PAGE] == "attention"
-    assert follower.sidebar.text_area(key="w_sentence").value == CAT
+    assert follower.session_state[state.KEY].sentence == CAT
+    # A follower's sentence, model and presenter controls are the teacher's: not drawn, and it
+    # is told how to get them back.
+    assert not has_key(follower, "w_sentence") and not has_key(follower, "w_model_choice")
+    assert t("class.follow_controls") in [c.value for c in follower.sidebar.caption]
     explorer = run(explorer)
     assert explorer.session_state[session.PAGE] == ""  # still on its own page
-    assert explorer.sidebar.text_area(key="w_sentence").value != CAT
+    assert explorer.sidebar.text_area(key="w_sentence").value != CAT  # its own controls
 
     explorer = run(explorer.toggle(key="w_class_follow").set_value(True))
     explorer = run(explorer)
     assert explorer.session_state[session.PAGE] == "attention"
-    assert explorer.sidebar.text_area(key="w_sentence").value == CAT
+    assert explorer.session_state[state.KEY].sentence == CAT
+    assert not has_key(explorer, "w_sentence")
 
 
 def test_a_follower_is_held_to_a_new_view_only_while_it_settles(store, monkeypatch):
@@ -302,21 +307,27 @@ def test_a_follower_is_held_to_a_new_view_only_while_it_settles(store, monkeypat
     at.sidebar.text_area(key="w_sentence").input(CAT)
     run(at)
     follower = run(follower)
-    assert follower.sidebar.text_area(key="w_sentence").value == CAT
+
+    def sentence(at) -> str:
+        return at.session_state[state.KEY].sentence
+
+    def change_own(at, text: str):  # what a widget of the follower's page would do
+        at.session_state[state.KEY].sentence = text
+        return run(at)
+
+    assert sentence(follower) == CAT
     # Just after a view was applied, a change of the follower's (or a widget's old value coming
     # back with a poll) is put back to the teacher's view ...
-    follower.sidebar.text_area(key="w_sentence").input("the dog barked .")
-    follower = run(follower)
-    assert follower.sidebar.text_area(key="w_sentence").value == CAT
+    follower = change_own(follower, "the dog barked .")
+    assert sentence(follower) == CAT
     # ... after that, the follower's own change stays until the teacher's next one.
     monkeypatch.setattr(session, "SETTLE_S", 0.0)
-    follower.sidebar.text_area(key="w_sentence").input("the dog barked .")
-    follower = run(follower)
-    assert follower.sidebar.text_area(key="w_sentence").value == "the dog barked ."
+    follower = change_own(follower, "the dog barked .")
+    assert sentence(follower) == "the dog barked ."
     at.sidebar.text_area(key="w_sentence").input("the cat sat .")
     run(at)
     follower = run(follower)
-    assert follower.sidebar.text_area(key="w_sentence").value == "the cat sat ."
+    assert sentence(follower) == "the cat sat ."
 
 
 def test_a_view_the_page_changes_is_published_after_it_ran(store):

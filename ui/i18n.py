@@ -18,6 +18,7 @@ the view state (``ui.state``), chosen in the sidebar and kept in the URL.
 from __future__ import annotations
 
 import tomllib
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -79,15 +80,25 @@ def default_sentence(lang: str) -> str:
     return _LOCALES.sentences.get(lang) or _LOCALES.sentences.get(SOURCE, "")
 
 
+# This run's ``ui.state.State``: a page asks for the language ~100 times a run (every ``t``), and
+# reading it from st.session_state each time cost ~8 % of a run. The State object is changed in
+# place (``state.update``), so holding it keeps its language current; a run's thread belongs to one
+# session (Streamlit runs each session's runs in its own threads).
+_RUN_STATE: ContextVar = ContextVar("bertlab_run_state", default=None)
+
+
 def lang() -> str:
     """The current UI language, one of ``LANGS`` (English outside a Streamlit session)."""
-    try:
-        from . import state
+    current = _RUN_STATE.get()
+    if current is None:
+        try:
+            from . import state
 
-        current = state.current().lang
-    except Exception:  # no session yet (imports, plain tests)
-        return SOURCE
-    return current if current in LANGS else SOURCE
+            current = state.current()
+        except Exception:  # no session yet (imports, plain tests)
+            return SOURCE
+        _RUN_STATE.set(current)
+    return current.lang if current.lang in LANGS else SOURCE
 
 
 def t(key: str, **fmt) -> str:

@@ -503,6 +503,8 @@ def _student(m: Member) -> None:
     st.toggle(t("class.follow"), key="w_class_follow", on_change=_follow_changed,
               help=t("class.follow_help"))
     st.caption(t("class.following" if m.follow else "class.exploring"))
+    if m.follow:  # (app.py draws the sentence, model and presenter controls only when exploring)
+        st.caption(t("class.follow_controls"))
     st.button(t("class.leave"), icon=":material/logout:", key="w_class_leave", on_click=_leave)
     if not push.available():
         _poll()
@@ -515,6 +517,14 @@ def _section(m: Member) -> None:
         _notice()
         (_teacher if m.role == "teacher" else _student)(m)
     st.divider()
+
+
+def following() -> bool:
+    """Whether this session is a student following the teacher: its sentence, model and other
+    controls are the teacher's, so app.py leaves them out of its sidebar (a class of forty redraws
+    on every change of the teacher's: the controls were a fifth of each of those runs)."""
+    m = member()
+    return m is not None and m.role == "student" and m.follow
 
 
 def sidebar() -> None:
