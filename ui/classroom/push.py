@@ -29,6 +29,7 @@ from .store import ClassError, Room, Store
 
 WATCH_S = 0.25  # how often the watcher reads each watched class (one small read per class)
 AFTER_MAX_S = 1.0  # the longest a poke waits for the teacher's run to finish
+SENT_S = 0.05  # and then for the event loop to write that run's last messages to its browser
 _LOG = logging.getLogger(__name__)
 
 
@@ -235,6 +236,8 @@ class Watcher:
             while (after is not None and not self._stop.is_set()
                    and time.monotonic() < deadline and self._running(after)):
                 time.sleep(0.01)
+            if after is not None:  # its last messages are queued on the server's event loop:
+                time.sleep(SENT_S)  # let the loop write them before forty runs want the GIL
             if self._stop.is_set():
                 return
             try:
