@@ -21,7 +21,6 @@ default only when none is. A name found in the models folder loads from there (`
 
 from __future__ import annotations
 
-import copy
 import functools
 import hashlib
 import json
@@ -45,7 +44,8 @@ MODELS_ENV = "BERTLAB_MODELS"  # the models folder: one checkpoint per subfolder
 
 
 def manifest(name: str) -> dict:
-    """What an offline default is: description, sources, training and measured quality."""
+    """What an offline default is: description, sources, training and measured quality (one dict
+    shared by every caller: read it, do not change it)."""
     path = OFFLINE_DIR / name / "manifest.json"
     try:
         stamp = path.stat().st_mtime_ns
@@ -55,13 +55,13 @@ def manifest(name: str) -> dict:
         raise checkpoint.CheckpointError(f"the offline model {name!r} is not built in this "
                                          f"copy of BERT Lab (run `python -m recipes.pretrain` "
                                          f"to build it).")
-    return copy.deepcopy(_read_manifest(path, stamp))
+    return _read_manifest(path, stamp)
 
 
 @functools.lru_cache(maxsize=16)
 def _read_manifest(path: Path, stamp: int) -> dict:
-    """The manifest at ``path`` as it was at modification time ``stamp`` (read once: the app asks
-    for it several times a page)."""
+    """The manifest at ``path`` as it was at modification time ``stamp``, read once and shared by
+    every caller (the app asks for it several times a run): read it, do not change it."""
     return json.loads(path.read_text(encoding="utf-8"))
 
 
