@@ -107,39 +107,25 @@ def test_gone_and_moved_sessions_are_forgotten(world):
     assert watcher.watched().get(code) is None
 
 
-def test_the_watcher_thread_runs_rounds(tmp_path):
+@pytest.mark.parametrize("every, poke", [(0.02, False), (3600, True)],
+                         ids=["its-own-rounds", "a-poke"])
+def test_the_watcher_thread_reruns_on_its_rounds_or_at_once_when_poked(tmp_path, every, poke):
+    """The watcher's own thread finds a change on its rounds; a teacher on this server who
+    publishes and pokes gets its followers rerun at once, not after the round (here an hour)."""
     store = SqliteStore(tmp_path / "classes.sqlite3")
     room, token = store.create()
-    reruns: list[str] = []
-    watcher = push.Watcher(store, rerun=lambda sid, page: reruns.append(sid) or True,
-                           every=0.02)
-    try:
-        watcher.watch(room.code, "s", True, push.room_key(store.room(room.code)))
-        store.set_view(room.code, token, {"page": "home", "query": {}})
-        deadline = time.monotonic() + 5
-        while not reruns and time.monotonic() < deadline:
-            time.sleep(0.02)
-        assert reruns == ["s"]
-    finally:
-        watcher.stop()
-
-
-def test_a_poke_reads_the_classes_at_once(tmp_path):
-    """A teacher on this server publishes and pokes: its followers are rerun now, not after the
-    watcher's round (here an hour)."""
-    store = SqliteStore(tmp_path / "classes.sqlite3")
-    room, token = store.create()
-    reruns: list[str] = []
-    watcher = push.Watcher(store, rerun=lambda sid, page: reruns.append(page) or True,
-                           every=3600)
+    reruns: list[tuple] = []
+    watcher = push.Watcher(store, rerun=lambda sid, page: reruns.append((sid, page)) or True,
+                           every=every)
     try:
         watcher.watch(room.code, "s", True, push.room_key(store.room(room.code)))
         store.set_view(room.code, token, {"page": "layer", "query": {}})
-        watcher.poke()
+        if poke:
+            watcher.poke()
         deadline = time.monotonic() + 5
         while not reruns and time.monotonic() < deadline:
             time.sleep(0.02)
-        assert reruns == ["layer"]
+        assert reruns == [("s", "layer")]
     finally:
         watcher.stop()
 
