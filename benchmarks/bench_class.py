@@ -20,11 +20,11 @@ The lesson, in order (``scenario``):
    URL (``class=CODE``). N students open the join link ``/?class=CODE`` within ``JOIN_SPREAD_S``
    (a class scanning the QR code); each lands on the teacher's view.
 2. The teacher walks three chapters (Next), switches to the masked-word page, types a sentence,
-   hides a word. After each action every student must follow: its poll (a fragment every 0.5 s)
-   sees the new view and reruns the app on it.
+   hides a word. After each action every student must follow: the server's watcher sees the new
+   view and reruns the student's session on it (``ui.classroom.push``).
 3. Each student hides a word of its own, once (within ``SPREAD_S`` of each other).
 4. The teacher asks the class (what will BERT guess for the hidden word?); the question appears
-   on every student's screen (the poll again); each student types a guess and presses Send
+   on every student's screen (the watcher again); each student types a guess and presses Send
    (an st.form); the teacher's live chart polls the answers; the teacher reveals; the model's
    answer appears on every student's screen.
 
@@ -244,7 +244,7 @@ async def followed(c: Class, students: list[StreamlitClient], t0: float, shows, 
                     for r in s.full_runs[-3:]]
             c.errors.append(f"{s.name}: {what}: not shown within {FOLLOW_TIMEOUT_S:g} s "
                             f"(it shows {view_of(s)}, the teacher {target}; its last full runs "
-                            f"(start, end, by its poll) from the action: {runs})")
+                            f"(start, end, by an auto rerun) from the action: {runs})")
 
     await asyncio.gather(*(one(s) for s in students))
 
