@@ -204,6 +204,13 @@ def test_two_students_follow_their_teacher_through_a_restart(browser, setup):
 
             s1.goto(f"{base}/?class={code}")  # the join link (a phone)
             wait_idle(s1)
+            # The line above the page says the class and that it follows (a phone's sidebar is
+            # closed), below Streamlit's header, not hidden under it.
+            banner = s1.locator(".st-key-bl_class_banner")
+            sync_api.expect(banner).to_contain_text(code, timeout=RUN_TIMEOUT)
+            header = s1.locator('[data-testid="stHeader"]').bounding_box()
+            assert banner.bounding_box()["y"] >= header["y"] + header["height"], (
+                banner.bounding_box(), header)
             s2.goto(base + "/")  # the code, typed
             wait_idle(s2)
             s2.locator(SIDEBAR).get_by_label("Join a class").fill(code.lower())

@@ -73,6 +73,9 @@ CSS = """<style>
   font-family: ui-monospace, SFMono-Regular, Menlo, monospace; line-height: 1.1; }
 .st-key-bl_class_big .bl-class-code { font-size: 5.5rem; margin-top: 2rem; }
 .st-key-bl_class_big .bl-class-url { font-size: 1.3rem; word-break: break-all; }
+/* The page's first line sits 2.5rem from the top (app.py), under Streamlit's 3.75rem header: a
+   title's own margin clears it, the class line above the title needs this. */
+.st-key-bl_class_banner { margin-top: 1.5rem; }
 </style>"""
 
 
@@ -362,8 +365,9 @@ def frame(page) -> None:
         with st.sidebar:
             _section(m)
         if m.role == "student":  # one line above the page: on a phone the sidebar is closed
-            st.caption(t("class.banner", code=m.code,
-                         state=t("class.following" if m.follow else "class.exploring")))
+            with st.container(key="bl_class_banner"):
+                st.caption(t("class.banner", code=m.code,
+                             state=t("class.following" if m.follow else "class.exploring")))
 
 
 def after_page(page) -> None:
