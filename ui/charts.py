@@ -294,9 +294,9 @@ def shared(build):
     The key is a hash of the builder's name, the thread's type scale (:func:`font_scale`) and its
     pickled arguments (arrays, lists, strings, numbers), so two sessions drawing the same view get
     the same figure object, built once (a session asking while another builds it waits for that
-    build). The returned figure must not be changed; ``fresh`` is the
-    builder itself, for a caller that changes what it gets. Arguments that cannot be pickled, or
-    larger than ``SHARED_ARGS_MAX`` (a long text's attention), build a figure every call.
+    build). The returned figure must not be changed; ``fresh`` is the builder itself, for a caller
+    that changes what it gets. Arguments that cannot be pickled, or larger than
+    ``SHARED_ARGS_MAX`` (a long text's attention), build a figure every call.
     """
     @functools.wraps(build)
     def get(*args, **kwargs):
