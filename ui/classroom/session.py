@@ -73,10 +73,10 @@ CSS = """<style>
   font-family: ui-monospace, SFMono-Regular, Menlo, monospace; line-height: 1.1; }
 .st-key-bl_class_big .bl-class-code { font-size: 5.5rem; margin-top: 2rem; }
 .st-key-bl_class_big .bl-class-url { font-size: 1.3rem; word-break: break-all; }
-/* The page's first line sits 2.5rem from the top (app.py), under Streamlit's 3.75rem header: a
-   title's own margin clears it, the class line above the title needs this. */
 .st-key-bl_class_banner { margin-top: 1.5rem; }
 </style>"""
+# (The banner's margin: a page's first line sits 2.5rem from the top, under Streamlit's 3.75rem
+# header; a title's own margin clears it, the class line above the title needs 1.5rem more.)
 
 
 @dataclass
