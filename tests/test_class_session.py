@@ -301,6 +301,32 @@ def test_follow_applies_the_teacher_view_and_off_ignores_it(store):
     assert not has_key(explorer, "w_sentence")
 
 
+def _apply_once_script():
+    """Counts its runs; the first applies the view in session state "t_view" on the start page."""
+    import streamlit as st
+
+    from ui.classroom import session
+
+    st.session_state["t_runs"] = st.session_state.get("t_runs", 0) + 1
+    st.session_state[session.PAGE] = ""
+    if st.session_state["t_runs"] == 1:
+        session._apply(st.session_state["t_view"])
+
+
+@pytest.mark.parametrize("query, runs", [({"text": CAT}, 1), ({"lang": "zh"}, 2),
+                                         ({"model": "offline-zh"}, 2)])
+def test_a_view_reruns_the_app_only_for_a_new_language_or_model(store, query, runs):
+    """app.py reads the language (page titles) and the model before the page: a view that changes
+    them runs the app again; any other view goes on in the same run."""
+    at = AppTest.from_function(_apply_once_script, default_timeout=TIMEOUT)
+    at.session_state["t_view"] = {"page": "", "query": {"lang": "en", **query}}
+    at = run(at)
+    assert at.session_state["t_runs"] == runs
+    assert all(getattr(at.session_state[state.KEY], f) == v for f, v in
+               (("sentence", query.get("text")), ("lang", query.get("lang")),
+                ("model", query.get("model"))) if v is not None)
+
+
 def test_a_follower_is_held_to_a_new_view_only_while_it_settles(store, monkeypatch):
     at, code = teacher(store)
     follower = app(**{"class": code})

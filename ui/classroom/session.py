@@ -248,14 +248,14 @@ def _apply(view: dict) -> None:
     The run goes on with it when it is already on the teacher's page (the server's push reruns a
     follower on the teacher's page) and the language and model it began with are the view's:
     app.py read nothing else of the state before the page. Otherwise the app runs again."""
-    before = state.current()
+    s = state.current()  # (changed in place by state.update)
+    before = (s.lang, s.model)
     new = state.from_query({str(k): str(v) for k, v in (view.get("query") or {}).items()})
     state.update(**{name: getattr(new, name) for name in state.FIELDS if name != "presenter"})
     target = _page_file(str(view.get("page", "")))
     if target and str(view.get("page", "")) != st.session_state.get(PAGE):
         st.switch_page(target)
-    after = state.current()
-    if (before.lang, before.model) != (after.lang, after.model):
+    if (s.lang, s.model) != before:
         st.rerun(scope="app")
 
 
