@@ -26,6 +26,7 @@ import hashlib
 import json
 import os
 import shutil
+import stat
 import tempfile
 from pathlib import Path
 
@@ -48,14 +49,14 @@ def manifest(name: str) -> dict:
     shared by every caller: read it, do not change it)."""
     path = OFFLINE_DIR / name / "manifest.json"
     try:
-        stamp = path.stat().st_mtime_ns
+        info = path.stat()
     except OSError:
-        stamp = None
-    if stamp is None or not path.is_file():
+        info = None
+    if info is None or not stat.S_ISREG(info.st_mode):
         raise checkpoint.CheckpointError(f"the offline model {name!r} is not built in this "
                                          f"copy of BERT Lab (run `python -m recipes.pretrain` "
                                          f"to build it).")
-    return _read_manifest(path, stamp)
+    return _read_manifest(path, info.st_mtime_ns)
 
 
 @functools.lru_cache(maxsize=16)
