@@ -168,24 +168,13 @@ def test_a_real_server_pushes_to_a_student_that_never_polls(tmp_path):
     import urllib.parse
 
     from app_support import write_app_checkpoint
+    from benchmarks.bench_class import until, view_of as view
     from benchmarks.bench_long_input import streamlit_server
     from benchmarks.streamlit_client import StreamlitClient
 
     model = write_app_checkpoint(tmp_path / "bert")
     env = {"BERTLAB_MODEL": str(model),
            "BERTLAB_STORE": f"sqlite:///{tmp_path / 'classes.sqlite3'}"}
-
-    def view(c: StreamlitClient) -> tuple:
-        q = urllib.parse.parse_qs(c.query)
-        return c.path, {k: v for k, v in q.items() if k not in ("class", "presenter")}
-
-    async def until(predicate, timeout: float = 20.0) -> bool:
-        deadline = time.monotonic() + timeout
-        while not predicate():
-            if time.monotonic() > deadline:
-                return False
-            await asyncio.sleep(0.05)
-        return True
 
     async def go(base: str) -> None:
         teacher = StreamlitClient(base, name="teacher")
@@ -195,8 +184,8 @@ def test_a_real_server_pushes_to_a_student_that_never_polls(tmp_path):
             await teacher.click(key="w_class_start")
             code = urllib.parse.parse_qs(teacher.query)["class"][0]
             await student.open("", {"class": code})
-            assert await until(lambda: view(student) == view(teacher)), (view(student),
-                                                                         view(teacher))
+            assert await until(lambda: view(student) == view(teacher), 20), (
+                view(student), view(teacher))
             steps = [lambda: teacher.click(key="lesson_next"),
                      lambda: teacher.switch_page("masked_lm"),
                      lambda: teacher.set(key="w_sentence", value="the cat sat on the mat .")]
@@ -204,7 +193,7 @@ def test_a_real_server_pushes_to_a_student_that_never_polls(tmp_path):
                 before = view(student)
                 await step()
                 assert view(teacher) != before
-                assert await until(lambda: view(student) == view(teacher)), (
+                assert await until(lambda: view(student) == view(teacher), 20), (
                     view(student), view(teacher))
         finally:
             await student.close()
