@@ -57,7 +57,7 @@ PAIR_GOAL = 0.75  # each of two runs started at once
 CLASSROOM_TRIES = {  # the page's own "try it" texts (pages/fine_tuning.py TRY_DEFAULT) and one
     "en": ["A warm, funny and beautifully acted film.",  # the other way round
            "A dull, lifeless and far too long mess."],
-    "zh": ["这本书内容很好，物流也快。", "质量太差了，用了两天就坏了。"]}
+    "zh": ["这家酒店干净又安静，服务很好。", "质量太差了，用了两天就坏了。"]}
 
 
 def _model_folder():

@@ -25,8 +25,13 @@ METRIC_NAMES = {"classification": {"accuracy": "ft.accuracy"},
 RESULT_METRICS = {"classification": {"accuracy": "ft.m.accuracy"},
                   "ner": {"f1": "ft.m.f1", "accuracy": "ft.m.accuracy"},
                   "qa": {"accuracy": "ft.m.exact", "f1": "ft.m.f1"}}
+# The "try it" box's first text: a clear review of the kind the built-in task has most of (its
+# Chinese reviews are mostly of hotels and books). A book review that praises the delivery
+# ("这本书内容很好，物流也快。") came out negative in 6 of 7 measured runs of the
+# untouched run, which reads all 13,891 training reviews: delivery is named in 18 of them,
+# more often in complaints.
 TRY_DEFAULT = {"en": "A warm, funny and beautifully acted film.",
-               "zh": "这本书内容很好，物流也快。"}
+               "zh": "这家酒店干净又安静，服务很好。"}
 NER_DEFAULT = "新华社北京一月五日电，江泽民主席会见了美国客人。"
 QA_DEFAULT = ("文中提到的人是谁？", "国务委员陈俊生作了会议总结。")
 HEADS = ("classification", "ner", "qa")
@@ -144,7 +149,7 @@ def hyperparameters(data, on_cpu: bool) -> None:
     c1.select_slider(t("ft.epochs"), [0.25, 0.5, 1.0, 2.0, 3.0, 5.0], value=d.epochs,
                      key="ft_epochs")
     c2.select_slider(t("ft.batch"), [8, 16, 32, 64], value=d.batch_size, key="ft_batch")
-    c2.select_slider(t("ft.lr"), [1e-5, 2e-5, 3e-5, 5e-5, 1e-4, 2e-4, 3e-4, 1e-3],
+    c2.select_slider(t("ft.lr"), [1e-5, 2e-5, 3e-5, 5e-5, 1e-4, 2e-4, 3e-4, 4e-4, 5e-4, 1e-3],
                      value=finetune.suggested_learning_rate(bert.config),
                      format_func=lambda v: f"{v:.0e}", key="ft_lr")
     c3.select_slider(t("ft.max_len"), [32, 64, 128, 256], value=d.max_length, key="ft_max_len")

@@ -69,7 +69,7 @@ def test_finetune_writes_a_hugging_face_folder(capsys, tmp_path, tiny_ckpt):
     assert (out / "vocab.txt").is_file() and (out / "training_log.json").is_file()
     # no --lr: the rate suggested for a small model (hidden 32); --lr wins when given
     log = json.loads((out / "training_log.json").read_text())
-    assert log["config"]["learning_rate"] == 2e-4
+    assert log["config"]["learning_rate"] == 4e-4
     assert log["config"]["ema"] == 0.0  # BERT's recipe: no weight averaging unless asked
     _json(capsys, ["finetune", "--model", str(tiny_ckpt[0]), "--data", str(data), "--out", str(out),
                    "--max-steps", "1", "--eval-every", "0", "--threads", "1", "--lr", "3e-5",
@@ -82,6 +82,7 @@ def test_suggested_learning_rate_follows_model_size():
     from bertcore.config import BertConfig
     from bertcore.finetune import suggested_learning_rate
 
+    assert suggested_learning_rate(BertConfig(hidden_size=192)) == 4e-4
     assert suggested_learning_rate(BertConfig(hidden_size=384)) == 2e-4
     assert suggested_learning_rate(BertConfig(hidden_size=768)) == 5e-5
 
