@@ -123,7 +123,8 @@ def chapter_why() -> None:
     if ask("why", t("lesson.why_q", word=md_escape(tokens[hide])), [True, False], changes,
            fmt=lambda v: t("lesson.yes") if v else t("lesson.no")):
         views.masked_lm.draw_directions(dv, 0, key="lesson_dir")
-    full_page("masked_lm", t("lesson.open", page=t("nav.masked_lm")), masks=[hide])
+    full_page("masked_lm", t("lesson.open", page=t("nav.masked_lm")), masks=[hide],
+              section="directions")
 
 
 def chapter_input() -> None:
@@ -167,7 +168,8 @@ def chapter_pretraining() -> None:
     if ask("mlm", t("lesson.mlm_q"), None, mv.top_tokens[0][0]):
         views.masked_lm.draw_guess(mv, 0, tokens[hide], bert.tokenizer.vocab_size,
                                    key="lesson_mlm")
-    full_page("masked_lm", t("lesson.open", page=t("nav.masked_lm")), masks=[hide])
+    full_page("masked_lm", t("lesson.open", page=t("nav.masked_lm")), masks=[hide],
+              section="guesses")
 
 
 def chapter_finetuning() -> None:

@@ -68,6 +68,17 @@ def test_mask_a_word_and_see_guesses(page):
     assert "[MASK]" in chips and "dog" not in chips.split("[MASK]")[0][-5:]
     no_errors(page)
     screenshot(page, "en-masked_lm-guesses")
+    # The page's other parts, one at a time: both sides or the left only draws its four charts.
+    assert charts.count() == 1
+    choose(page, "Both sides or left")
+    heading(page, "Both sides, or the left only?").wait_for(timeout=RUN_TIMEOUT)
+    sync_api.expect(page).to_have_url(re.compile(r"[?&]section=directions(&|$)"),
+                                      timeout=RUN_TIMEOUT)
+    wait_idle(page)
+    sync_api.expect(charts).to_have_count(4, timeout=RUN_TIMEOUT)
+    assert not heading(page, "Top 5 guesses for each hidden spot").count()
+    no_errors(page)
+    screenshot(page, "en-masked_lm-directions")
 
 
 def test_shared_link_reopens_the_view(browser, server, page):

@@ -64,6 +64,8 @@ def test_phone_layout_has_no_overlapping_labels(browser, server):
         views = {"tokenization": url("tokenization", text="the dog barked unaffable ."),
                  "embeddings": url("embeddings"),
                  "masked_lm": url("masked_lm", text="the dog sat on the mat .", masks="2,6"),
+                 "masked_lm-directions": url("masked_lm", text="the dog sat on the mat .",
+                                             masks="2,6", section="directions"),
                  "next_sentence": url("next_sentence", text=LONG["en"], pair=LONG["en"])}
         for name, path in views.items():
             open_view(pg, path)

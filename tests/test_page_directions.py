@@ -1,9 +1,9 @@
-"""The masked-words page's last two sections, with Streamlit's AppTest on the tiny checkpoint:
+"""The masked-words page's last two parts, with Streamlit's AppTest on the tiny checkpoint:
 both sides vs the left only (the guesses and one head's attention with a causal mask, and the
 page saying BERT has neither a causal mask nor encoder-decoder attention) and which words
 mattered (integrated gradients and gradient × input as coloured chips, for a chosen guess).
 Default view in English and Chinese, no mask, a long input, a model without a masked-LM head,
-presenter mode."""
+presenter mode; the page shows one part at a time."""
 
 from __future__ import annotations
 
@@ -99,11 +99,20 @@ def attribution_rows(at, lang: str = "en") -> list[tuple[list[str], list[float]]
 
 # ----------------------------------------------------------------------------- default views
 
+def part(at, name: str):
+    return run(at.segmented_control(key="mlm_part").set_value(name))
+
+
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_both_sections_draw_in_both_languages(lang, bert):
-    at = open_app(lang=lang, text=CAT, masks="3")
+    at = open_app(lang=lang, text=CAT, masks="3")  # the guesses: neither part, nothing computed
+    assert at.segmented_control(key="mlm_part").value == "guesses"
+    assert not {DIR[lang], ATTR[lang]} & {s.value for s in at.subheader}
+    assert not titled(at, SIDES[lang][0])
+    at = open_app(lang=lang, text=CAT, masks="3", section="directions")
+    assert at.segmented_control(key="mlm_part").value == "directions"
     subheaders = [s.value for s in at.subheader]
-    assert subheaders[-2:] == [DIR[lang], ATTR[lang]]
+    assert DIR[lang] in subheaders and ATTR[lang] not in subheaders
     assert any(NO_CAUSAL[lang] in i.value for i in at.info)
     # The guesses both ways, on one absolute axis, from bertcore.bidirectional.
     view = bidirectional.compare(bert, bert.encode(CAT), [3], 0, 0, k=5)
@@ -122,9 +131,11 @@ def test_both_sections_draw_in_both_languages(lang, bert):
     # Which words mattered: computed only when asked (a few seconds each time); then one score per
     # token, [CLS] [SEP] [MASK] at 0 under integrated gradients, the scores those of
     # bertcore.attribution for the top guess.
+    at = open_app(lang=lang, text=CAT, masks="3", section="attribution")
+    assert DIR[lang] not in [s.value for s in at.subheader] and not titled(at, SIDES[lang][0])
     assert at.toggle(key="attr_on").value is False
     assert not any(IG[lang] in m.value for m in at.markdown)
-    at = open_app(lang=lang, text=CAT, masks="3", attribution=True)
+    at = open_app(lang=lang, text=CAT, masks="3", attribution=True, section="attribution")
     a = attribution.attribute(bert, bert.encode(CAT), [3], 3)
     (ig_tokens, ig), (gxi_tokens, gxi) = attribution_rows(at, lang)
     assert ig_tokens == gxi_tokens == a.tokens
@@ -138,7 +149,7 @@ def test_both_sections_draw_in_both_languages(lang, bert):
 
 
 def test_another_guess_can_be_explained_and_several_masks_chosen_between(bert):
-    at = open_app(text=CAT, masks="3,6", attribution=True)
+    at = open_app(text=CAT, masks="3,6", attribution=True, section="attribution")
     target = at.selectbox(key="attr_target_3")
     assert len(target.options) >= 5  # the top 5, and the hidden word when it is not among them
     run(target.select(2))
@@ -147,6 +158,9 @@ def test_another_guess_can_be_explained_and_several_masks_chosen_between(bert):
     assert f"Red: pushed towards “{word}”" in "\n".join(c.value for c in at.caption)
     run(at.selectbox(key="attr_mask").select(1))
     assert at.selectbox(key="attr_target_6").index == 0
+    at = part(at, "directions")  # the page's control: one part for another, in the URL
+    assert at.query_params["section"] == "directions"
+    assert ATTR["en"] not in [s.value for s in at.subheader]
     run(at.selectbox(key="dir_mask").select(1))
     assert any(m.value.startswith("The hidden word **mat** at #6") for m in at.markdown)
     # The layer and head sliders choose the head both heatmaps show.
@@ -156,11 +170,12 @@ def test_another_guess_can_be_explained_and_several_masks_chosen_between(bert):
 
 
 def test_without_a_mask_the_attention_shows_and_the_guesses_ask_for_one():
-    at = open_app(text=CAT)
-    info = "\n".join(i.value for i in at.info)
-    assert "Hide a word above to compare the guesses" in info
-    assert "Hide a word above to see which words its guess rested on." in info
+    at = open_app(text=CAT, section="directions")
+    assert "Hide a word above to compare the guesses" in "\n".join(i.value for i in at.info)
     assert len(titled(at, "Layer 0, head 0 ·")) == 2  # the two heatmaps, even so
+    at = part(at, "attribution")
+    assert ("Hide a word above to see which words its guess rested on."
+            in "\n".join(i.value for i in at.info))
     assert not any(s.value == "Explain the guess" for s in at.selectbox)
 
 
@@ -168,10 +183,12 @@ def test_a_long_input_is_windowed_and_its_attribution_cropped(tmp_path, monkeypa
     folder = write_app_checkpoint(tmp_path / "long-bert", positions=128)
     monkeypatch.setenv("BERTLAB_MODEL", str(folder))
     long = "the dog barked on the street , the cat sat on the mat . " * 8  # 114 tokens
-    at = open_app(text=long, masks="60", attribution=True)
+    at = open_app(text=long, masks="60", attribution=True, section="directions")
     for label in SIDES["en"]:
         (heat,) = [c for c in titled(at, label) if c["data"][0]["type"] == "heatmap"]
         assert array(heat["data"][0]["z"]).shape == (32, 32)  # the page's window
+    # (opened afresh: AppTest sends the pills' choice back by label, and this text repeats words)
+    at = open_app(text=long, masks="60", attribution=True, section="attribution")
     (ig_tokens, ig), _ = attribution_rows(at)
     assert len(ig_tokens) == len(ig) == attribution.MAX_TOKENS
     assert ig_tokens[0] == "[CLS]" and ig_tokens[-1] == "[SEP]" and "[MASK]" in ig_tokens
@@ -184,7 +201,7 @@ def test_a_text_longer_than_the_page_reads_at_once_is_compared_when_asked(tmp_pa
     folder = write_app_checkpoint(tmp_path / "longer-bert", positions=256)
     monkeypatch.setenv("BERTLAB_MODEL", str(folder))
     long = "the dog barked on the street , the cat sat on the mat . " * 12  # 170 tokens
-    at = open_app(text=long, masks="60")
+    at = open_app(text=long, masks="60", section="directions")
     assert at.toggle(key="dir_on").value is False
     assert not titled(at, "Layer 0, head 0 ·")  # no heatmaps, nothing computed yet
     run(at.toggle(key="dir_on").set_value(True))
@@ -195,7 +212,7 @@ def test_a_model_without_a_masked_lm_head_says_so(tmp_path):
     folder = tmp_path / "encoder-only"
     folder.mkdir()
     write_checkpoint(folder, "BertModel")
-    at = open_app(text=CAT, masks="3", model=str(folder))
+    at = open_app(text=CAT, masks="3", model=str(folder), section="directions")
     assert any("no masked-LM head" in w.value for w in at.warning)
     assert DIR["en"] not in [s.value for s in at.subheader]
 
@@ -204,6 +221,9 @@ def test_presenter_mode_shows_the_sections_one_at_a_time():
     at = open_app(text=CAT, masks="3", presenter="1", step=4)  # 5 / 6: both sides or left
     subheaders = [s.value for s in at.subheader]
     assert DIR["en"] in subheaders and ATTR["en"] not in subheaders
+    assert "What each layer would guess" in subheaders  # the sections before it, down the page
+    assert at.query_params["section"] == "directions"  # the step's part, for a following class
+    assert not [c for c in at.segmented_control if c.key == "mlm_part"]  # the steps walk it
     assert not any("These weights were trained" in c.value for c in at.caption)  # no asides
     at = open_app(text=CAT, masks="3", presenter="1", step=5, attribution=True)
     assert ATTR["en"] in [s.value for s in at.subheader]

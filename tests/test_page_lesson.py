@@ -216,6 +216,13 @@ def test_the_full_page_links_carry_the_view():
     assert {q["section"][0] for q in query} == {"example", "off"}
     assert all(q["layer"] == ["1"] and q["head"] == ["2"] and q["text"] == [CAT] for q in query)
     assert "chapter" not in query[0] and any("masks" in q for q in query)
+    # The masked-word page opens on the part each chapter is about.
+    for chapter, part in ((1, "directions"), (4, "guesses")):
+        (link,) = [re.search(r"\]\(([^)]*)\)", m.value).group(1)
+                   for m in open_lesson(chapter=chapter, text=CAT).markdown
+                   if ":material/open_in_new:" in m.value]
+        assert urlsplit(link).path == "masked_lm", link
+        assert parse_qs(urlsplit(link).query)["section"] == [part]
 
 
 def test_the_start_page_stays_the_default_and_the_lesson_is_listed_first():

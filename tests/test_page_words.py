@@ -103,7 +103,7 @@ def test_every_mask_has_bars_on_one_absolute_axis_and_its_hidden_words_rank(bert
 
 def test_the_15_percent_rule_shows_the_original_under_every_changed_token():
     sentence = "the dog barked on the street , the cat sat on the mat ."
-    at = open_app("masked_lm", text=sentence)
+    at = open_app("masked_lm", text=sentence, section="rule")
     tokens = ["[CLS]", *sentence.split(), "[SEP]"]
     seen = set()
     for _ in range(12):

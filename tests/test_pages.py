@@ -320,7 +320,11 @@ def test_masked_lm_hide_words():
     assert any(s.startswith("step 2:") for s in texts(at, "caption"))
     assert "All at once" in "\n".join(texts(at, "markdown"))
     run(at.selectbox(key="mlm_lens_mask").select(1))
+    assert RULE not in texts(at, "subheader")  # one part of the page at a time
     # The 15 % rule: "Re-roll" draws another sample.
+    run(at.segmented_control(key="mlm_part").set_value("rule"))
+    assert at.query_params["section"] == "rule" and at.query_params["masks"] == "3,6"
+    assert "Top 5 guesses for each hidden spot" not in texts(at, "subheader")
     rule = html_after(at, RULE).value
     for _ in range(5):
         run([b for b in at.button if b.key == "mlm_reroll"][0].click())
@@ -458,7 +462,7 @@ ZH_EXPECTED = {"home": "你正在使用的模型", "tokenization": "模型的输
                "embeddings": "验证：模型真的是这样计算的吗？",
                "attention": "第 0 层，第 0 个头：谁在看谁",
                "layer": "前馈网络：32 → 64 → 32",
-               "masked_lm": "BERT 的训练方式：15% 规则", "next_sentence": "按句段显示的输入",
+               "masked_lm": "点击遮住（可多选）", "next_sentence": "按句段显示的输入",
                "lesson": "为什么是双向编码器"}
 
 
