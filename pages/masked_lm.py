@@ -190,20 +190,15 @@ if shows("guesses"):
                 st.markdown(t("mlm.compare_caption"))
             at_once = {pos: mv.top_tokens[m][0] for m, pos in enumerate(positions)}
             greedy = {pos: tok for pos, tok, _ in mv.greedy}
-            differs = [i in at_once and at_once[i] != greedy[i] for i in span]
+            differs = [charts.PALETTE[3] if i in at_once and at_once[i] != greedy[i] else None
+                       for i in span]  # outlined where the two ways disagree
             c1, c2 = st.columns(2)
-            with c1:
-                st.markdown(f"**{t('mlm.at_once')}**")
-                st.html(charts.chips_html(
-                    [at_once.get(i, tokens[i]) for i in span],
-                    chip_colors(at_once, charts.PALETTE[1]),
-                    outline=[charts.PALETTE[3] if d else None for d in differs]))
+            for col, title, filled, color in ((c1, t("mlm.at_once"), at_once, charts.PALETTE[1]),
+                                              (c2, t("mlm.one_by_one"), greedy, charts.PALETTE[2])):
+                col.markdown(f"**{title}**")
+                col.html(charts.chips_html([filled.get(i, tokens[i]) for i in span],
+                                           chip_colors(filled, color), outline=differs))
             with c2:
-                st.markdown(f"**{t('mlm.one_by_one')}**")
-                st.html(charts.chips_html(
-                    [greedy.get(i, tokens[i]) for i in span],
-                    chip_colors(greedy, charts.PALETTE[2]),
-                    outline=[charts.PALETTE[3] if d else None for d in differs]))
                 for n, (pos, tok, p) in enumerate(mv.greedy, 1):
                     st.caption(t("mlm.step", n=n, pos=pos, tok=md_escape(tok), p=p))
             differ = sum(at_once[p] != greedy[p] for p in positions)
