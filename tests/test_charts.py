@@ -225,6 +225,26 @@ def test_row_labels_never_overlap(presenter, rows):
         assert shown == rows
 
 
+def test_sorted_units_is_one_shape_red_until_it_crosses_zero():
+    values = np.array([0.3, -0.2, 1.5, -0.01, 0.0, 0.7, -1.1, 2.0])  # 4 units fire (above 0)
+    fig = charts.sorted_units.fresh(values, unit_label="unit")
+    (trace,) = fig.data  # one trace, one filled shape: not a bar per unit
+    assert trace.type == "scatter" and trace.fill == "tozeroy" and trace.line.shape == "hvh"
+    order = np.asarray(trace.customdata)
+    assert sorted(order) == list(range(8)) and list(trace.y) == sorted(values, reverse=True)
+    np.testing.assert_allclose(values[order], trace.y)
+    # the fill is red up to the step between the 4th and 5th unit (x = 3.5 of 0..7), blue after
+    grad = trace.fillgradient
+    assert (grad.type, grad.start, grad.stop) == ("horizontal", 0, 7)
+    (_, c0), (t1, c1), (t2, c2), (_, c3) = grad.colorscale
+    assert c0 == c1 == charts.POSITIVE and c2 == c3 == charts.NEGATIVE
+    assert t1 == t2 == pytest.approx(3.5 / 7)
+    # no unit fires, or all do: the turn sits at an end, so the fill is one colour
+    for v, end in ((-np.ones(5), 0), (np.ones(5), 1)):
+        scale = charts.sorted_units.fresh(v).data[0].fillgradient.colorscale
+        assert scale[1][0] == scale[2][0] == end
+
+
 def test_column_labels_are_thinned_where_the_chart_is_narrow():
     css = charts.column_labels_css(12)
     assert '[data-testid="stPlotlyChart"] { container-type: inline-size; }' in css

@@ -478,7 +478,7 @@ def sorted_units(values, title: str | None = None, *, x_title: str = "", y_title
     that fire is the red part's width. The hover names each unit's own index (``unit_label``).
 
     Drawn as one filled step line whose fill turns from red to blue where the values cross 0,
-    not as one bar per unit: a browser draws two shapes instead of thousands (a redraw of the
+    not as one bar per unit: a browser draws one shape instead of thousands (a redraw of the
     layer page spent most of its drawing time on these bars)."""
     v = np.asarray(values, dtype=float).ravel()
     order = np.argsort(-v, kind="stable")
