@@ -112,7 +112,9 @@ steps = presenter.Steps("masked_lm", ({"predictions": t("mlm.predictions", k=K),
 
 
 def first_step(part: str) -> int:
-    return next(i for i, name in enumerate(steps.names) if PART_OF[name] == part)
+    """The presenter step where ``part`` begins (the first: the guesses while no word is hidden,
+    which are then a line at the top, not a step)."""
+    return next((i for i, name in enumerate(steps.names) if PART_OF[name] == part), 0)
 
 
 def pick_part() -> None:

@@ -176,6 +176,10 @@ def test_without_a_mask_the_attention_shows_and_the_guesses_ask_for_one():
     at = part(at, "attribution")
     assert ("Hide a word above to see which words its guess rested on."
             in "\n".join(i.value for i in at.info))
+    # back to the guesses, which are no presenter step yet: they ask for a word
+    at = part(at, "guesses")
+    assert at.query_params["section"] == "guesses" and at.query_params.get("step", "0") == "0"
+    assert any("Click one or more words" in i.value for i in at.info)
     assert not any(s.value == "Explain the guess" for s in at.selectbox)
 
 
