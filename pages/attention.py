@@ -18,6 +18,8 @@ from ui.i18n import md_escape, t
 from ui.views.attention import layer_view, off_view
 
 SECTIONS = ("head", "example", "bertviz", "off", "summary")
+BERTVIZ_VIEWS = ("head", "model", "neuron")  # bertviz's three views, one shown at a time
+PATTERNS = ("cls", "sep", "punct", "prev", "next", "entropy")  # the summary's, one shown at a time
 # bertviz draws one SVG line per pair of tokens per head. Measured in chromium (offline-en, 6 × 12
 # heads, a window of a 512-token text): 32 tokens, 74k lines in the model view, took 2.2 s to draw
 # and the head view 1.2 s; 16 tokens 1.0 s and 0.6 s. So its window is narrower than the others',
@@ -206,16 +208,15 @@ def section_head() -> None:
     st.subheader(t("attn.grid", heads=H, layer=layer))
     if not s.presenter:
         st.caption(t("attn.grid_caption"))
-    per_row = 4 if H % 4 == 0 or H > 6 else H
-    for start in range(0, H, per_row):
-        cols = st.columns(per_row)
-        for h in range(start, min(start + per_row, H)):
-            with cols[h - start]:
-                title = f"{t('attn.grid_head', head=h)} · {head_label(labels[h])}"
-                st.caption(f"**{md_escape(title)}**")
-                st.image(thumbnails.thumbnail(att[h]), width="stretch", alt=title)
-                st.button(t("attn.open_head", head=h), key=f"attn_open_{h}", on_click=state.update,
-                          kwargs={"head": h}, disabled=h == head, width="stretch")
+    # One element for the grid (a list of pictures, wrapping to the screen's width) and one for
+    # picking a head: as a 4-column grid of pictures with a button each, the 12 heads of a layer
+    # were 50 elements, 0.1 s of a redraw.
+    titles = [f"{t('attn.grid_head', head=h)} · {head_label(labels[h])}" for h in range(H)]
+    st.image([thumbnails.thumbnail(att[h], margin=thumbnails.MARGIN) for h in range(H)],
+             caption=titles, alt=titles,
+             width=thumbnails.SHOWN)
+    st.pills(t("attn.open_head"), list(range(H)), required=True,
+             **state.bind("head", "attn_open_head"))
 
 
 def current_query() -> int:
@@ -303,47 +304,56 @@ def download_view(kind: str, doc: str, file_name: str) -> None:
 def section_bertviz() -> None:
     if not s.presenter:
         st.caption(t("attn.bv_intro"))
-    missing = bertviz_view.missing_vendor()
+    # One view at a time (the three together took 0.8 s to redraw, the model view most of it).
+    kept("attn_bv_view", BERTVIZ_VIEWS[0], lambda v: v in BERTVIZ_VIEWS)
+    kind = st.segmented_control(t("attn.bv_view"), BERTVIZ_VIEWS,
+                                format_func=lambda k: t(f"attn.bv_pick_{k}"), key="attn_bv_view",
+                                on_change=keep, args=("attn_bv_view",), required=True)
     # One window for the three views, around the neuron view's query token.
     span = shown_tokens(focus=current_query(), width=BERTVIZ_WIDTH)
     n = len(span)
-    zoom = PRESENTER_ZOOM if s.presenter else 1.0
-    if missing:
+    if kind == "neuron":
+        st.subheader(t("attn.bv_neuron"))
+        if not s.presenter:
+            st.caption(t("attn.bv_neuron_caption"))
+        pos = query_picker()
+        w = walk_view(s.model, s.sentence, pair, layer, head, pos)
+        fig = bertviz_view.neuron_figure(
+            w, tokens, pos, tokens_shown=span if n < T else None,
+            titles={"products": t("attn.bv_products"), "probs": t("attn.bv_probs"),
+                    "dim": t("attn.bv_dim"), "query": t("attn.bv_query", token="{token}"),
+                    "adds": t("attn.bv_adds"), "subtracts": t("attn.bv_subtracts")})
+        st.plotly_chart(fig, width="stretch", config=charts.plot_config("neuron-view"),
+                        key="attn_neuron_fig")
+        if n < T and pos not in span:
+            st.caption(t("attn.bv_query_outside", pos=pos))
+        return
+    if missing := bertviz_view.missing_vendor():
         st.warning(t("attn.bv_missing", files=", ".join(missing)), icon="🧩")
-    else:
-        is_pair = bertviz_view.sentence_b_start(x, span) is not None
+        return
+    zoom = PRESENTER_ZOOM if s.presenter else 1.0
+    is_pair = bertviz_view.sentence_b_start(x, span) is not None
+    js = bertviz_js()
+    view = (s.model, s.sentence, pair, layer, bertviz_labels())
+    if kind == "head":
         st.subheader(t("attn.bv_head"))
-        js = bertviz_js()
-        view = (s.model, s.sentence, pair, layer, bertviz_labels())
         doc = bertviz_html("head", *view, None, span.start, span.stop, zoom, js)
         st.iframe(doc, height=bertviz_view.view_height("head", n, L, H, is_pair, zoom),
                   alt=t("attn.bv_head"))
         download_view("head", standalone_html("head", *view, None, span.start, span.stop, js=js),
                       f"bertlab-head-view-layer-{layer}.html")
-        band = bertviz_view.model_view_layers(L, H, n, layer, MODEL_VIEW_MAX)
-        include = tuple(band) if band else None
-        st.subheader(t("attn.bv_model"))
-        st.caption(t("attn.bv_model_caption") + (
-            " " + t("attn.bv_large", first=band[0], last=band[-1]) if band else ""))
-        doc = bertviz_html("model", *view, include, span.start, span.stop, zoom, js)
-        st.iframe(doc, height=bertviz_view.view_height("model", n, len(band) if band else L, H,
-                                                       is_pair, zoom),
-                  alt=t("attn.bv_model"))
-        download_view("model", standalone_html("model", *view, include, span.start, span.stop,
-                                               js=js), "bertlab-model-view.html")
-    st.subheader(t("attn.bv_neuron"))
-    if not s.presenter:
-        st.caption(t("attn.bv_neuron_caption"))
-    pos = query_picker()
-    w = walk_view(s.model, s.sentence, pair, layer, head, pos)
-    fig = bertviz_view.neuron_figure(w, tokens, pos, tokens_shown=span if n < T else None, titles={
-        "products": t("attn.bv_products"), "probs": t("attn.bv_probs"), "dim": t("attn.bv_dim"),
-        "query": t("attn.bv_query", token="{token}"), "adds": t("attn.bv_adds"),
-        "subtracts": t("attn.bv_subtracts")})
-    st.plotly_chart(fig, width="stretch", config=charts.plot_config("neuron-view"),
-                    key="attn_neuron_fig")
-    if n < T and pos not in span:
-        st.caption(t("attn.bv_query_outside", pos=pos))
+        return
+    band = bertviz_view.model_view_layers(L, H, n, layer, MODEL_VIEW_MAX)
+    include = tuple(band) if band else None
+    st.subheader(t("attn.bv_model"))
+    st.caption(t("attn.bv_model_caption") + (
+        " " + t("attn.bv_large", first=band[0], last=band[-1]) if band else ""))
+    doc = bertviz_html("model", *view, include, span.start, span.stop, zoom, js)
+    st.iframe(doc, height=bertviz_view.view_height("model", n, len(band) if band else L, H,
+                                                   is_pair, zoom),
+              alt=t("attn.bv_model"))
+    download_view("model", standalone_html("model", *view, include, span.start, span.stop, js=js),
+                  "bertlab-model-view.html")
 
 
 def around(words: list[str], positions, context: int = 8) -> str:
@@ -427,25 +437,26 @@ def section_summary() -> None:
     st.info(t("attn.sum_noop"), icon="💤")
     heads_axis = [str(h) for h in range(H)]
     layers_axis = [str(li) for li in range(L)]
-    # Clark et al.'s (2019) patterns, each a mean share of attention, and the entropy ("broad").
-    panels = [("cls", t("attn.sum_cls")), ("sep", t("attn.sum_sep")),
-              ("punct", t("attn.sum_punct")), ("prev", t("attn.sum_prev")),
-              ("next", t("attn.sum_next")),
-              ("entropy", t("attn.sum_entropy", max=float(summary["max_entropy"])))]
-    for start in range(0, len(panels), 3):
-        cols = st.columns(3)
-        for col, (key, title) in zip(cols, panels[start:start + 3]):
-            zmax = float(summary["max_entropy"]) if key == "entropy" else 1.0
-            # The panel's title is a line of the page above it, not a plotly title: it cannot run
-            # into the axis title drawn over the plot.
-            col.markdown(f"**{md_escape(title)}**")
-            fig = charts.heatmap.fresh(summary[key], heads_axis, layers_axis, None, zmin=0,
-                                       zmax=zmax, x_title=t("common.head"),
-                                       y_title=t("common.layer"),
-                                       height=max(240, 90 + 24 * L), value_label=title)
-            fig.update_xaxes(tickangle=0)
-            col.plotly_chart(fig, width="stretch", config=charts.plot_config(f"heads-{key}"),
-                             key=f"attn_sum_{key}")
+    # Clark et al.'s (2019) patterns, each a mean share of attention, and the entropy ("broad"):
+    # one at a time, picked here (the six side by side were six charts, 0.7 s to redraw).
+    kept("attn_pattern", PATTERNS[0], lambda v: v in PATTERNS)
+    key = st.segmented_control(t("attn.sum_pattern"), PATTERNS,
+                               format_func=lambda k: t(f"attn.sum_{k}_pick" if k == "entropy"
+                                                       else f"attn.sum_{k}"),
+                               key="attn_pattern", on_change=keep, args=("attn_pattern",),
+                               required=True)
+    title = (t("attn.sum_entropy", max=float(summary["max_entropy"])) if key == "entropy"
+             else t("attn.sum_share", what=t(f"attn.sum_{key}")))
+    zmax = float(summary["max_entropy"]) if key == "entropy" else 1.0
+    # The chart's title is a line of the page above it, not a plotly title: it cannot run into the
+    # axis title drawn over the plot.
+    st.markdown(f"**{md_escape(title)}**")
+    fig = charts.heatmap.fresh(summary[key], heads_axis, layers_axis, None, zmin=0, zmax=zmax,
+                               x_title=t("common.head"), y_title=t("common.layer"),
+                               height=max(240, 90 + 28 * L), value_label=title)
+    fig.update_xaxes(tickangle=0)
+    st.plotly_chart(fig, width="stretch", config=charts.plot_config(f"heads-{key}"),
+                    key="attn_sum_pattern")
     st.subheader(t("attn.sum_labels"))
     names = list(attention.HEAD_LABELS)
     codes = np.vectorize(names.index)(summary["label"]).astype(float)

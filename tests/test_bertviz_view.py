@@ -375,3 +375,7 @@ def test_thumbnail():
     assert lut[255].sum() < lut[0].sum()  # the scale goes from pale to dark
     # A window's 32 × 32 block: cells of whole pixels, about the asked size.
     assert thumbnails.thumbnail(np.zeros((32, 32)), size=240).shape == (224, 224, 3)
+    # A margin: the same picture inside a white frame.
+    framed = thumbnails.thumbnail(m, size=40, margin=5)
+    assert framed.shape == (50, 50, 3) and (framed[5:45, 5:45] == img).all()
+    assert (framed[:5] == 255).all() and (framed[:, -5:] == 255).all()

@@ -289,11 +289,31 @@ def test_long_titles_wrap_to_fit_a_phone(title):
     assert charts.heatmap([[1.0]], ["a"], ["b"], short).layout.title.text == charts.esc(short)
 
 
+def gap_lines(fig: go.Figure) -> tuple[list[float], list[float]]:
+    """Where a heatmap's gaps are drawn: between columns (x) and between rows (y)."""
+    lines = [g for g in fig.layout.shapes if g.type == "line" and g.line.color == charts.PAPER]
+    return ([g.x0 for g in lines if g.xref == "x" and g.x0 == g.x1],
+            [g.y0 for g in lines if g.yref == "y" and g.y0 == g.y1])
+
+
 def test_hundreds_of_columns_have_no_gaps():
     """A 1 px gap between cells hides the cells themselves when hundreds share a phone's width."""
-    assert builders()["heatmap"].data[0].xgap == 1
-    assert builders()["vectors"].data[0].xgap == 0  # 64 dimensions: the cells touch
-    assert builders()["vectors"].data[0].ygap == 1  # its 4 rows keep their gaps
+    figs = builders()
+    n = len(TOKENS)
+    assert gap_lines(figs["heatmap"]) == ([c + 0.5 for c in range(n - 1)],
+                                          [r + 0.5 for r in range(n - 1)])
+    assert gap_lines(figs["vectors"]) == ([], [0.5, 1.5, 2.5])  # 64 dimensions touch; 4 rows don't
+    wide = charts.heatmap(np.zeros((2, charts.GAPS_UP_TO + 1)))
+    assert gap_lines(wide) == ([], [0.5])
+
+
+def test_heatmaps_leave_plotly_its_fast_drawing():
+    """plotly.js draws a heatmap as one pixel per cell, scaled, only when it has no xgap / ygap
+    (its gaps are lines over the cells instead)."""
+    for name, fig in builders().items():
+        for trace in fig.data:
+            if trace.type == "heatmap":
+                assert not trace.xgap and not trace.ygap, name
 
 
 def test_narrow_architecture_has_short_lines():

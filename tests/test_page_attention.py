@@ -62,6 +62,12 @@ def notices(at: AppTest) -> list[tuple[int, int, int]]:
     return [tuple(map(int, m.groups())) for c in at.caption if (m := NOTICE.search(c.value))]
 
 
+def bold(at: AppTest) -> list[str]:
+    """The bold lines of the page ("**…**" markdown), unescaped."""
+    return [m.value.strip("*").replace("\\", "") for m in at.markdown
+            if m.value.startswith("**")]
+
+
 def figures(at: AppTest) -> list[dict]:
     return [json.loads(e.proto.spec) for e in elements(at, "plotly_chart")]
 
@@ -82,8 +88,9 @@ def test_one_head_shows_a_window_of_a_long_input():
     assert len(heat["layout"]["yaxis"]["ticktext"]) == 32
     assert array(heat["data"][0]["z"]).shape == (32, 32)
     assert "outside the window" in "\n".join(c.value for c in at.caption)
-    # The small multiples are pictures of the same 32 × 32 window, one per head.
-    assert len(elements(at, "image")) == 4
+    # The small multiples are pictures of the same 32 × 32 window, one per head, in one element.
+    (grid,) = elements(at, "image")
+    assert [i.caption.split(" · ")[0] for i in grid.proto.imgs] == [f"head {h}" for h in range(4)]
     # Sliding the window shows other tokens, and the URL keeps where it starts.
     run(at.slider(key="attn_window").set_value(100))
     assert notices(at) == [(100, 131, 512)] and at.query_params["window"] == "100"
@@ -121,15 +128,21 @@ def test_bertviz_views_get_only_the_window():
     at = open_page(text=LONG, section="bertviz", query=200)
     first, last, n = notices(at)[0]
     assert last - first + 1 == 20 and first <= 200 <= last and n == 512
-    frames = elements(at, "iframe")
-    if frames:  # vendor/ present: each view's page carries the window's tokens only
-        for frame in frames:
+    for view in ("head", "model"):  # one view at a time; the head view first
+        if view != "head":
+            at = run(at.segmented_control(key="attn_bv_view").set_value(view))
+        frames = elements(at, "iframe")
+        assert not figures(at)
+        if frames:  # vendor/ present: the view's page carries the window's tokens only
+            (frame,) = frames
             line = next(s for s in frame.proto.srcdoc.splitlines()
                         if s.strip().startswith("const params = "))
             params, _ = json.JSONDecoder().raw_decode(line.strip()[len("const params = "):])
             assert len(params["attention"][0]["left_text"]) == 20
             assert len(frame.proto.srcdoc) < 1_500_000
-    neuron = figures(at)[-1]
+    at = run(at.segmented_control(key="attn_bv_view").set_value("neuron"))
+    assert not elements(at, "iframe") and notices(at)[0] == (first, last, n)
+    (neuron,) = figures(at)
     rows = neuron["data"][0]["y"]
     assert len(rows) == 20 and rows[0].startswith(f"{first} ")
 
@@ -196,7 +209,24 @@ def test_choices_go_into_the_url():
     run(at.selectbox(key="attn_query").select(3))
     assert at.query_params["query"] == "3"
     section(at, "bertviz")  # the neuron view explains the same query token
+    run(at.segmented_control(key="attn_bv_view").set_value("neuron"))
     assert at.selectbox(key="attn_query").value == 3
+
+
+def test_the_summary_shows_one_pattern_at_a_time_and_keeps_it():
+    at = open_page(text="the dog barked , and it rained .", section="summary")
+    assert at.segmented_control(key="attn_pattern").value == "cls"
+    cls, labels = figures(at)
+    assert array(cls["data"][0]["z"]).shape == (2, 4)  # layers × heads
+    assert "Mean share of attention to [CLS], per layer and head" in bold(at)
+    run(at.segmented_control(key="attn_pattern").set_value("entropy"))
+    entropy, labels_again = figures(at)
+    assert labels_again == labels and "entropy (nats, max" in " ".join(bold(at))
+    assert entropy["data"][0]["zmax"] > 1 and not (array(entropy["data"][0]["z"])
+                                                   == array(cls["data"][0]["z"])).all()
+    # The pattern stays picked while another section is shown.
+    section(section(at, "head"), "summary")
+    assert at.segmented_control(key="attn_pattern").value == "entropy"
 
 
 @pytest.mark.parametrize("bad", ["words", "x'; drop", ""])

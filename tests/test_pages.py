@@ -260,9 +260,11 @@ def test_attention_layer_head_and_sections():
     assert at.query_params["head"] == "2"
     run(at.selectbox(key="w_layer").select(1))
     assert "Layer 1, head 2: who looks at whom" in texts(at, "subheader")
-    # "Open head 3" in the grid of small multiples opens it above.
-    run([b for b in at.button if b.key == "attn_open_3"][0].click())
+    # Head 3 picked under the grid of small multiples opens it above, and the head box follows.
+    assert at.pills(key="attn_open_head").value == 2
+    run(at.pills(key="attn_open_head").set_value(3))
     assert "Layer 1, head 3: who looks at whom" in texts(at, "subheader")
+    assert at.selectbox(key="w_head").value == 3 and at.query_params["head"] == "3"
 
     run(at.segmented_control(key="attn_section").set_value("example"))
     assert "① Query and keys" in texts(at, "subheader")
@@ -281,13 +283,18 @@ def test_attention_bertviz_views_are_offline():
     if not frames:  # vendor/ missing: a clear notice instead of a blank view
         assert any("make vendor" in w for w in texts(at, "warning"))
         pytest.skip("vendor/ has no JavaScript (scripts/vendor_js.sh not run)")
-    assert len(frames) == 2
-    for frame in frames:  # the scripts inlined, or served by this app (static/bertviz/)
-        doc = frame.proto.srcdoc
+    for view in ("head", "model"):  # one view at a time, the head view first
+        if view != "head":
+            at = run(at.segmented_control(key="attn_bv_view").set_value(view))
+        (frame,) = elements(at, "iframe")
+        doc = frame.proto.srcdoc  # the scripts inlined, or served by this app (static/bertviz/)
         assert "cdnjs" not in doc and "//" not in "".join(
             re.findall(r'<script[^>]*\ssrc="([^"]*)"', doc))
         assert "RequireJS 2.3.6" in doc or 'src="app/static/bertviz/require.js' in doc
+    assert "Model view: every layer × head" in texts(at, "subheader")
+    run(at.segmented_control(key="attn_bv_view").set_value("neuron"))
     assert "Neuron view: where a score comes from" in texts(at, "subheader")
+    assert not elements(at, "iframe")
 
 
 def test_attention_switch_heads_off_needs_a_mask():

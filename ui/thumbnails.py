@@ -18,6 +18,8 @@ import numpy as np
 from . import charts
 
 SIZE = 240  # pixels per side, about a column's width on a laptop (the browser scales it)
+SHOWN = 170  # pixels per side on the page, margin included: 2 a row on a phone, 6 on a laptop
+MARGIN = 10  # white pixels around each picture of SIZE (about 7 px as shown)
 
 
 @functools.lru_cache(maxsize=8)
@@ -31,7 +33,7 @@ def _lut(colorscale) -> np.ndarray:
     return np.clip(np.rint(rgb), 0, 255).astype(np.uint8)
 
 
-def thumbnail(matrix, *, zmax: float = 1.0, size: int = SIZE) -> np.ndarray:
+def thumbnail(matrix, *, zmax: float = 1.0, size: int = SIZE, margin: int = 0) -> np.ndarray:
     """An attention matrix as an RGB picture: row i of cells is row i of ``matrix`` (top first).
 
     Args:
@@ -40,6 +42,7 @@ def thumbnail(matrix, *, zmax: float = 1.0, size: int = SIZE) -> np.ndarray:
         zmax: the weight drawn darkest.
         size: about this many pixels on the longer side (each cell a whole number of pixels, with
             a one-pixel white gap when cells are 4 pixels or more).
+        margin: white pixels around the picture (pictures drawn side by side then stand apart).
 
     Returns:
         (height, width, 3) uint8 array, for ``st.image``.
@@ -54,4 +57,6 @@ def thumbnail(matrix, *, zmax: float = 1.0, size: int = SIZE) -> np.ndarray:
     if cell >= 4:
         img[cell - 1::cell, :] = 255
         img[:, cell - 1::cell] = 255
+    if margin:
+        img = np.pad(img, ((margin, margin), (margin, margin), (0, 0)), constant_values=255)
     return img
