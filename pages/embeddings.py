@@ -84,15 +84,5 @@ if not s.presenter:
     st.caption(t("emb.positions_caption", n=n - 1))
 if len(shown) < n:
     st.caption(t("emb.positions_sampled", k=shown[1], m=len(shown)))
-labels = [str(p) for p in shown]  # the hover names each cell's positions
-fig = charts.heatmap.fresh(sim, labels, labels, t("emb.positions_title"),
-                           colorscale=charts.DIVERGING, zmid=0, zmin=-1, zmax=1, height=520,
-                           value_label="cos")
-ticks = list(range(0, len(shown), max(1, len(shown) // 8)))  # about 8 labels an axis
-fig.update_xaxes(constrain="domain", tickvals=ticks, ticktext=[labels[i] for i in ticks],
-                 tickangle=0)
-fig.update_yaxes(scaleanchor="x", constrain="domain", tickvals=ticks,
-                 ticktext=[labels[i] for i in ticks])
-if len(shown) > 64:  # small cells: gaps between them would grey the whole map
-    fig.update_traces(xgap=0, ygap=0)
+fig = charts.position_map(sim, shown, t("emb.positions_title"))
 st.plotly_chart(fig, width="stretch", config=charts.plot_config("position-similarity"))

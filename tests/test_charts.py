@@ -50,6 +50,8 @@ def builders() -> dict[str, go.Figure]:
         "answer_counts": charts.answer_counts(["dog", "cat", "<b>x</b>"], [3, 0, 1],
                                               "The class's answers", highlight=[1]),
         "gauge": charts.gauge(0.73, "P(B follows A)", left="not next", right="next"),
+        "position_map": charts.position_map(np.corrcoef(rng.normal(size=(6, 8))), range(6),
+                                            "cos(position i, position j)"),
         "vectors": charts.vectors(rng.normal(size=(4, 64)), ["word", "position", "segment", "sum"],
                                   "the three parts"),
         "architecture": charts.architecture(BERT_BASE, COUNTS, ARCH_EN),
@@ -305,6 +307,15 @@ def test_hundreds_of_columns_have_no_gaps():
     assert gap_lines(figs["vectors"]) == ([], [0.5, 1.5, 2.5])  # 64 dimensions touch; 4 rows don't
     wide = charts.heatmap(np.zeros((2, charts.GAPS_UP_TO + 1)))
     assert gap_lines(wide) == ([], [0.5])
+
+
+def test_the_position_map_is_drawn_on_its_positions():
+    sim = np.eye(3)
+    every = charts.position_map(sim, [0, 1, 2])
+    assert gap_lines(every) == ([0.5, 1.5], [0.5, 1.5])
+    sampled = charts.position_map(sim, [0, 4, 8])  # every 4th position of 12
+    assert list(sampled.data[0].x) == [0, 4, 8] and gap_lines(sampled) == ([2.0, 6.0], [2.0, 6.0])
+    assert sampled.data[0].customdata is None  # the hover reads the axes
 
 
 def test_heatmaps_leave_plotly_its_fast_drawing():

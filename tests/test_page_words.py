@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 import bertcore
-from app_support import all_text, elements, html_after, write_app_checkpoint
+from app_support import all_text, array, elements, html_after, write_app_checkpoint
 from bertcore import masked_lm
 from ui import charts
 
@@ -210,7 +210,12 @@ def test_the_position_map_draws_at_most_128_positions_a_side(tmp_path, monkeypat
     run(at.slider(key="emb_pos_n").set_value(300))
     heat = [c for c in charts_of(at) if c["data"][0]["type"] == "heatmap"][-1]
     assert heat["data"][0]["z"]["shape"] == "100, 100"  # every 3rd of 300 positions
-    assert heat["layout"]["xaxis"]["ticktext"][1] == str(3 * heat["layout"]["xaxis"]["tickvals"][1])
+    # The axes are the positions drawn: 0, 3, 6, …, and the hover names a cell by them.
+    assert array(heat["data"][0]["x"])[:3].tolist() == [0, 3, 6]
+    ticks = array(heat["layout"]["xaxis"]["tickvals"]).tolist()
+    assert heat["layout"]["xaxis"]["ticktext"] == [str(p) for p in ticks] and ticks[1] % 3 == 0
+    assert "customdata" not in heat["data"][0]
+    assert "%{y} → %{x}" in heat["data"][0]["hovertemplate"]
     assert any("One position in 3 is drawn (100 a side)" in c for c in texts(at, "caption"))
     run(at.slider(key="emb_pos_n").set_value(64))
     heat = [c for c in charts_of(at) if c["data"][0]["type"] == "heatmap"][-1]

@@ -531,6 +531,34 @@ def gauge(p: float, title: str | None = None, *, left: str = "", right: str = ""
 
 
 @shared
+def position_map(similarity, positions, title: str | None = None) -> go.Figure:
+    """The cosine similarity of position embeddings, a square map with about 8 ticks an axis.
+
+    The axes are the positions themselves (``positions``, evenly spaced: every one, or every k-th
+    of a long range), so the hover names a cell by its axes, not by a label per cell: 4,096 cells
+    at 64 positions. Shared: the map does not depend on the sentence.
+    """
+    shown = np.asarray(positions)
+    fig = heatmap.fresh(similarity, None, None, title, colorscale=DIVERGING, zmid=0, zmin=-1,
+                        zmax=1, height=520, value_label="cos")
+    ticks = shown[::max(1, len(shown) // 8)]
+    fig.update_traces(x=shown, y=shown, customdata=None,
+                      hovertemplate="%{y} → %{x}<br>cos %{z:.4f}<extra></extra>")
+    fig.update_xaxes(constrain="domain", tickvals=ticks, ticktext=[str(p) for p in ticks],
+                     tickangle=0)
+    fig.update_yaxes(scaleanchor="x", constrain="domain", tickvals=ticks,
+                     ticktext=[str(p) for p in ticks])
+    # The gap lines were drawn between cells 0, 1, 2, …: put them between these positions.
+    step = float(shown[1] - shown[0]) if len(shown) > 1 else 1.0
+    for g in fig.layout.shapes:
+        if g.xref == "x":
+            g.x0 = g.x1 = shown[0] + g.x0 * step
+        else:
+            g.y0 = g.y1 = shown[0] + g.y0 * step
+    return fig
+
+
+@shared
 def vectors(rows, row_labels, title: str | None = None, *, dims=None) -> go.Figure:
     """Rows of vectors as a diverging heatmap (one row per vector, one column per dimension)."""
     m = np.asarray(rows, dtype=float)
