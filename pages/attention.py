@@ -19,6 +19,7 @@ from ui.views.attention import layer_view, off_view
 
 SECTIONS = ("head", "example", "bertviz", "off", "summary")
 BERTVIZ_VIEWS = ("head", "model", "neuron")  # bertviz's three views, one shown at a time
+EXAMPLE_STEPS = ("qk", "scores", "sum")  # the worked example's, one shown at a time
 PATTERNS = ("cls", "sep", "punct", "prev", "next", "entropy")  # the summary's, one shown at a time
 # bertviz draws one SVG line per pair of tokens per head. Measured in chromium (offline-en, 6 × 12
 # heads, a window of a 512-token text): 32 tokens, 74k lines in the model view, took 2.2 s to draw
@@ -239,11 +240,19 @@ def section_example() -> None:
         st.markdown(t("attn.ex_intro", layer=layer, head=head, dh=dh))
     pos = query_picker()
     span = shown_tokens(focus=pos)
-    windowed = len(span) < T
     w = attention.walk_window(walk_view(s.model, s.sentence, pair, layer, head, pos), span)
     st.latex(r"s_j = \frac{q \cdot k_j}{\sqrt{d_h}} + m_j \qquad p = \mathrm{softmax}(s) "
              r"\qquad \mathrm{out} = \sum_j p_j\, v_j")
+    # One step at a time, in the formula's order (the three together took 0.45 s to redraw).
+    kept("attn_ex_step", EXAMPLE_STEPS[0], lambda v: v in EXAMPLE_STEPS)
+    step = st.segmented_control(t("attn.ex_step"), EXAMPLE_STEPS,
+                                format_func=lambda k: t(f"attn.ex_pick_{k}"), key="attn_ex_step",
+                                on_change=keep, args=("attn_ex_step",), required=True)
+    {"qk": example_qk, "scores": example_scores, "sum": example_sum}[step](w, pos, span)
 
+
+def example_qk(w: dict, pos: int, span: range) -> None:
+    dh = cfg.head_dim
     st.subheader(t("attn.ex_step1"))
     rows = [t("attn.ex_q_row", token=tokens[pos])] + [t("attn.ex_k_row", pos=j, token=tokens[j])
                                                       for j in span]
@@ -251,9 +260,12 @@ def section_example() -> None:
                                    t("attn.ex_qk_title", dh=dh)),
                     width="stretch", config=charts.plot_config("query-keys"), key="attn_qk_fig")
 
+
+def example_scores(w: dict, pos: int, span: range) -> None:
+    windowed = len(span) < T
     st.subheader(t("attn.ex_step2"))
     if not s.presenter:
-        st.caption(t("attn.ex_table_caption", dh=dh, sqrt=float(w["sqrt_dh"])))
+        st.caption(t("attn.ex_table_caption", dh=cfg.head_dim, sqrt=float(w["sqrt_dh"])))
     # A static table as tall as its rows: no inner scroll bar, and it grows with presenter mode's
     # type (an interactive st.dataframe keeps 35-pixel rows and scrolls after ten). st.table reads
     # Markdown in every cell and header, so the tokens and headers ("+ mask") are escaped.
@@ -275,6 +287,9 @@ def section_example() -> None:
     else:
         st.error(t("attn.ex_bad"))
 
+
+def example_sum(w: dict, pos: int, span: range) -> None:
+    windowed = len(span) < T
     st.subheader(t("attn.ex_step3"))
     if not s.presenter:
         st.caption(t("attn.ex_sum_caption", token=tokens[pos]))

@@ -130,10 +130,12 @@ def test_html_sentence_is_shown_as_text(page):
     # The bertviz views put the tokens inside a <script>: still no script of ours runs.
     open_view(page, f"attention?text={quoted}")
     choose(page, "bertviz views")
-    heading(page, "Neuron view: where a score comes from").wait_for(timeout=RUN_TIMEOUT)
-    wait_idle(page)
-    page.wait_for_timeout(1500)
-    assert pwned(page) == []
+    for view, title in (("Head view", "Head view"), ("Model view", "Model view: every layer")):
+        choose(page, view)
+        heading(page, title).wait_for(timeout=RUN_TIMEOUT)
+        wait_idle(page)
+        page.wait_for_timeout(1500)
+        assert pwned(page) == []
     chips = page.locator(".bl-chips")
     assert chips.count() == 0 or "<" in chips.first.inner_text()
 
@@ -152,23 +154,32 @@ def test_bertviz_views_render_offline(page):
     choose(page, "bertviz views")
     heading(page, "Head view").wait_for(timeout=RUN_TIMEOUT)
     wait_idle(page)
-    sync_api.expect(page.locator('[data-testid="stMain"] iframe')).to_have_count(
-        2, timeout=RUN_TIMEOUT)
+    # One view at a time: the head view first.
+    frames = page.locator('[data-testid="stMain"] iframe')
+    sync_api.expect(frames).to_have_count(1, timeout=RUN_TIMEOUT)
     # bertviz draws with d3 once require.js has handed it jQuery and d3: the head view writes
     # the tokens as SVG text, the model view one thumbnail of lines per head.
-    head_view = page.frame_locator('[data-testid="stMain"] iframe').nth(0)
+    head_view = page.frame_locator('[data-testid="stMain"] iframe').first
     head_view.locator("svg text").filter(has_text="dog").first.wait_for(timeout=30_000)
     assert head_view.locator("svg rect, svg line, svg path").count() > 0
-    model_view = page.frame_locator('[data-testid="stMain"] iframe').nth(1)
-    model_view.locator("svg line, svg path").first.wait_for(state="attached", timeout=30_000)
-    assert model_view.locator("svg line, svg path, svg rect").count() > 8  # 2 layers x 4 heads
     if bertviz_view.served_ready():
-        doc = page.locator('[data-testid="stMain"] iframe').first.get_attribute("srcdoc")
+        doc = frames.first.get_attribute("srcdoc")
         assert "d3js.org" not in doc and 'src="app/static/bertviz/d3.min.js?v=' in doc
         loaded = {u.split("/app/static/bertviz/")[1].split("?")[0] for u, st in scripts
                   if st in (200, 304)}
         assert loaded == set(bertviz_view.VENDOR_FILES.values()), scripts
     screenshot(page, "en-attention-bertviz")
+    choose(page, "Model view")
+    heading(page, "Model view: every layer").wait_for(timeout=RUN_TIMEOUT)
+    wait_idle(page)
+    sync_api.expect(frames).to_have_count(1, timeout=RUN_TIMEOUT)
+    model_view = page.frame_locator('[data-testid="stMain"] iframe').first
+    model_view.locator("svg line, svg path").first.wait_for(state="attached", timeout=30_000)
+    assert model_view.locator("svg line, svg path, svg rect").count() > 8  # 2 layers x 4 heads
+    choose(page, "Neuron view")
+    heading(page, "Neuron view: where a score comes from").wait_for(timeout=RUN_TIMEOUT)
+    wait_idle(page)
+    sync_api.expect(frames).to_have_count(0, timeout=RUN_TIMEOUT)
     no_errors(page)
 
 

@@ -13,7 +13,7 @@ import urllib.parse
 
 import pytest
 
-from browser_support import RUN_TIMEOUT, no_errors, open_view
+from browser_support import RUN_TIMEOUT, choose, no_errors, open_view, wait_idle
 from ui import bertviz_view
 
 CHART = '[data-testid="stMain"] [data-testid="stPlotlyChart"]'
@@ -57,6 +57,10 @@ def test_a_downloaded_bertviz_view_draws_with_no_network(page, browser, tmp_path
     no_errors(page)
     files = {}
     for kind in ("head", "model"):
+        if kind == "model":  # one view at a time
+            choose(page, "Model view")
+            page.locator(".st-key-attn_bv_model_html button").first.wait_for(timeout=RUN_TIMEOUT)
+            wait_idle(page)
         with page.expect_download(timeout=30_000) as got:
             page.locator(f".st-key-attn_bv_{kind}_html button").first.click()
         files[kind] = tmp_path / got.value.suggested_filename

@@ -102,14 +102,21 @@ def test_worked_example_shows_the_window_around_its_query():
     assert at.selectbox(key="attn_query").value == 300
     first, last, n = notices(at)[0]
     assert (n, last - first) == (512, 31) and first <= 300 <= last
+    # One step at a time: q and the keys first, then the scores' table, then the weighted sum.
+    assert at.segmented_control(key="attn_ex_step").value == "qk" and not at.table
+    (q_and_keys,) = figures(at)
+    assert len(q_and_keys["layout"]["yaxis"]["ticktext"]) == 33  # q and the window's 32 keys
+    at = run(at.segmented_control(key="attn_ex_step").set_value("scores"))
+    assert not figures(at)
     table = at.table[0].value
     assert len(table) == 32 and table.iloc[0, 0].startswith(str(first))
-    q_and_keys, weighted = figures(at)
-    assert len(q_and_keys["layout"]["yaxis"]["ticktext"]) == 33  # q and the window's 32 keys
-    assert len(weighted["layout"]["yaxis"]["ticktext"]) == 34  # their p·v, Σ, the model's
-    assert "over all 512 tokens" in weighted["layout"]["yaxis"]["ticktext"][-2]
     assert any("outside the window" in c.value for c in at.caption)
     assert any("agree up to float rounding" in s.value for s in at.success)
+    at = run(at.segmented_control(key="attn_ex_step").set_value("sum"))
+    (weighted,) = figures(at)
+    assert len(weighted["layout"]["yaxis"]["ticktext"]) == 34  # their p·v, Σ, the model's
+    assert "over all 512 tokens" in weighted["layout"]["yaxis"]["ticktext"][-2]
+    assert not at.table and "③ Weighted sum of the values" in subheaders(at)
     # A new query token moves the window to it.
     run(at.selectbox(key="attn_query").select(20))
     first, last, _ = notices(at)[0]

@@ -268,9 +268,12 @@ def test_attention_layer_head_and_sections():
 
     run(at.segmented_control(key="attn_section").set_value("example"))
     assert "① Query and keys" in texts(at, "subheader")
-    assert any("agree up to float rounding" in s for s in texts(at, "success"))
     run(at.selectbox(key="attn_query").select(4))
     assert "q of “on”" in shown(at)
+    run(at.segmented_control(key="attn_ex_step").set_value("scores"))
+    assert "② Scores, scaling, mask, softmax" in texts(at, "subheader")
+    assert any("agree up to float rounding" in s for s in texts(at, "success"))
+    assert "① Query and keys" not in texts(at, "subheader")
 
     run(at.segmented_control(key="attn_section").set_value("summary"))
     assert "Dominant behaviour of each head" in texts(at, "subheader")
