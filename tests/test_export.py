@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from app_support import elements, open_app, write_app_checkpoint
+from app_support import elements, open_app, run, write_app_checkpoint
 from ui import bertviz_view, charts
 
 REPO = Path(__file__).resolve().parent.parent
@@ -109,7 +109,11 @@ def served(monkeypatch) -> dict[str, bytes]:
 @pytest.mark.skipif(bool(bertviz_view.missing_vendor()), reason="vendor/ lacks the JS")
 def test_the_bertviz_views_download_as_offline_html(tiny_app, served):
     at = open_app("attention", section="bertviz", pair="it rained .", presenter=1)
-    assert len([b for b in elements(at, "download_button") if "attn_bv_" in b.proto.id]) == 2
+    for view in ("head", "model"):  # one view at a time, each with its download
+        if view == "model":
+            at = run(at.segmented_control(key="attn_bv_view").set_value(view))
+        (button,) = [b for b in elements(at, "download_button") if "attn_bv_" in b.proto.id]
+        assert f"attn_bv_{view}_html" in button.proto.id
     assert sorted(served) == ["bertlab-head-view-layer-0.html", "bertlab-model-view.html"]
     for doc in (data.decode("utf-8") for data in served.values()):
         assert not re.search(r"<script[^>]*\bsrc\s*=", doc, re.I)  # nothing to fetch
