@@ -42,20 +42,6 @@ def head_label(name: str) -> str:
     return t(f"attn.lbl.{name}")
 
 
-def kept(key: str, default, valid) -> None:
-    """Seeds widget ``key`` from a copy that survives the widget not being drawn (other
-    sections)."""
-    ss = st.session_state
-    store = ss.setdefault("_attn_kept", {})
-    if key not in ss:
-        value = store.get(key, default)
-        ss[key] = value if valid(value) else default
-
-
-def keep(key: str) -> None:
-    st.session_state.setdefault("_attn_kept", {})[key] = st.session_state[key]
-
-
 # ----------------------------------------------------------------------------- cached numbers
 
 @st.cache_data(max_entries=32, show_spinner=False)
@@ -244,10 +230,10 @@ def section_example() -> None:
     st.latex(r"s_j = \frac{q \cdot k_j}{\sqrt{d_h}} + m_j \qquad p = \mathrm{softmax}(s) "
              r"\qquad \mathrm{out} = \sum_j p_j\, v_j")
     # One step at a time, in the formula's order (the three together took 0.45 s to redraw).
-    kept("attn_ex_step", EXAMPLE_STEPS[0], lambda v: v in EXAMPLE_STEPS)
     step = st.segmented_control(t("attn.ex_step"), EXAMPLE_STEPS,
-                                format_func=lambda k: t(f"attn.ex_pick_{k}"), key="attn_ex_step",
-                                on_change=keep, args=("attn_ex_step",), required=True)
+                                format_func=lambda k: t(f"attn.ex_pick_{k}"), required=True,
+                                **state.kept("attn_ex_step", EXAMPLE_STEPS[0],
+                                             EXAMPLE_STEPS.__contains__))
     {"qk": example_qk, "scores": example_scores, "sum": example_sum}[step](w, pos, span)
 
 
@@ -320,10 +306,10 @@ def section_bertviz() -> None:
     if not s.presenter:
         st.caption(t("attn.bv_intro"))
     # One view at a time (the three together took 0.8 s to redraw, the model view most of it).
-    kept("attn_bv_view", BERTVIZ_VIEWS[0], lambda v: v in BERTVIZ_VIEWS)
     kind = st.segmented_control(t("attn.bv_view"), BERTVIZ_VIEWS,
-                                format_func=lambda k: t(f"attn.bv_pick_{k}"), key="attn_bv_view",
-                                on_change=keep, args=("attn_bv_view",), required=True)
+                                format_func=lambda k: t(f"attn.bv_pick_{k}"), required=True,
+                                **state.kept("attn_bv_view", BERTVIZ_VIEWS[0],
+                                             BERTVIZ_VIEWS.__contains__))
     # One window for the three views, around the neuron view's query token.
     span = shown_tokens(focus=current_query(), width=BERTVIZ_WIDTH)
     n = len(span)
@@ -388,7 +374,7 @@ def around(words: list[str], positions, context: int = 8) -> str:
 
 def set_off(pairs) -> None:
     st.session_state["attn_off"] = sorted(pairs)
-    keep("attn_off")
+    state.keep("attn_off")
 
 
 def section_off() -> None:
@@ -416,11 +402,12 @@ def section_off() -> None:
         return
 
     options = [(li, hi) for li in range(L) for hi in range(H)]
-    kept("attn_off", [], lambda v: isinstance(v, list) and all(tuple(p) in options for p in v))
+    widget = state.kept("attn_off", [], lambda v: isinstance(v, list)
+                        and all(tuple(p) in options for p in v))
     st.session_state["attn_off"] = [tuple(p) for p in st.session_state["attn_off"]]
     off = st.multiselect(t("attn.off_pick"), options,
                          format_func=lambda p: t("attn.off_label", layer=p[0], head=p[1]),
-                         key="attn_off", on_change=keep, args=("attn_off",))
+                         **widget)
     b1, b2, _ = st.columns([2, 2, 3])
     b1.button(t("attn.off_layer", layer=layer), key="attn_off_layer", on_click=set_off,
               args=(sorted({*map(tuple, off), *((layer, h) for h in range(H))}),))
@@ -454,12 +441,10 @@ def section_summary() -> None:
     layers_axis = [str(li) for li in range(L)]
     # Clark et al.'s (2019) patterns, each a mean share of attention, and the entropy ("broad"):
     # one at a time, picked here (the six side by side were six charts, 0.7 s to redraw).
-    kept("attn_pattern", PATTERNS[0], lambda v: v in PATTERNS)
     key = st.segmented_control(t("attn.sum_pattern"), PATTERNS,
                                format_func=lambda k: t(f"attn.sum_{k}_pick" if k == "entropy"
-                                                       else f"attn.sum_{k}"),
-                               key="attn_pattern", on_change=keep, args=("attn_pattern",),
-                               required=True)
+                                                       else f"attn.sum_{k}"), required=True,
+                               **state.kept("attn_pattern", PATTERNS[0], PATTERNS.__contains__))
     title = (t("attn.sum_entropy", max=float(summary["max_entropy"])) if key == "entropy"
              else t("attn.sum_share", what=t(f"attn.sum_{key}")))
     zmax = float(summary["max_entropy"]) if key == "entropy" else 1.0

@@ -13,6 +13,7 @@ K = views.masked_lm.K
 # run in all ((masks - 1) x tokens), it waits for a click, so a long text stays quick to open.
 GREEDY_AUTO_TOKENS = 256
 DIRECTIONS_AUTO_TOKENS = 128  # longer: "both sides or the left only" waits for a click
+DIRECTION_VIEWS = ("guesses", "attention")  # that part's two views, one shown at a time
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -257,15 +258,22 @@ if shows("directions"):
     st.subheader(t("dir.title"))
     st.markdown(t("dir.intro"))
     st.info(t("dir.not_in_bert"), icon="🧭")
+    # The guesses both ways, or one head's attention both ways: one at a time (the four charts
+    # together took 0.45 s to redraw).
+    view = st.segmented_control(t("dir.view"), DIRECTION_VIEWS, required=True,
+                                format_func=lambda k: t(f"dir.view_{k}"),
+                                **state.kept("dir_view", DIRECTION_VIEWS[0],
+                                             DIRECTION_VIEWS.__contains__))
     layers, heads = bert.config.num_hidden_layers, bert.config.num_attention_heads
     state.clamp_layer_head(layers, heads)
-    c1, c2 = st.columns(2)
-    if layers > 1:
-        c1.select_slider(t("common.layer"), list(range(layers)), help=t("common.from_zero"),
-                         **state.bind("layer"))
-    if heads > 1:
-        c2.select_slider(t("common.head"), list(range(heads)), help=t("common.from_zero"),
-                         **state.bind("head"))
+    if view == "attention":
+        c1, c2 = st.columns(2)
+        if layers > 1:
+            c1.select_slider(t("common.layer"), list(range(layers)), help=t("common.from_zero"),
+                             **state.bind("layer"))
+        if heads > 1:
+            c2.select_slider(t("common.head"), list(range(heads)), help=t("common.from_zero"),
+                             **state.bind("head"))
     cur = state.current()
     # A long text is read both ways only when asked: two passes that keep every layer's attention
     # take about 2 s at 512 tokens, too long for every edit of the sentence.
@@ -274,9 +282,9 @@ if shows("directions"):
             dv = views.masked_lm.directions_view(s.model, s.sentence, s.pair or None, positions,
                                                  cur.layer, cur.head, K)
         SIDES = {"both": t("dir.both"), "left": t("dir.left")}
-        if not positions:
+        if view == "guesses" and not positions:
             st.info(t("dir.none"), icon="👆")
-        else:
+        elif view == "guesses":
             m = 0
             if len(positions) > 1:
                 m = st.selectbox(t("mlm.lens_mask"), range(len(positions)), key="dir_mask",
@@ -284,20 +292,20 @@ if shows("directions"):
             views.masked_lm.draw_directions(dv, m)
             if not s.presenter:
                 st.caption(t("dir.caveat"))
-        # One head's attention both ways, over the tokens the page shows (a long text: its window).
-        labels = [dv.tokens[i] for i in span]
-        cols = st.columns(2)
-        for col, (side, label) in zip(cols, SIDES.items()):
-            with col:
+        else:  # one head's attention both ways, over the tokens the page shows (a long text:
+            # its window)
+            labels = [dv.tokens[i] for i in span]
+            for col, (side, label) in zip(st.columns(2), SIDES.items()):
                 att = getattr(dv, side).attention[span][:, span]
-                st.plotly_chart(charts.heatmap(att, labels, labels,
-                                               t("dir.attention_title", layer=cur.layer,
-                                                 head=cur.head, side=label),
-                                               zmin=0, zmax=1, value_label=t("common.attention")),
-                                width="stretch", config=charts.plot_config(f"attention-{side}"),
-                                key=f"dir_att_{side}")
-        if not s.presenter:
-            st.caption(t("dir.attention_caption"))
+                col.plotly_chart(charts.heatmap(att, labels, labels,
+                                                t("dir.attention_title", layer=cur.layer,
+                                                  head=cur.head, side=label),
+                                                zmin=0, zmax=1,
+                                                value_label=t("common.attention")),
+                                 width="stretch", config=charts.plot_config(f"attention-{side}"),
+                                 key=f"dir_att_{side}")
+            if not s.presenter:
+                st.caption(t("dir.attention_caption"))
 
 # ----------------------------------------------------------------------------- which words mattered
 if shows("attribution"):

@@ -68,15 +68,22 @@ def test_mask_a_word_and_see_guesses(page):
     assert "[MASK]" in chips and "dog" not in chips.split("[MASK]")[0][-5:]
     no_errors(page)
     screenshot(page, "en-masked_lm-guesses")
-    # The page's other parts, one at a time: both sides or the left only draws its four charts.
+    # The page's other parts, one at a time: both sides or the left only draws its guesses (two
+    # charts), then one head's attention (two more) in their place.
     assert charts.count() == 1
     choose(page, "Both sides or left")
     heading(page, "Both sides, or the left only?").wait_for(timeout=RUN_TIMEOUT)
     sync_api.expect(page).to_have_url(re.compile(r"[?&]section=directions(&|$)"),
                                       timeout=RUN_TIMEOUT)
     wait_idle(page)
-    sync_api.expect(charts).to_have_count(4, timeout=RUN_TIMEOUT)
+    sync_api.expect(charts).to_have_count(2, timeout=RUN_TIMEOUT)
     assert not heading(page, "Top 5 guesses for each hidden spot").count()
+    choose(page, "one head's attention")
+    page.locator("svg text").filter(has_text="Layer 0, head 0").first.wait_for(
+        timeout=RUN_TIMEOUT)
+    wait_idle(page)
+    sync_api.expect(charts).to_have_count(2, timeout=RUN_TIMEOUT)
+    assert not page.locator("svg text").filter(has_text="#2 (was “dog”)").count()
     no_errors(page)
     screenshot(page, "en-masked_lm-directions")
 

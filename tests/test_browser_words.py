@@ -13,7 +13,8 @@ from urllib.parse import quote
 
 import pytest
 
-from browser_support import RUN_TIMEOUT, no_errors, open_view, screenshot, sync_api
+from browser_support import (RUN_TIMEOUT, choose, no_errors, open_view, screenshot, sync_api,
+                             wait_idle)
 
 WINDOW = "too many to read at once, so this view shows a window"
 RTL_VOCAB = ["م", "##ر", "##حب", "##ا", "ب", "##ال", "##عالم", "ש", "##לום"]
@@ -66,9 +67,15 @@ def test_phone_layout_has_no_overlapping_labels(browser, server):
                  "masked_lm": url("masked_lm", text="the dog sat on the mat .", masks="2,6"),
                  "masked_lm-directions": url("masked_lm", text="the dog sat on the mat .",
                                              masks="2,6", section="directions"),
+                 "masked_lm-directions-attention": url("masked_lm", text="the dog sat on the mat .",
+                                                       masks="2,6", section="directions"),
                  "next_sentence": url("next_sentence", text=LONG["en"], pair=LONG["en"])}
         for name, path in views.items():
             open_view(pg, path)
+            if name.endswith("-attention"):  # the part's other view: one head's two heatmaps
+                choose(pg, "one head's attention")
+                pg.locator(".main-svg g.xtick").first.wait_for(timeout=RUN_TIMEOUT)
+                wait_idle(pg)
             no_errors(pg)
             close = pg.locator('[data-testid="stSidebarCollapseButton"] button')
             if close.count() and close.first.is_visible():  # the page, as a phone reader sees it

@@ -63,11 +63,14 @@ def run(at):
     return at
 
 
-def open_app(attribution: bool = False, **query) -> AppTest:
-    """The masked-word page with ``query`` in the URL; ``attribution``: its scores asked for."""
+def open_app(attribution: bool = False, view: str | None = None, **query) -> AppTest:
+    """The masked-word page with ``query`` in the URL; ``attribution``: its scores asked for;
+    ``view``: "both sides or left"'s view ("guesses", the default, or "attention")."""
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
     at.query_params.update({k: str(v) for k, v in query.items()})
     at.session_state["attr_on"] = attribution
+    if view:
+        at.session_state["dir_view"] = view
     at.switch_page("pages/masked_lm.py")
     return run(at)
 
@@ -121,7 +124,11 @@ def test_both_sections_draw_in_both_languages(lang, bert):
         assert bars["layout"]["xaxis"]["range"] == [0, 1]
         np.testing.assert_allclose(array(bars["data"][0]["x"]), getattr(view, side).top_probs[0],
                                    atol=1e-5)
-    # One head's attention both ways: nothing above the diagonal with the causal mask.
+    assert not [c for c in charts_of(at) if c["data"][0]["type"] == "heatmap"]
+    # One head's attention both ways, the part's other view: nothing above the diagonal with the
+    # causal mask, and no guesses.
+    at = open_app(lang=lang, text=CAT, masks="3", section="directions", view="attention")
+    assert not [c for c in charts_of(at) if c["data"][0]["type"] == "bar"]
     both, left = (next(c for c in titled(at, label) if c["data"][0]["type"] == "heatmap")
                   for label in SIDES[lang])
     zb, zl = array(both["data"][0]["z"]), array(left["data"][0]["z"])
@@ -163,7 +170,9 @@ def test_another_guess_can_be_explained_and_several_masks_chosen_between(bert):
     assert ATTR["en"] not in [s.value for s in at.subheader]
     run(at.selectbox(key="dir_mask").select(1))
     assert any(m.value.startswith("The hidden word **mat** at #6") for m in at.markdown)
-    # The layer and head sliders choose the head both heatmaps show.
+    # The other view: the layer and head sliders choose the head both heatmaps show.
+    assert not at.select_slider
+    run(at.segmented_control(key="dir_view").set_value("attention"))
     run(at.select_slider(key="w_head").set_value(2))
     assert titled(at, "Layer 0, head 2 · Both sides (BERT)")
     assert at.query_params["head"] == "2"
@@ -172,7 +181,9 @@ def test_another_guess_can_be_explained_and_several_masks_chosen_between(bert):
 def test_without_a_mask_the_attention_shows_and_the_guesses_ask_for_one():
     at = open_app(text=CAT, section="directions")
     assert "Hide a word above to compare the guesses" in "\n".join(i.value for i in at.info)
+    run(at.segmented_control(key="dir_view").set_value("attention"))
     assert len(titled(at, "Layer 0, head 0 ·")) == 2  # the two heatmaps, even so
+    assert not any("Hide a word above" in i.value for i in at.info)
     at = part(at, "attribution")
     assert ("Hide a word above to see which words its guess rested on."
             in "\n".join(i.value for i in at.info))
@@ -187,7 +198,8 @@ def test_a_long_input_is_windowed_and_its_attribution_cropped(tmp_path, monkeypa
     folder = write_app_checkpoint(tmp_path / "long-bert", positions=128)
     monkeypatch.setenv("BERTLAB_MODEL", str(folder))
     long = "the dog barked on the street , the cat sat on the mat . " * 8  # 114 tokens
-    at = open_app(text=long, masks="60", attribution=True, section="directions")
+    at = open_app(text=long, masks="60", attribution=True, section="directions",
+                  view="attention")
     for label in SIDES["en"]:
         (heat,) = [c for c in titled(at, label) if c["data"][0]["type"] == "heatmap"]
         assert array(heat["data"][0]["z"]).shape == (32, 32)  # the page's window
@@ -205,7 +217,7 @@ def test_a_text_longer_than_the_page_reads_at_once_is_compared_when_asked(tmp_pa
     folder = write_app_checkpoint(tmp_path / "longer-bert", positions=256)
     monkeypatch.setenv("BERTLAB_MODEL", str(folder))
     long = "the dog barked on the street , the cat sat on the mat . " * 12  # 170 tokens
-    at = open_app(text=long, masks="60", section="directions")
+    at = open_app(text=long, masks="60", section="directions", view="attention")
     assert at.toggle(key="dir_on").value is False
     assert not titled(at, "Layer 0, head 0 ·")  # no heatmaps, nothing computed yet
     run(at.toggle(key="dir_on").set_value(True))

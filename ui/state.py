@@ -44,6 +44,7 @@ from .i18n import LANGS, default_sentence
 
 KEY = "_bertlab_state"  # the State in st.session_state
 SYNCED = "_bertlab_synced"  # widget key -> the value last pushed into that widget
+KEPT = "_bertlab_kept"  # widget key -> its value, kept while the widget is not drawn
 MAX_CHARS = 5000  # longest text kept (BERT reads at most 512 tokens anyway)
 MAX_MASKS = 64
 # ----------------------------------------------------------------------------- reading a value
@@ -349,6 +350,24 @@ def _sync(name: str, key: str) -> None:
     if ss[key] != value:
         ss[key] = copy.deepcopy(value)
     ss.setdefault(SYNCED, {})[key] = copy.deepcopy(value)
+
+
+def kept(key: str, default, valid=lambda value: True) -> dict:
+    """Keyword arguments (``key``, ``on_change``, ``args``) for a widget of a view's own (not in
+    the URL: a summary's pattern, a bertviz view) whose value is kept while the widget is not
+    drawn, as when another section or part of its page is shown. Streamlit forgets such a
+    widget's value; this seeds it again from a copy (``default`` when there is none, or when
+    ``valid`` refuses it). A callback that sets the value itself calls :func:`keep` after."""
+    ss = st.session_state
+    if key not in ss:
+        value = ss.setdefault(KEPT, {}).get(key, default)
+        ss[key] = value if valid(value) else default
+    return {"key": key, "on_change": keep, "args": (key,)}
+
+
+def keep(key: str) -> None:
+    """Keeps widget ``key``'s value (see :func:`kept`)."""
+    st.session_state.setdefault(KEPT, {})[key] = st.session_state[key]
 
 
 def clamp_layer_head(num_layers: int, num_heads: int) -> State:
