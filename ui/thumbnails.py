@@ -17,9 +17,9 @@ import numpy as np
 
 from . import charts
 
-SIZE = 240  # pixels per side, about a column's width on a laptop (the browser scales it)
 SHOWN = 170  # pixels per side on the page, margin included: 2 a row on a phone, 6 on a laptop
-MARGIN = 10  # white pixels around each picture of SIZE (about 7 px as shown)
+MARGIN = 8  # white pixels around each picture, which stand side by side
+SIZE = SHOWN - 2 * MARGIN  # pixels per side of the picture itself: as many as are shown
 
 
 @functools.lru_cache(maxsize=8)
