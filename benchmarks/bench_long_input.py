@@ -8,9 +8,10 @@ H=12, D=768; random weights over bert-base-uncased's vocabulary, built locally a
 
 A ``streamlit run app.py`` server per model, Debian's chromium under playwright. A measurement
 starts when the browser is sent to the page (``goto``) or clicks a section, and ends when the
-script run is over (``data-test-script-state`` back to ``notRunning``) and the page is drawn: every
-plotly chart has its SVG, every bertviz iframe has drawn its SVG, and the browser has painted two
-frames after that (a browser busy laying out 512 labels does not get there). Each measurement uses
+script run is over (``data-test-script-state`` back to ``notRunning``) and the page is drawn: no
+element is still loading its code (a skeleton, as a session's first chart is while plotly.js
+loads), every plotly chart has its SVG, every bertviz iframe has drawn its SVG, and the browser
+has painted two frames after that (a browser busy laying out 512 labels does not get there). Each measurement uses
 a text never seen before by that server (a different first word), so the forward pass is part of
 it, as when a teacher pastes a new text; the model itself is loaded beforehand. The URL also hides
 one word (``masks``), so the masked-word page and "switch heads off" predict, and the next-sentence
@@ -103,6 +104,9 @@ WATCH_RUN = """() => {
 DRAWN = """() => {
   const main = document.querySelector('[data-testid="stMain"]');
   if (!main) return false;
+  // (an element whose code is still loading, e.g. a session's first chart: plotly.js takes
+  // ~0.6 s to load and evaluate, and its place is a skeleton meanwhile)
+  if (main.querySelector('[data-testid="stSkeleton"]')) return false;
   for (const p of main.querySelectorAll('[data-testid="stPlotlyChart"]'))
     if (!p.querySelector('.main-svg')) return false;
   for (const f of main.querySelectorAll('iframe')) {
