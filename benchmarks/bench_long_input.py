@@ -7,16 +7,16 @@ H=12, D=768; random weights over bert-base-uncased's vocabulary, built locally a
 ``bench_pages``), on CPU.
 
 A ``streamlit run app.py`` server per model, Debian's chromium under playwright. A measurement
-starts when the browser is sent to the page (``goto``) or clicks a section, and ends when the
-script run is over (``data-test-script-state`` back to ``notRunning``) and the page is drawn: no
-element is still loading its code (a skeleton, as a session's first chart is while plotly.js
-loads), every plotly chart has its SVG, every bertviz iframe has drawn its SVG, and the browser
-has painted two frames after that (a browser busy laying out 512 labels does not get there). Each measurement uses
-a text never seen before by that server (a different first word), so the forward pass is part of
-it, as when a teacher pastes a new text; the model itself is loaded beforehand. The URL also hides
-one word (``masks``), so the masked-word page and "switch heads off" predict, and the next-sentence
-page gets a short second sentence. Median of ``REPEATS`` runs; ratio = seconds / budget (goal: below
-1). A step that does not finish within ``TIMEOUT_S`` is reported as never reached.
+starts when the browser is sent to the page (``goto``) or clicks a section, and ends when the script
+run is over (``data-test-script-state`` back to ``notRunning``) and the page is drawn: no element is
+still loading its code (a skeleton, as a session's first chart is while plotly.js loads), every
+plotly chart has its SVG, every bertviz iframe has drawn its SVG, and the browser has painted two
+frames after that (a browser busy laying out 512 labels does not get there). Each measurement uses a
+text never seen before by that server (a different first word), so the forward pass is part of it,
+as when a teacher pastes a new text; the model itself is loaded beforehand. The URL also hides one
+word (``masks``), so the masked-word page and "switch heads off" predict, and the next-sentence page
+gets a short second sentence. Median of ``REPEATS`` runs; ratio = seconds / budget (goal: below 1).
+A step that does not finish within ``TIMEOUT_S`` is reported as never reached.
 
 Run: ``.venv/bin/python -m benchmarks bench_long_input`` ($BERTLAB_BENCH_REPEATS,
 $BERTLAB_BENCH_TIMEOUT, $BERTLAB_BENCH_MODELS="offline-en,bert-base" and
