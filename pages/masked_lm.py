@@ -141,6 +141,15 @@ def shows(name: str) -> bool:
     return steps.active or part == name
 
 
+def mask_picker(key: str) -> int:
+    """Which hidden spot a part is about (an index into ``positions``): picked in a box under
+    ``key`` when there are several, else the only one."""
+    if len(positions) < 2:
+        return 0
+    return st.selectbox(t("mlm.lens_mask"), range(len(positions)), key=key,
+                        format_func=lambda j: f"#{positions[j]} · {tokens[positions[j]]}")
+
+
 def chip_colors(chosen, color: str) -> list[str]:
     return [color if i in chosen else charts.SPECIAL_COLOR if special[i] else charts.PALETTE[0]
             for i in span]
@@ -213,11 +222,7 @@ if shows("guesses"):
         st.subheader(t("mlm.lens"))
         if not s.presenter:
             st.caption(t("mlm.lens_caption"))
-        m = 0
-        if len(positions) > 1:
-            m = st.selectbox(t("mlm.lens_mask"), range(len(positions)),
-                             format_func=lambda j: f"#{positions[j]} · {tokens[positions[j]]}",
-                             key="mlm_lens_mask")
+        m = mask_picker("mlm_lens_mask")
         rows = [t("common.embeddings_layer")] + [t("mlm.after_layer", n=i)
                                                   for i in range(len(mv.lens_tokens) - 1)]
         st.html(word_table.html(rows, [t("mlm.rank", r=r + 1) for r in range(K)],
@@ -285,10 +290,7 @@ if shows("directions"):
         if view == "guesses" and not positions:
             st.info(t("dir.none"), icon="👆")
         elif view == "guesses":
-            m = 0
-            if len(positions) > 1:
-                m = st.selectbox(t("mlm.lens_mask"), range(len(positions)), key="dir_mask",
-                                 format_func=lambda j: f"#{positions[j]} · {tokens[positions[j]]}")
+            m = mask_picker("dir_mask")
             views.masked_lm.draw_directions(dv, m)
             if not s.presenter:
                 st.caption(t("dir.caveat"))
@@ -317,10 +319,7 @@ if shows("attribution"):
         st.info(t("attr.none"), icon="👆")
         st.stop()
     mv = guesses()
-    m = 0
-    if len(positions) > 1:
-        m = st.selectbox(t("mlm.lens_mask"), range(len(positions)), key="attr_mask",
-                         format_func=lambda j: f"#{positions[j]} · {tokens[positions[j]]}")
+    m = mask_picker("attr_mask")
     pos, hidden = positions[m], mv.hidden_tokens[m]
     # The target: one of the top guesses (the first by default), or the hidden word itself.
     options = [(int(i), t("attr.target_option", word=w, p=pct(p)))
