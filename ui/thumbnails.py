@@ -17,7 +17,7 @@ import numpy as np
 
 from . import charts
 
-SHOWN = 170  # pixels per side on the page, margin included: 2 a row on a phone, 6 on a laptop
+SHOWN = 170  # pixels per side on the page, margin included: 2 a row on a phone, 5 at 1440 px
 MARGIN = 8  # white pixels around each picture, which stand side by side
 SIZE = SHOWN - 2 * MARGIN  # pixels per side of the picture itself: as many as are shown
 
