@@ -19,7 +19,10 @@ from . import charts
 
 SHOWN = 170  # pixels per side on the page, margin included: 2 a row on a phone, 5 at 1440 px
 MARGIN = 8  # white pixels around each picture, which stand side by side
-SIZE = SHOWN - 2 * MARGIN  # pixels per side of the picture itself: as many as are shown
+# Pixels per side of the picture itself, more than are shown: a long text's 32-token window keeps
+# 7-pixel cells, whose 1-pixel gaps stay thin (at 154 pixels, the shown size, its cells were 4
+# pixels and a quarter of every picture white: a pale grid).
+SIZE = 240
 
 
 @functools.lru_cache(maxsize=8)
