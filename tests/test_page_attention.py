@@ -166,6 +166,9 @@ def test_heads_off_and_summary_at_long_input():
     line = line.replace("\\", "")  # (markdown escapes)
     assert line.split(": ", 1)[1].startswith("[CLS] the [MASK] barked") and line.endswith("…")
     assert len(line.split()) < 30
+    # No head off yet: the guesses once, not twice with a change of 0
+    assert [f["layout"]["title"]["text"] for f in figures(at)] == ["All heads on"]
+    assert not at.metric
     run(at.multiselect(key="attn_off").select((0, 1)))
     bars = figures(at)
     assert any("With 1 head(s) off" in json.dumps(f) for f in bars)
