@@ -7,25 +7,19 @@ import streamlit as st
 from ui import charts, models, presenter, state
 from ui.i18n import t
 
-NARROW = 640  # px of page width under which the architecture is drawn for a phone
-NARROW_CSS = f"""<style>
-.st-key-bl_arch {{ container-type: inline-size; }}
-@container (max-width: {NARROW}px) {{ .st-key-bl_arch_wide {{ display: none; }} }}
-@container (min-width: {NARROW + 1}px) {{ .st-key-bl_arch_narrow {{ display: none; }} }}
-.st-key-bl_start [data-testid="stPageLink-NavLink"] * {{ white-space: normal; overflow: visible; }}
-</style>"""  # (and the "where to start" links wrap on a phone instead of being cut off)
+NARROW_CSS = """<style>
+.st-key-bl_arch { container-type: inline-size; }
+.st-key-bl_start [data-testid="stPageLink-NavLink"] * { white-space: normal; overflow: visible; }
+</style>"""  # (the drawing follows the width it gets; the "where to start" links wrap on a phone)
 
 
-@st.cache_resource(max_entries=16, show_spinner=False)
-def architecture_view(name: str, labels: tuple, narrow: bool, text_px: int):
+@st.cache_data(max_entries=64, show_spinner=False)
+def architecture_view(name: str, labels: tuple, text_px: int) -> str:
     """The architecture drawing of model ``name``: it changes with the model, the language
     (``labels``) and the type size (``text_px``, presenter mode's is larger), never with the
-    sentence. Building it took 0.2-0.5 s of every run of this page (plotly checks each of its
-    shapes and labels as it is added), so one figure is kept per view and shared by every session:
-    ``st.plotly_chart`` only reads it (a pickled copy in ``st.cache_data`` would be checked again
-    when it is read)."""
+    sentence."""
     bert = models.loaded(name)
-    return charts.architecture(bert.config, bert.num_parameters(), dict(labels), narrow=narrow)
+    return charts.architecture_html(bert.config, bert.num_parameters(), dict(labels))
 
 
 bert = models.current_bert()
@@ -52,16 +46,9 @@ cols[4].metric(t("home.vocab"), f"{c.vocab_size:,}")
 labels = {k: t(f"arch.{k}") for k in ("input", "embeddings", "layer", "attention", "ffn",
                                       "pooler", "mlm", "nsp", "params", "word", "position",
                                       "segment")}
-# Two drawings of the architecture; the width the page really has picks one (a CSS container
-# query): the wide one, or on a phone the same boxes with their text in short lines.
 st.html(NARROW_CSS)
 with st.container(key="bl_arch"):
-    for narrow in (False, True):
-        with st.container(key=f"bl_arch_{'narrow' if narrow else 'wide'}"):
-            st.plotly_chart(architecture_view(state.current().model, tuple(labels.items()),
-                                              narrow, charts.text_px()),
-                            width="stretch", config=charts.plot_config("architecture"),
-                            key=f"arch_{narrow}")
+    st.html(architecture_view(state.current().model, tuple(labels.items()), charts.text_px()))
 if not presenting:
     st.caption(t("home.arch_caption"))
 

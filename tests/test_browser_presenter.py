@@ -143,7 +143,6 @@ def phone(browser, server):
 # ----------------------------------------------------------------------------- presenter mode
 
 @pytest.mark.parametrize("view", [
-    "?presenter=1&step=9",  # home, every section: the architecture
     "embeddings?presenter=1&step=9",
     "layer?presenter=1&step=9",
     "next_sentence?presenter=1&step=9&pair=it+rained+.",
@@ -239,12 +238,39 @@ def test_phone_gets_the_whole_width(phone, path):
     shot(phone, f"phone-{path or 'home'}", PHONE)
 
 
+# The architecture's boxes (HTML, not a chart): where each is, whether its text runs out of it, and
+# the size its smallest text is drawn at.
+ARCH_BOXES_JS = """() => Array.from(document.querySelectorAll(
+    '[data-testid="stMain"] .bl-arch-box, [data-testid="stMain"] .bl-arch-layer')).map(e => {
+  const r = e.getBoundingClientRect();
+  const sizes = Array.from(e.querySelectorAll('b, small')).map(
+    t => parseFloat(getComputedStyle(t).fontSize));
+  return {text: e.innerText.slice(0, 30), left: r.left, right: r.right, top: r.top,
+          over: e.scrollWidth > e.clientWidth + 1, size: Math.min(...sizes),
+          color: getComputedStyle(e).color};
+})"""
+
+
+def test_presenter_architecture_is_large_and_dark(projector):
+    open_view(projector, "?presenter=1&step=9")
+    no_errors(projector)
+    boxes = projector.evaluate(ARCH_BOXES_JS)
+    assert len(boxes) == 8  # 3 heads, the layer with its 2 sub-layers, embeddings, input
+    assert min(b["size"] for b in boxes) >= 18, boxes
+    assert all(contrast_on_white(b["color"]) >= 4.5 for b in boxes), boxes
+    assert not [b for b in boxes if b["over"] or b["right"] > PROJECTOR["width"]], boxes
+    shot(projector, "present-home", PROJECTOR)
+
+
 def test_phone_architecture_fits(phone):
     open_view(phone, "")
-    found = [t for t in chart_texts(phone) if t["kind"] == "annotation"]
-    assert len(found) >= 7 and len({t["chart"] for t in found}) == 1  # the narrow drawing only
-    assert not outside(found), outside(found)
-    assert not collisions(found), collisions(found)
+    boxes = phone.evaluate(ARCH_BOXES_JS)
+    assert len(boxes) == 8
+    out = [b for b in boxes if b["over"] or b["left"] < 0 or b["right"] > PHONE["width"]]
+    assert not out, out
+    heads = boxes[:3]  # side by side, each name wrapped inside its box
+    assert len({round(b["top"]) for b in heads}) == 1
+    assert heads[0]["right"] <= heads[1]["left"] and heads[1]["right"] <= heads[2]["left"]
 
 
 def test_laptop_keeps_the_sidebar_open(page):

@@ -54,8 +54,6 @@ def builders() -> dict[str, go.Figure]:
                                             "cos(position i, position j)"),
         "vectors": charts.vectors(rng.normal(size=(4, 64)), ["word", "position", "segment", "sum"],
                                   "the three parts"),
-        "architecture": charts.architecture(BERT_BASE, COUNTS, ARCH_EN),
-        "architecture_narrow": charts.architecture(BERT_BASE, COUNTS, ARCH_EN, narrow=True),
         "curves": charts.curves(HISTORY, [("loss", "loss", charts.PALETTE[0], False),
                                           ("accuracy", "accuracy", charts.PALETTE[1], True)],
                                 "training", x_title="step", y_title="loss",
@@ -327,14 +325,34 @@ def test_heatmaps_leave_plotly_its_fast_drawing():
                 assert not trace.xgap and not trace.ygap, name
 
 
-def test_narrow_architecture_has_short_lines():
-    fig = charts.architecture(BERT_BASE, COUNTS, ARCH_EN, narrow=True)
-    for note in fig.layout.annotations:
-        lines = [re.sub(r"<[^>]+>", "", line) for line in note.text.split("<br>")]
-        width = 14 if note.y > 8 else 40  # the three heads share a row: ~110 px each
-        assert all(len(line) <= width for line in lines), lines
-    wide = charts.architecture(BERT_BASE, COUNTS, ARCH_EN)
-    assert any(len(n.text) > 80 for n in wide.layout.annotations)  # one line on a laptop
+def test_architecture_draws_the_model_s_own_numbers():
+    drawn = charts.architecture_html(BERT_BASE, COUNTS, ARCH_EN)
+    text = re.sub(r"<[^>]+>", " ", drawn.split("</style>", 1)[1])
+    for shown in ("Encoder layer × 12", "85,054,464 params", "768 → 3072 → 768", "12 × 64 = 768",
+                  "word 30,522×768", "position 512×768", "segment 2×768", "23,837,184 params",
+                  "590,592 params", "24,459,834 params", "1,538 params", "≤ 512"):
+        assert shown in text, shown
+    # bottom-up as the data flows: the heads on top, the input last
+    order = [text.index(k) for k in ("Pooler", "Encoder layer", "Feed-forward",
+                                     "Multi-head", "Embeddings", "Input tokens")]
+    assert order == sorted(order)
+    # the 11 layers behind the front one, each a filled card with its edge
+    stack = re.search(r'class="bl-arch-layer" style="box-shadow:([^"]+)"', drawn).group(1)
+    assert stack.count("#DDE6F0") == 11 and stack.count("#9DB3CC") == 11
+
+
+def test_architecture_escapes_labels_and_greys_a_missing_head():
+    text = dict(ARCH_EN, mlm="<b>MLM</b>", nsp="NSP & co")
+    no_heads = {k: v for k, v in COUNTS.items() if not k.startswith("cls.")}
+    drawn = charts.architecture_html(BERT_BASE, no_heads, text)
+    assert "<b>MLM</b>" not in drawn
+    assert "&lt;b&gt;MLM&lt;/b&gt;" in drawn and "NSP &amp; co" in drawn
+    assert drawn.count("background:#F1F1F1") == 2 and drawn.count("<small>—</small>") == 2
+
+
+def test_architecture_type_follows_presenter_mode(presenter):
+    assert "font-size: 21px" in charts.architecture_html(BERT_BASE, COUNTS, ARCH_EN)
+    assert "font-size: 18px" in charts.architecture_html(BERT_BASE, COUNTS, ARCH_EN)
 
 
 # ----------------------------------------------------------------------------- colour language

@@ -13,6 +13,7 @@ import re
 from pathlib import Path
 
 import pytest
+import streamlit
 
 from app_support import elements, open_app, run, write_app_checkpoint
 from ui import bertviz_view, charts
@@ -51,10 +52,12 @@ def test_the_shared_config_keeps_the_camera_and_drops_zoom():
 
 def test_the_svg_button_script_is_escaped_and_uses_the_camera():
     html = charts.svg_button_html('Save </script><b>"SVG"</b>')
-    script = html[html.index("<script>") + len("<script>"):html.rindex("</script>")]
+    scripts = re.findall(r"<script>(.*?)</script>", html, flags=re.S)
+    assert len(scripts) == 2  # the button's, and the one loading the chart code
     # Streamlit's sanitizer (DOMPurify) drops a script whose text has "<" before a letter, "/" or
     # "!" (it reads as markup); so the title, nor anything else, cannot end the script either
-    assert not re.search(r"<[/\w!]", script)
+    assert not any(re.search(r"<[/\w!]", script) for script in scripts)
+    script = scripts[0]
     assert 'name === "toImage"' in script and 'format: "svg"' in script
     assert "MutationObserver" in script
 
@@ -73,7 +76,7 @@ def tiny_app(tmp_path_factory):
         os.environ["BERTLAB_MODEL"] = old
 
 
-@pytest.mark.parametrize("page,query", [("home", {}), ("embeddings", {}),
+@pytest.mark.parametrize("page,query", [("layer", {}), ("embeddings", {}),
                                         ("attention", {"section": "summary"}),
                                         ("fine_tuning", {"pair": "it rained ."})])
 def test_every_chart_on_a_page_carries_the_config_and_the_svg_script(tiny_app, page, query):
@@ -86,6 +89,19 @@ def test_every_chart_on_a_page_carries_the_config_and_the_svg_script(tiny_app, p
         assert re.fullmatch(r"bertlab-[\w-]+", cfg["toImageButtonOptions"]["filename"])
     scripts = [h for h in elements(at, "html") if "bl-svg-js" in h.proto.body]
     assert len(scripts) == 1 and scripts[0].proto.unsafe_allow_javascript
+
+
+def test_the_chart_code_is_loaded_as_a_page_opens(tiny_app):
+    """The frame's script imports the installed Streamlit's own chart module (the file its main
+    script imports, next to it), so that a page's first chart does not wait for it."""
+    at = open_app("home")
+    script = next(h.proto.body for h in elements(at, "html") if "bl-svg-js" in h.proto.body)
+    name = re.search(r'new URL\("\./(PlotlyChart\.[\w-]+\.js)", main\.src\)', script).group(1)
+    static = Path(streamlit.__file__).parent / "static" / "static" / "js"
+    assert (static / name).is_file()
+    main = next(f for f in static.glob("index.*.js") if "PlotlyChart" in f.read_text("utf-8"))
+    main = main.read_text(encoding="utf-8")
+    assert f"import(`./{name}`)" in main  # the very URL Streamlit's lazy import asks for
 
 
 @pytest.fixture

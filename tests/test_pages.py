@@ -186,7 +186,7 @@ def chart_font_sizes(at) -> list[int]:
     return [json.loads(c.proto.spec)["layout"]["font"]["size"] for c in at.get("plotly_chart")]
 
 
-@pytest.mark.parametrize("page", ["home", "next_sentence", "attention", "layer"])
+@pytest.mark.parametrize("page", ["next_sentence", "attention", "layer"])
 def test_presenter_mode_enlarges_the_charts_type(page):
     normal = chart_font_sizes(open_app(page, pair="it rained ."))
     # (step: presenter mode shows a page's sections one at a time; step 9 reveals them all)
@@ -215,6 +215,12 @@ def test_home_shows_the_live_model():
     assert metrics["Layers"] == "2" and metrics["Heads per layer"] == "4"
     assert metrics["Hidden size"] == "32"
     assert len(at.get("page_link")) == 8  # one per page after Start
+    drawing = next(h.proto.body for h in elements(at.main, "html") if "bl-arch" in h.proto.body)
+    assert "Encoder layer × 2" in drawing and "32 → 64 → 32" in drawing
+    assert "font-size: 14px" in drawing and not at.get("plotly_chart")  # no chart code to load
+    projected = open_app("home", presenter="1", step=9)
+    assert any("bl-arch" in h.proto.body and "font-size: 21px" in h.proto.body
+               for h in elements(projected.main, "html"))
 
 
 def test_tokenization_sentence_and_trace():

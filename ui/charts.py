@@ -54,10 +54,12 @@ import re
 import threading
 from collections import OrderedDict
 from contextvars import ContextVar
+from pathlib import Path
 
 import numpy as np
 import plotly.colors
 import plotly.graph_objects as go
+import streamlit
 
 from .bidi import bidi_runs, text_direction
 
@@ -645,97 +647,90 @@ def _wrap(text: str, width: int) -> list[str]:
     return lines or [""]
 
 
-@shared
-def architecture(config, counts: dict[str, int], text: dict[str, str], *,
-                 narrow: bool = False) -> go.Figure:
-    """BERT's architecture drawn bottom-up with the live model's real numbers.
+# The architecture's boxes (``architecture_html``): the type of the charts' (:func:`text_px`, larger
+# in presenter mode) and every length in em, so that all of it grows with it; the boxes' text wraps
+# to the width there is.
+ARCH_CSS = """<style>
+.bl-arch { display: flex; flex-direction: column; align-items: center; gap: 0; color: %(ink)s;
+  font-size: %(size)spx; line-height: 1.35; text-align: center; padding: 0.5em 0 0.75em; }
+.bl-arch-box { box-sizing: border-box; border: 1px solid %(ink)s; padding: 0.45em 0.8em;
+  overflow-wrap: anywhere; }
+.bl-arch-box b { display: block; }
+.bl-arch-box small { display: block; font-size: %(small)spx; }
+.bl-arch-arrow { width: 2px; height: 1.6em; background: #6C757D; position: relative; }
+.bl-arch-arrow::before { content: ""; position: absolute; top: -1px; left: -4px; border: 5px solid
+  transparent; border-top: 0; border-bottom: 7px solid #6C757D; }
+.bl-arch-heads { display: flex; gap: 1.5em; width: 100%%; }
+.bl-arch-heads > .bl-arch-box { flex: 1 1 0; min-width: 0; }
+.bl-arch-layer { box-sizing: border-box; width: 84%%; margin-top: %(depth)spx;
+  margin-right: %(depth)spx; padding: 0.6em 0.9em 0.9em; border: 1px solid %(blue)s;
+  background: #F7F9FC; display: flex; flex-direction: column; align-items: center; }
+.bl-arch-layer > .bl-arch-box { width: 92%%; background: #FFFFFF; }
+.bl-arch-layer > p { margin: 0 0 0.6em; }
+@container (max-width: 640px) {
+  .bl-arch-heads { gap: 0.4em; }
+  .bl-arch-layer, .bl-arch-wide { width: 100%% !important; }
+  .bl-arch-heads > .bl-arch-box { padding: 0.45em 0.3em; }
+}
+</style>"""
+
+
+def architecture_html(config, counts: dict[str, int], text: dict[str, str]) -> str:
+    """BERT's architecture, bottom-up, with the live model's real numbers, as boxes of HTML.
+
+    A drawing of boxes and arrows needs no chart: as HTML its text wraps to the width a page has
+    (on a phone, the three heads' names in short lines) and the page draws it at once (no chart code
+    to load, which a first visit's page would otherwise wait for).
 
     Args:
         config: the model's BertConfig.
         counts: ``Bert.num_parameters()`` (embeddings, encoder, pooler, cls.predictions, ...).
         text: translated labels: input, embeddings, layer, attention, ffn, pooler, mlm, nsp, params,
             and optionally word, position, segment (the three embedding tables).
-        narrow: drawn for a phone (about 350 px wide): the same boxes with their text in short
-            lines, so that nothing runs out of its box or into another.
+
+    Returns:
+        HTML (every label and number escaped) for ``st.html``, its style included.
     """
     c = config
     L, H, D, FFN = c.num_hidden_layers, c.num_attention_heads, c.hidden_size, c.intermediate_size
-    fig = go.Figure()
-    big, small = (13, 12) if narrow else (14, 12)
-
-    def box(x0, x1, y0, y1, fill, label, sub=(), line=INK):
-        fig.add_shape(type="rect", x0=x0, x1=x1, y0=y0, y1=y1, fillcolor=fill, opacity=1,
-                      line=dict(color=line, width=1), layer="below")
-        labels = [label] if isinstance(label, str) else list(label)
-        subs = [sub] if isinstance(sub, str) else list(sub)
-        body = "<br>".join([f"<b>{esc(v)}</b>" for v in labels if v]
-                           + [f"<span style='font-size:{text_px(small)}px'>{esc(v)}</span>"
-                              for v in subs if v])
-        if body:
-            fig.add_annotation(x=(x0 + x1) / 2, y=(y0 + y1) / 2, text=body, showarrow=False,
-                               font=dict(size=text_px(big), color=INK))
-
-    def arrow(y0, y1, x=5):
-        fig.add_annotation(x=x, y=y1, ax=x, ay=y0, xref="x", yref="y", axref="x", ayref="y",
-                           showarrow=True, arrowhead=2, arrowwidth=1.5, arrowcolor="#6C757D",
-                           text="")
 
     def n(key):
         return f"{counts.get(key, 0):,} {text['params']}"
 
-    tables = (f"{text.get('word', 'word')} {c.vocab_size:,}×{D}",
-              f"+ {text.get('position', 'position')} {c.max_position_embeddings}×{D} + "
+    def box(label, sub, fill, width=None):
+        wide = f' bl-arch-wide" style="background:{fill};width:{width}%' if width else (
+            f'" style="background:{fill}')
+        return (f'<div class="bl-arch-box{wide}"><b>{esc(label)}</b>'
+                + "".join(f"<small>{esc(v)}</small>" for v in ([sub] if isinstance(sub, str)
+                                                                else sub) if v) + "</div>")
+
+    arrow = '<div class="bl-arch-arrow" aria-hidden="true"></div>'
+    shown = min(L, 24)
+    step = 4 * 12 / max(shown, 12)  # px between the layers drawn behind the front one
+    behind = ", ".join(f"{step * i:.1f}px {-step * i:.1f}px 0 0 #DDE6F0, "
+                       f"{step * i:.1f}px {-step * i:.1f}px 0 1px #9DB3CC"
+                       for i in range(1, shown))
+    heads = "".join(box(text[name], n(key) if key in counts else "—",
+                        fill if key in counts else "#F1F1F1")
+                    for key, name, fill in (("pooler", "pooler", "#FDEBD8"),
+                                            ("cls.predictions", "mlm", "#E3F1E1"),
+                                            ("cls.seq_relationship", "nsp", "#F9E0E1")))
+    tables = (f"{text.get('word', 'word')} {c.vocab_size:,}×{D} + "
+              f"{text.get('position', 'position')} {c.max_position_embeddings}×{D} + "
               f"{text.get('segment', 'segment')} {c.type_vocab_size}×{D}",
               f"→ LayerNorm · {n('embeddings')}")
-    layer_title = f"<b>{esc(text['layer'])} × {L}</b>"
-    reads = f"[CLS] … [SEP] · ≤ {c.max_position_embeddings}"
-    shown = min(L, 24)
-    depth = 0.06 * (12 / max(shown, 12))  # the offset of each layer drawn behind the front one
-    if narrow:  # x 0-10.2 is about 350 px: boxes full width, text in short lines
-        box(1, 9, 0, 1.0, "#FFFFFF", text["input"], reads)
-        arrow(1.0, 1.4)
-        box(0.2, 9.2, 1.4, 3.4, "#E8EEF5", text["embeddings"], tables)
-        arrow(3.4, 3.8)
-        y0, y1, x0, x1 = 3.8, 8.0, 0.2, 9.2
-        inner = ((4.0, 5.1), (5.3, 6.4))
-        title_y, title = 7.2, f"{layer_title}<br>{esc(n('encoder'))}"
-    else:
-        box(2, 8, 0, 0.8, "#FFFFFF", text["input"], reads)
-        arrow(0.8, 1.3)
-        box(1, 9, 1.3, 2.5, "#E8EEF5", text["embeddings"], " ".join(tables))
-        arrow(2.5, 3.0)
-        y0, y1, x0, x1 = 3.0, 6.4, 1, 9
-        inner = ((3.3, 4.5), (4.7, 5.7))
-        title_y, title = 6.05, f"{layer_title} · {esc(n('encoder'))}"
-    for i in range(shown - 1, 0, -1):  # the stack behind the front layer shows the depth
-        off = depth * i
-        fig.add_shape(type="rect", x0=x0 + off, x1=x1 + off, y0=y0 + off, y1=y1 + off,
-                      fillcolor="#DDE6F0", line=dict(color="#9DB3CC", width=1), layer="below")
-    box(x0, x1, y0, y1, "#F7F9FC", "", line=PALETTE[0])
-    fig.add_annotation(x=(x0 + x1) / 2, y=title_y, text=title, showarrow=False,
-                       font=dict(size=text_px(big + 1), color=INK))
-    box(x0 + 0.5, x1 - 0.5, *inner[0], "#FFFFFF", text["attention"], f"{H} × {c.head_dim} = {D}")
-    arrow(inner[0][1], inner[1][0], x=(x0 + x1) / 2)
-    box(x0 + 0.5, x1 - 0.5, *inner[1], "#FFFFFF", text["ffn"], f"{D} → {FFN} → {D}")
-    top = y1 + depth * (shown - 1)
-    arrow(top, top + 0.5, x=(x0 + x1) / 2)
-    base = top + 0.5
-    heads = (("pooler", "pooler", "#FDEBD8"), ("cls.predictions", "mlm", "#E3F1E1"),
-             ("cls.seq_relationship", "nsp", "#F9E0E1"))
-    spans = ((0.1, 3.3), (3.5, 6.7), (6.9, 10.1)) if narrow else ((0.3, 3.2), (3.5, 6.5),
-                                                                  (6.8, 9.7))
-    tall = 1.9 if narrow else 1.1
-    for (key, name, fill), (hx0, hx1) in zip(heads, spans):
-        there = key in counts
-        if narrow:  # the name in lines of ~14 columns, the count over "params"
-            label = _wrap(text[name], 14)
-            sub = [f"{counts[key]:,}", text["params"]] if there else ["—"]
-        else:
-            label, sub = text[name], n(key) if there else "—"
-        box(hx0, hx1, base, base + tall, fill if there else "#F1F1F1", label, sub)
-    fig.update_xaxes(visible=False, range=[0, 10.2])
-    fig.update_yaxes(visible=False, range=[-0.2, base + tall + 0.2])
-    return _layout(fig, None, 760 if narrow else 600)
+    layer = (f'<div class="bl-arch-layer" style="box-shadow:{behind or "none"}">'
+             f"<p><b>{esc(text['layer'])} × {L}</b> · {esc(n('encoder'))}</p>"
+             + box(text["ffn"], f"{D} → {FFN} → {D}", "#FFFFFF") + arrow
+             + box(text["attention"], f"{H} × {c.head_dim} = {D}", "#FFFFFF") + "</div>")
+    css = ARCH_CSS % dict(ink=INK, blue=PALETTE[0], depth=round(step * (shown - 1)),
+                          size=text_px(14), small=text_px())
+    return (css + '<div class="bl-arch">'
+            + f'<div class="bl-arch-heads">{heads}</div>' + arrow + layer + arrow
+            + box(text["embeddings"], tables, "#E8EEF5", 84) + arrow
+            + box(text["input"], f"[CLS] … [SEP] · ≤ {c.max_position_embeddings}", "#FFFFFF",
+                  60)
+            + "</div>")
 
 
 def curves(rows, series, title: str | None = None, *, x_title: str = "", y_title: str = "",
@@ -996,12 +991,41 @@ _SVG_CSS = """<style>
 </style>"""
 
 
+def _plotly_chunk() -> str | None:
+    """The file name of the installed Streamlit's chart code (``PlotlyChart.<hash>.js``, built
+    into its static folder), or None where there is not exactly one."""
+    found = sorted((Path(streamlit.__file__).parent / "static" / "static" / "js").glob(
+        "PlotlyChart.*.js"))
+    return found[0].name if len(found) == 1 else None
+
+
+# Streamlit loads its chart code (plotly.js, 4.7 MB) when a page load first draws a chart, and
+# leaves the chart's place empty meanwhile: ~0.6 s in a fresh browser, 0.1-0.2 s from the browser's
+# cache, paid by the first page with a chart or by the first click that shows one ("hide it" on a
+# link to "switch heads off": 0.41 s instead of 0.27). This script imports the same module once a
+# page load's browser is first idle (a first page without a chart, such as the start page, is drawn
+# before it); Streamlit's own import of it (the same URL, next to its main script) then finds it.
+_PRELOAD_JS = """<script>
+(() => {
+  if (window.__bertlabPlotly) return;
+  window.__bertlabPlotly = true;
+  const main = document.querySelector('script[type="module"][src*="/static/js/index."]');
+  if (!main) return;
+  const url = new URL("./%s", main.src).href;
+  requestIdleCallback(() => import(url).catch(() => {}), {timeout: 3000});
+})();
+</script>"""
+
+
 def svg_button_html(title: str) -> str:
-    """The script (and its style) that gives every chart's mode bar a "save as SVG" button; shown
-    with ``st.html(..., unsafe_allow_javascript=True)`` once per run (app.py).
+    """The script (and its style) that gives every chart's mode bar a "save as SVG" button, and the
+    one that loads the chart code as a page opens; shown with ``st.html(...,
+    unsafe_allow_javascript=True)`` once per run (app.py).
 
     Args:
         title: the button's tooltip, in the UI's language.
     """
     title_js = json.dumps(str(title), ensure_ascii=False).replace("<", "\\u003c")
-    return _SVG_CSS + _SVG_JS % title_js
+    chunk = _plotly_chunk()
+    return (_SVG_CSS + _SVG_JS % title_js
+            + (_PRELOAD_JS % chunk if chunk and re.fullmatch(r"[\w.-]+", chunk) else ""))
