@@ -146,7 +146,22 @@ CLOCK = """() => {
   };
   requestAnimationFrame(frame);
 }""".replace("(DRAWN)", f"({DRAWN})")
-SETTLE = "() => new Promise((r) => requestIdleCallback(() => r(), {timeout: 2000}))"
+# The browser quiet for QUIET_MS: idle callbacks that each get a whole idle period (nothing else
+# waiting to run), one after another, for that long (at most SETTLE_MAX_MS in all). A page that
+# still loads code in the background (the app imports plotly.js once a page load is first idle) is
+# not settled until that is done, as it is by the time a reader has found something to click.
+QUIET_MS, SETTLE_MAX_MS = 500, 5000
+SETTLE = """() => new Promise((resolve) => {
+  const start = performance.now();
+  let since = null;
+  const tick = (deadline) => {
+    const now = performance.now();
+    since = deadline.timeRemaining() >= 40 ? (since ?? now) : null;
+    if ((since !== null && now - since >= %d) || now - start >= %d) resolve();
+    else requestIdleCallback(tick, {timeout: 1000});
+  };
+  requestIdleCallback(tick, {timeout: 1000});
+})""" % (QUIET_MS, SETTLE_MAX_MS)
 _texts = (SENTENCE.format(k=k) for k in itertools.count(1))
 
 
@@ -182,10 +197,10 @@ def _opened(pg, url: str) -> dict:
 
 
 def _settle(pg) -> None:
-    """Until the browser is idle (an idle callback, at most 2 s): the state a page is in by the
-    time a reader has typed a sentence or found a word to click. Measured on the masked-word
-    page, an edit right after its page was drawn waited 0.15-0.9 s for the browser before the
-    server heard of it (playwright's fill and key press), and 0.01-0.05 s once it had settled."""
+    """Until the browser is quiet (``SETTLE``): the state a page is in by the time a reader has
+    typed a sentence or found a word to click. Measured on the masked-word page, an edit right
+    after its page was drawn waited 0.15-0.9 s for the browser before the server heard of it
+    (playwright's fill and key press), and 0.01-0.05 s once it had settled."""
     pg.evaluate(SETTLE)
 
 
