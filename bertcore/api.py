@@ -121,11 +121,17 @@ class Bert:
     def forward(self, enc: Encoding, head_mask=None, explain: bool = False):
         """Runs the model on one encoding; ``explain`` takes the explained path.
 
+        Args:
+            head_mask: (H,) or (L, H); or (N, L, H), N choices of heads, each on its own copy of
+                the encoding in one batch of N.
+
         Returns:
             a ``HeadsOutput``, or a ``BertModelOutput`` for a checkpoint without heads.
         """
-        return self.model(**self.tensors(enc), head_mask=self._head_mask(head_mask),
-                          explain=explain)
+        mask, inputs = self._head_mask(head_mask), self.tensors(enc)
+        if mask is not None and mask.dim() == 3:
+            inputs = {k: v.expand(mask.shape[0], -1) for k, v in inputs.items()}  # (N, T)
+        return self.model(**inputs, head_mask=mask, explain=explain)
 
     def explain(self, text: str, text_pair: str | None = None, head_mask=None) -> Explained:
         """Every intermediate for one sentence or pair (see ``model.Explanation``).
@@ -143,14 +149,17 @@ class Bert:
         return Explained(enc, x, self.model.cls.predictions if self.has_mlm else None)
 
     def mask_logits(self, enc: Encoding, head_mask=None) -> torch.Tensor:
-        """MLM logits at each [MASK] position, (M, V) in the order the masks appear."""
+        """MLM logits at each [MASK] position, (M, V) in the order the masks appear; (N, M, V)
+        for an (N, L, H) ``head_mask`` (see :meth:`forward`)."""
         if not self.has_mlm:
             raise MissingHeadError(f"{self.name or 'this model'} has no masked-LM head.")
         positions = [i for i, t in enumerate(enc.ids) if t == self.tokenizer.mask_token_id]
         if not positions:
             raise ValueError("the text has no [MASK] token to predict.")
-        logits = self.forward(enc, head_mask).mlm_logits[0]  # (T, V)
-        return logits[positions]
+        mask = self._head_mask(head_mask)
+        logits = self.forward(enc, mask).mlm_logits  # (1 or N, T, V)
+        batched = mask is not None and mask.dim() == 3
+        return logits[:, positions] if batched else logits[0, positions]
 
     def fill_mask(self, text: str, top_k: int = 5, text_pair: str | None = None,
                   head_mask=None) -> list[list[tuple[str, float]]]:

@@ -49,7 +49,7 @@ from .tokenizer import _is_punctuation
 __all__ = [
     "layer_attention", "walkthrough", "walk_window", "head_summary", "attention_summary",
     "label_head", "punctuation_positions", "content_word", "mask_probabilities",
-    "head_mask_effect", "build_head_mask",
+    "mask_probabilities_each", "head_mask_effect", "build_head_mask",
     "DOMINANT_SHARE", "BROAD_ENTROPY", "OFF_MASS", "HEAD_LABELS", "FUNCTION_WORDS",
 ]
 
@@ -462,6 +462,28 @@ def mask_probabilities(bert, text: str, off: Sequence[tuple[int, int]] = (),
                             bert.tokenizer.mask_token)
     positions = [i for i, t in enumerate(enc.ids) if t == bert.tokenizer.mask_token_id]
     return positions, bert.mask_logits(enc, mask).float().softmax(-1).cpu()  # (M, V)
+
+
+def mask_probabilities_each(bert, text: str, offs: Sequence[Sequence[tuple[int, int]]],
+                            text_pair: str | None = None,
+                            mask_positions: Sequence[int] = ()) -> tuple[list[int], torch.Tensor]:
+    """:func:`mask_probabilities` for each set of heads in ``offs``, in one batched forward pass
+    (the input once per set, each with its own head mask: N passes' work in one, several times
+    faster on a CPU than N passes one after another).
+
+    Returns:
+        the [MASK] positions and (N, M, V) float32 probabilities on the CPU, row i with the heads
+        in ``offs[i]`` off.
+    """
+    cfg = bert.config
+    masks = np.stack([build_head_mask(cfg.num_hidden_layers, cfg.num_attention_heads, off)
+                      for off in offs])  # (N, L, H)
+    enc = bert.encode(text, text_pair)
+    if mask_positions:
+        enc = mask_encoding(enc, mask_positions, bert.tokenizer.mask_token_id,
+                            bert.tokenizer.mask_token)
+    positions = [i for i, t in enumerate(enc.ids) if t == bert.tokenizer.mask_token_id]
+    return positions, bert.mask_logits(enc, masks).float().softmax(-1).cpu()  # (N, M, V)
 
 
 def head_mask_effect(bert, text: str, off: Sequence[tuple[int, int]], top_k: int = 5,

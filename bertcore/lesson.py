@@ -22,7 +22,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .attention import head_mask_effect, mask_probabilities
+from .attention import mask_probabilities_each
 from .tokenizer import Encoding
 
 MATCH_TOLERANCE = 1e-4  # a candidate vector "is" the model's when no entry differs by more
@@ -145,6 +145,5 @@ def head_off_effects(bert, text: str, pair: str | None, masks: Sequence[int],
     Raises:
         ValueError: no [MASK] in the input; MissingHeadError: no masked-LM head.
     """
-    all_heads = mask_probabilities(bert, text, (), pair, list(masks))  # positions, (M, V)
-    return [float(head_mask_effect(bert, text, [h], 1, pair, list(masks),
-                                   all_heads)["tv_distance"][0]) for h in heads]
+    _, p = mask_probabilities_each(bert, text, [(), *([h] for h in heads)], pair, list(masks))
+    return [float(0.5 * (p[i, 0] - p[0, 0]).abs().sum()) for i in range(1, len(p))]  # (N+1, M, V)

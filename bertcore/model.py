@@ -335,10 +335,10 @@ class BertEncoder(nn.Module):
         head_mask: Tensor | None = None,
         explanation: Explanation | None = None,
     ) -> Tensor:
-        """(B, T, D) -> (B, T, D); ``head_mask`` is (L, 1, H, 1, 1) or None; layer i fills in
+        """(B, T, D) -> (B, T, D); ``head_mask`` is (L, 1 or B, H, 1, 1) or None; layer i fills in
         ``explanation.layers[i]`` on the explained path."""
         for i, layer in enumerate(self.layer):
-            layer_head_mask = None if head_mask is None else head_mask[i]  # (1, H, 1, 1)
+            layer_head_mask = None if head_mask is None else head_mask[i]  # (1 or B, H, 1, 1)
             record = None if explanation is None else explanation.layers[i]
             hidden = layer(hidden, mask, layer_head_mask, record)
         return hidden
@@ -439,23 +439,28 @@ def expand_head_mask(
     """Bring a head mask to one multiplier per layer and head.
 
     Args:
-        head_mask: (H,) for every layer or (L, H); 1 keeps a head, 0 switches it off; or None.
+        head_mask: (H,) for every layer or (L, H); 1 keeps a head, 0 switches it off; or
+            (B, L, H), one mask per example of the batch (several choices of heads in one
+            batched pass; transformers takes only the first two shapes); or None.
         like: a tensor whose device and dtype the mask takes.
 
     Returns:
-        (L, 1, H, 1, 1), ready to multiply (B, H, T, T) probabilities (on the fast path, the
-        (B, H, T, dh) contexts); or None.
+        (L, 1, H, 1, 1) or (L, B, H, 1, 1), ready to multiply (B, H, T, T) probabilities (on the
+        fast path, the (B, H, T, dh) contexts); or None.
     """
     if head_mask is None:
         return None
     if not isinstance(head_mask, Tensor):  # a list of numbers
         head_mask = torch.tensor(head_mask, device=like.device)
     head_mask = head_mask.to(device=like.device, dtype=like.dtype)
+    if head_mask.dim() == 3 and head_mask.shape[1:] == (num_layers, num_heads):
+        return head_mask.transpose(0, 1)[..., None, None]  # (L, B, H, 1, 1)
     if head_mask.shape == (num_heads,):
         head_mask = head_mask.expand(num_layers, num_heads)
     elif head_mask.shape != (num_layers, num_heads):
-        raise ValueError(f"head_mask must have shape ({num_heads},) or ({num_layers}, "
-                         f"{num_heads}), not {tuple(head_mask.shape)}")
+        raise ValueError(f"head_mask must have shape ({num_heads},), ({num_layers}, "
+                         f"{num_heads}) or (B, {num_layers}, {num_heads}), not "
+                         f"{tuple(head_mask.shape)}")
     return head_mask[:, None, :, None, None]  # (L, 1, H, 1, 1)
 
 
@@ -525,7 +530,7 @@ class BertModel(BertPreTrainedModel):
         mask = additive_attention_mask(attention_mask, hidden.dtype)
         cfg = self.config
         heads = expand_head_mask(head_mask, cfg.num_hidden_layers, cfg.num_attention_heads,
-                                 hidden)  # (L, 1, H, 1, 1) or None
+                                 hidden)  # (L, 1 or B, H, 1, 1) or None
         hidden = self.encoder(hidden, mask, heads, explanation)  # (B, T, D)
         pooled = self.pooler(hidden) if self.pooler is not None else None  # (B, D)
         if explanation is not None:

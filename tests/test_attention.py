@@ -176,6 +176,23 @@ def test_head_mask_effect_nothing_off_changes_nothing(bert):
     assert e["positions"] == [2] and np.all(e["head_mask"] == 1)
 
 
+def test_heads_off_in_one_batch_equal_one_pass_each(sharp_bert):
+    """N choices of heads in one batched pass give what N passes give, row by row."""
+    text = "the [MASK] sat on the [MASK] ."
+    offs = [(), [(0, 0)], [(0, 1), (1, 3)], [(1, h) for h in range(4)]]
+    positions, each = A.mask_probabilities_each(sharp_bert, text, offs)
+    assert positions == [2, 6] and each.shape == (4, 2, sharp_bert.config.vocab_size)
+    for row, off in zip(each, offs):
+        one = A.mask_probabilities(sharp_bert, text, off)[1]  # (M, V)
+        torch.testing.assert_close(row, one, atol=1e-6, rtol=1e-5)
+    assert not torch.allclose(each[0], each[3], atol=1e-4)  # the heads did matter
+    # the model takes the (N, L, H) mask as (L, N, H, 1, 1); other shapes are refused
+    expanded = bertcore.model.expand_head_mask(torch.ones(4, 2, 4), 2, 4, torch.zeros(1))
+    assert expanded.shape == (2, 4, 4, 1, 1)
+    with pytest.raises(ValueError, match="head_mask must have shape"):
+        bertcore.model.expand_head_mask(torch.ones(4, 3, 4), 2, 4, torch.zeros(1))
+
+
 def test_head_mask_effect_heads_off_changes_predictions(sharp_bert):
     text = "the [MASK] sat on the [MASK] ."
     off = [(0, 0), (0, 1), (1, 3)]
