@@ -7,7 +7,7 @@ import streamlit as st
 from ui import charts, models, presenter, state
 from ui.i18n import t
 
-NARROW_CSS = """<style>
+HOME_CSS = """<style>
 .st-key-bl_arch { container-type: inline-size; }
 .st-key-bl_start [data-testid="stPageLink-NavLink"] * { white-space: normal; overflow: visible; }
 </style>"""  # (the drawing follows the width it gets; the "where to start" links wrap on a phone)
@@ -46,7 +46,7 @@ cols[4].metric(t("home.vocab"), f"{c.vocab_size:,}")
 labels = {k: t(f"arch.{k}") for k in ("input", "embeddings", "layer", "attention", "ffn",
                                       "pooler", "mlm", "nsp", "params", "word", "position",
                                       "segment")}
-st.html(NARROW_CSS)
+st.html(HOME_CSS)
 with st.container(key="bl_arch"):
     st.html(architecture_view(state.current().model, tuple(labels.items()), charts.text_px()))
 if not presenting:

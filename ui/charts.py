@@ -669,7 +669,7 @@ ARCH_CSS = """<style>
 .bl-arch-layer > p { margin: 0 0 0.6em; }
 @container (max-width: 640px) {
   .bl-arch-heads { gap: 0.4em; }
-  .bl-arch-layer, .bl-arch-wide { width: 100%% !important; }
+  .bl-arch-layer, .bl-arch-inset { width: 100%% !important; }
   .bl-arch-heads > .bl-arch-box { padding: 0.45em 0.3em; }
 }
 </style>"""
@@ -697,12 +697,12 @@ def architecture_html(config, counts: dict[str, int], text: dict[str, str]) -> s
     def n(key):
         return f"{counts.get(key, 0):,} {text['params']}"
 
-    def box(label, sub, fill, width=None):
-        wide = f' bl-arch-wide" style="background:{fill};width:{width}%' if width else (
-            f'" style="background:{fill}')
-        return (f'<div class="bl-arch-box{wide}"><b>{esc(label)}</b>'
-                + "".join(f"<small>{esc(v)}</small>" for v in ([sub] if isinstance(sub, str)
-                                                                else sub) if v) + "</div>")
+    def box(label, sub, fill, width=None):  # width: % of the page (inset; a phone: all of it)
+        kind = "bl-arch-box bl-arch-inset" if width else "bl-arch-box"
+        style = f"background:{fill}" + (f";width:{width}%" if width else "")
+        subs = [sub] if isinstance(sub, str) else list(sub)
+        return (f'<div class="{kind}" style="{style}"><b>{esc(label)}</b>'
+                + "".join(f"<small>{esc(v)}</small>" for v in subs if v) + "</div>")
 
     arrow = '<div class="bl-arch-arrow" aria-hidden="true"></div>'
     shown = min(L, 24)
