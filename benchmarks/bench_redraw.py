@@ -10,8 +10,9 @@ A ``streamlit run app.py`` server per model and Debian's chromium under playwrig
 starts when the browser is sent to a URL or the action is taken, and ends when the script run is
 over and every chart and iframe is drawn (two painted frames after). An action is timed by the
 page's own clock (``CLOCK``: from the input event's timeStamp), an open by this process. An action
-is taken on a settled page (the browser idle, as it is by the time a reader has typed or found a
-word to click), and an edit is timed from its commit, not from the typing. The actions:
+is taken on a settled page (the browser quiet for ``QUIET_MS``, as it is by the time a reader has
+typed or found a word to click), and an edit is timed from its commit, not from the typing. The
+actions:
 
 * ``edit``: the sidebar sentence is replaced by one never seen before by that server (its end
   changes, so the masked word keeps its place) and committed (Ctrl+Enter), on every page, every
@@ -52,7 +53,7 @@ from contextlib import ExitStack
 from pathlib import Path
 
 from benchmarks.bench_long_input import (CHROMIUM, CHROMIUM_ARGS, DRAWN, PAGES, ROOT, _drawn,
-                                         _server, browser_missing)
+                                         _section_button, _server, browser_missing)
 
 BUDGETS = {"edit": {"offline-en": 0.3, "bert-base": 0.7}, "mask": {"offline-en": 0.3,
                                                                     "bert-base": 0.7},
@@ -226,10 +227,6 @@ def _edit(pg) -> dict:
     box = pg.locator('[data-testid="stSidebar"] textarea').first
     box.fill(next(_texts))
     return _acted(pg, lambda: box.press("Control+Enter"))
-
-
-def _section_button(pg, label: str):
-    return pg.locator('[data-testid="stButtonGroup"] button').filter(has_text=label).first
 
 
 def _context(browser):
