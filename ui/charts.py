@@ -651,7 +651,7 @@ def _wrap(text: str, width: int) -> list[str]:
 # in presenter mode) and every length in em, so that all of it grows with it; the boxes' text wraps
 # to the width there is.
 ARCH_CSS = """<style>
-.bl-arch { display: flex; flex-direction: column; align-items: center; gap: 0; color: %(ink)s;
+.bl-arch { display: flex; flex-direction: column; align-items: center; color: %(ink)s;
   font-size: %(size)spx; line-height: 1.35; text-align: center; padding: 0.5em 0 0.75em; }
 .bl-arch-box { box-sizing: border-box; border: 1px solid %(ink)s; padding: 0.45em 0.8em;
   overflow-wrap: anywhere; }
@@ -991,12 +991,14 @@ _SVG_CSS = """<style>
 </style>"""
 
 
+@functools.lru_cache(maxsize=1)
 def _plotly_chunk() -> str | None:
     """The file name of the installed Streamlit's chart code (``PlotlyChart.<hash>.js``, built
-    into its static folder), or None where there is not exactly one."""
-    found = sorted((Path(streamlit.__file__).parent / "static" / "static" / "js").glob(
-        "PlotlyChart.*.js"))
-    return found[0].name if len(found) == 1 else None
+    into its static folder), or None where there is not exactly one (looked up once: the script
+    that uses it is drawn every run)."""
+    found = [f.name for f in (Path(streamlit.__file__).parent / "static" / "static" / "js").glob(
+        "PlotlyChart.*.js")]
+    return found[0] if len(found) == 1 and re.fullmatch(r"[\w.-]+", found[0]) else None
 
 
 # Streamlit loads its chart code (plotly.js, 4.7 MB) when a page load first draws a chart, and
@@ -1027,5 +1029,4 @@ def svg_button_html(title: str) -> str:
     """
     title_js = json.dumps(str(title), ensure_ascii=False).replace("<", "\\u003c")
     chunk = _plotly_chunk()
-    return (_SVG_CSS + _SVG_JS % title_js
-            + (_PRELOAD_JS % chunk if chunk and re.fullmatch(r"[\w.-]+", chunk) else ""))
+    return _SVG_CSS + _SVG_JS % title_js + (_PRELOAD_JS % chunk if chunk else "")
