@@ -440,6 +440,15 @@ def build_head_mask(num_layers: int, num_heads: int, off: Sequence[tuple[int, in
     return mask
 
 
+def _masked(bert, text: str, text_pair: str | None, mask_positions: Sequence[int]):
+    """The input encoded with ``mask_positions`` hidden, and every [MASK] position in it."""
+    enc = bert.encode(text, text_pair)
+    if mask_positions:
+        enc = mask_encoding(enc, mask_positions, bert.tokenizer.mask_token_id,
+                            bert.tokenizer.mask_token)
+    return enc, [i for i, t in enumerate(enc.ids) if t == bert.tokenizer.mask_token_id]
+
+
 def mask_probabilities(bert, text: str, off: Sequence[tuple[int, int]] = (),
                        text_pair: str | None = None,
                        mask_positions: Sequence[int] = ()) -> tuple[list[int], torch.Tensor]:
@@ -456,11 +465,7 @@ def mask_probabilities(bert, text: str, off: Sequence[tuple[int, int]] = (),
     """
     cfg = bert.config
     mask = build_head_mask(cfg.num_hidden_layers, cfg.num_attention_heads, off) if off else None
-    enc = bert.encode(text, text_pair)
-    if mask_positions:
-        enc = mask_encoding(enc, mask_positions, bert.tokenizer.mask_token_id,
-                            bert.tokenizer.mask_token)
-    positions = [i for i, t in enumerate(enc.ids) if t == bert.tokenizer.mask_token_id]
+    enc, positions = _masked(bert, text, text_pair, mask_positions)
     return positions, bert.mask_logits(enc, mask).float().softmax(-1).cpu()  # (M, V)
 
 
@@ -478,11 +483,7 @@ def mask_probabilities_each(bert, text: str, offs: Sequence[Sequence[tuple[int, 
     cfg = bert.config
     masks = np.stack([build_head_mask(cfg.num_hidden_layers, cfg.num_attention_heads, off)
                       for off in offs])  # (N, L, H)
-    enc = bert.encode(text, text_pair)
-    if mask_positions:
-        enc = mask_encoding(enc, mask_positions, bert.tokenizer.mask_token_id,
-                            bert.tokenizer.mask_token)
-    positions = [i for i, t in enumerate(enc.ids) if t == bert.tokenizer.mask_token_id]
+    enc, positions = _masked(bert, text, text_pair, mask_positions)
     return positions, bert.mask_logits(enc, masks).float().softmax(-1).cpu()  # (N, M, V)
 
 

@@ -145,5 +145,6 @@ def head_off_effects(bert, text: str, pair: str | None, masks: Sequence[int],
     Raises:
         ValueError: no [MASK] in the input; MissingHeadError: no masked-LM head.
     """
+    # (1 + N, M, V): all heads, then each head off
     _, p = mask_probabilities_each(bert, text, [(), *([h] for h in heads)], pair, list(masks))
-    return [float(0.5 * (p[i, 0] - p[0, 0]).abs().sum()) for i in range(1, len(p))]  # (N+1, M, V)
+    return [float(0.5 * (p[i, 0] - p[0, 0]).abs().sum()) for i in range(1, len(p))]
