@@ -87,6 +87,7 @@ def test_fragment_auto_reruns_are_sent_by_the_client(app_server):
         try:
             await c.open("fine_tuning", {"lang": "en"})
             await c.set(key="ft_epochs", value=1)
+            await c.set(key="ft_train_size_sentiment-en", value=100)  # the fewest: a short run
             start = await c.click(key="ft_start")
             assert start.status == "ok", start
             assert c._timers, "no auto_rerun received for the live panel"
