@@ -74,9 +74,8 @@ st.plotly_chart(charts.sorted_units(w.ffn_act, x_title=t("layer.units_x"),
                 width="stretch", config=charts.plot_config("ffn-units"), key="layer_units_fig")
 top = w.top_units(TOP_UNITS)
 st.markdown(f"**{t('layer.top_title', k=len(top))}**")
-st.plotly_chart(charts.bars([t("layer.unit", i=i) for i, _ in top], [v for _, v in top],
-                            percent=False, color=charts.POSITIVE),
-                width="stretch", config=charts.plot_config("ffn-top-units"), key="layer_top_fig")
+st.html(charts.bars_html([t("layer.unit", i=i) for i, _ in top], [v for _, v in top],
+                         percent=False, color=charts.POSITIVE))
 if not s.presenter:
     st.caption(t("layer.ffn_caption"))
 

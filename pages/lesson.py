@@ -122,7 +122,7 @@ def chapter_why() -> None:
     changes = lesson.left_only_changes(dv)[0]
     if ask("why", t("lesson.why_q", word=md_escape(tokens[hide])), [True, False], changes,
            fmt=lambda v: t("lesson.yes") if v else t("lesson.no")):
-        views.masked_lm.draw_directions(dv, 0, key="lesson_dir")
+        views.masked_lm.draw_directions(dv, 0)
     full_page("masked_lm", t("lesson.open", page=t("nav.masked_lm")), masks=[hide],
               section="directions")
 
@@ -153,7 +153,7 @@ def chapter_layer() -> None:
     w = views.layer.walk_view(s.model, s.sentence, pair, s.layer, query)
     if ask("layer", t("lesson.layer_q", layer=s.layer, token=md_escape(tokens[query])),
            ["attention", "ffn"], lesson.bigger_change(w), fmt=lambda c: t(f"layer.sub_{c}")):
-        views.layer.draw_path(w, tokens[query], dim, key="lesson_layer")
+        views.layer.draw_path(w, tokens[query], dim)
     full_page("layer", t("lesson.open", page=t("nav.layer")))
 
 
@@ -166,8 +166,7 @@ def chapter_pretraining() -> None:
     shown[hide] = bert.tokenizer.mask_token
     st.markdown(f"{t('lesson.hidden')} {md_escape(snippet(shown, hide))}")
     if ask("mlm", t("lesson.mlm_q"), None, mv.top_tokens[0][0]):
-        views.masked_lm.draw_guess(mv, 0, tokens[hide], bert.tokenizer.vocab_size,
-                                   key="lesson_mlm")
+        views.masked_lm.draw_guess(mv, 0, tokens[hide], bert.tokenizer.vocab_size)
     full_page("masked_lm", t("lesson.open", page=t("nav.masked_lm")), masks=[hide],
               section="guesses")
 
@@ -215,7 +214,7 @@ def chapter_attention() -> None:
         presenter.table([{t("common.head"): t("attn.off_label", layer=li, head=hi),
                           t("lesson.col_tv"): f"{e:.3f}"} for (li, hi), e in zip(heads, effects)])
         eff = views.attention.off_view(s.model, s.sentence, pair, (strongest,), (hide,))
-        views.attention.draw_off(eff, 0, 1, key="lesson_off")
+        views.attention.draw_off(eff, 0, 1)
     full_page("attention", t("lesson.open", page=t("nav.attention")), section="off",
               masks=[hide])
 

@@ -4,7 +4,8 @@
   few more vocabulary entries, so that HTML-like input ("<", "script", ">") becomes real tokens that
   the pages must escape, instead of [UNK];
 * :func:`walk` and :func:`all_text` read everything an AppTest run drew, for assertions on what a
-  reader would see; :func:`html_after` finds a section's HTML by its subheader;
+  reader would see; :func:`html_after` finds a section's HTML by its subheader; :func:`bar_lists`
+  reads the bar lists (``charts.bars_html``) a run drew;
 * :func:`run` and :func:`open_app` run the app in AppTest and fail on an exception or an error
   message on the page.
 """
@@ -12,6 +13,8 @@
 from __future__ import annotations
 
 import base64
+import html
+import re
 from pathlib import Path
 
 import numpy as np
@@ -89,6 +92,29 @@ def html_after(at, heading: str):
                 getattr(node, "children", None), dict):
             return node
     raise AssertionError(f"no html after the subheader {heading!r}")
+
+
+def bar_lists(at) -> list[dict]:
+    """Every bar list (``charts.bars_html``) an AppTest run drew, in drawing order, as its title
+    (None without one), labels, values as written, bar lengths (% of the track), colours and
+    whether it is on the absolute scale (a whole track shaded, its ends written under it)."""
+    found = []
+    for el in elements(at, "html"):
+        body = el.proto.body
+        if 'class="bl-bars"' not in body:
+            continue
+        title = re.search(r'<div class="bl-bars-title">(.*?)</div>', body)
+        bars = re.findall(r'width:([\d.]+)%;background:([^"]+)"', body)
+        found.append(dict(
+            title=html.unescape(title.group(1)) if title else None,
+            labels=[html.unescape(x) for x in re.findall(
+                r'<span class="bl-bars-label" dir="auto">(.*?)</span>', body, re.S)],
+            values=re.findall(r'<span class="bl-bars-value">(.*?)</span>', body),
+            lengths=[float(w) for w, _ in bars], colors=[c for _, c in bars],
+            absolute='class="bl-bars-track bl-bars-whole"' in body,
+            ends=re.findall(r'<span class="bl-bars-scale"><span>(.*?)</span><span>(.*?)</span>',
+                            body)))
+    return found
 
 
 def run(at, timeout: float = 120):

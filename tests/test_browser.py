@@ -60,30 +60,31 @@ def test_mask_a_word_and_see_guesses(page):
     heading(page, "Top 5 guesses for each hidden spot").wait_for(timeout=RUN_TIMEOUT)
     wait_idle(page)
     sync_api.expect(page).to_have_url(re.compile(r"[?&]masks=2(&|$)"), timeout=RUN_TIMEOUT)
-    charts = page.locator('[data-testid="stMain"] [data-testid="stPlotlyChart"]')
-    charts.first.wait_for(timeout=RUN_TIMEOUT)  # the guesses
+    bars = page.locator('[data-testid="stMain"] .bl-bars')  # the guesses, a list of bars
+    bars.filter(has_text="#2 (was “dog”)").first.wait_for(timeout=RUN_TIMEOUT)
     page.locator(".bl-word-table").wait_for(timeout=RUN_TIMEOUT)  # the logit lens, a table
-    page.locator("svg text").filter(has_text="#2 (was “dog”)").first.wait_for()
+    charts = page.locator('[data-testid="stMain"] [data-testid="stPlotlyChart"]')
     chips = page.locator(".bl-chips").first.inner_text()
     assert "[MASK]" in chips and "dog" not in chips.split("[MASK]")[0][-5:]
     no_errors(page)
     screenshot(page, "en-masked_lm-guesses")
     # The page's other parts, one at a time: both sides or the left only draws its guesses (two
-    # charts), then one head's attention (two more) in their place.
-    assert charts.count() == 1
+    # lists), then one head's attention (two charts) in their place.
+    assert bars.count() == 1 and charts.count() == 0
     choose(page, "Both sides or left")
     heading(page, "Both sides, or the left only?").wait_for(timeout=RUN_TIMEOUT)
     sync_api.expect(page).to_have_url(re.compile(r"[?&]section=directions(&|$)"),
                                       timeout=RUN_TIMEOUT)
     wait_idle(page)
-    sync_api.expect(charts).to_have_count(2, timeout=RUN_TIMEOUT)
+    sync_api.expect(bars).to_have_count(2, timeout=RUN_TIMEOUT)
+    assert charts.count() == 0
     assert not heading(page, "Top 5 guesses for each hidden spot").count()
     choose(page, "one head's attention")
     page.locator("svg text").filter(has_text="Layer 0, head 0").first.wait_for(
         timeout=RUN_TIMEOUT)
     wait_idle(page)
     sync_api.expect(charts).to_have_count(2, timeout=RUN_TIMEOUT)
-    assert not page.locator("svg text").filter(has_text="#2 (was “dog”)").count()
+    assert bars.count() == 0
     no_errors(page)
     screenshot(page, "en-masked_lm-directions")
 
@@ -111,7 +112,7 @@ def test_shared_link_reopens_the_view(browser, server, page):
         pg.goto(f"{server}/masked_lm?text=the+dog+barked+.&masks=2")
         wait_idle(pg)
         heading(pg, "Top 5 guesses for each hidden spot").wait_for(timeout=RUN_TIMEOUT)
-        pg.locator("svg text").filter(has_text="#2 (was “dog”)").first.wait_for()
+        pg.locator(".bl-bars").filter(has_text="#2 (was “dog”)").first.wait_for()
     finally:
         other.close()
 

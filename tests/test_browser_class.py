@@ -157,18 +157,21 @@ def ask(pg) -> None:
     idle(pg)
 
 
-def chart_labels(pg, inside: str | None) -> list[str]:
-    """The y labels, top first, of the first chart in ``inside`` (a CSS selector), or of the
-    page's first chart outside the class's question when None."""
+def chart_labels(pg, inside: str) -> list[str]:
+    """The y labels, top first, of the first chart in ``inside`` (a CSS selector)."""
     return pg.evaluate("""inside => {
-        const charts = [...document.querySelectorAll(
-            (inside || '[data-testid="stMain"]') + ' [data-testid="stPlotlyChart"]')]
-            .filter(c => inside || !c.closest('.st-key-class_q'));
-        if (!charts.length) return [];
-        return [...charts[0].querySelectorAll('.ytick text')]
+        const chart = document.querySelector(inside + ' [data-testid="stPlotlyChart"]');
+        if (!chart) return [];
+        return [...chart.querySelectorAll('.ytick text')]
             .sort((a, b) => a.getBoundingClientRect().top - b.getBoundingClientRect().top)
             .map(e => e.textContent);
     }""", inside)
+
+
+# The page's own guesses (a bar list, charts.bars_html), outside the class's question.
+PAGE_GUESSES = """() => [...document.querySelectorAll('[data-testid="stMain"] .bl-bars')]
+    .filter(b => !b.closest('.st-key-class_q'))
+    .map(b => [...b.querySelectorAll('.bl-bars-label')].map(e => e.textContent))[0] || []"""
 
 
 def teacher_controls(pg) -> int:
@@ -305,11 +308,13 @@ def test_two_students_follow_their_teacher_through_a_restart(browser, setup):
             # the teacher's live chart, without a click; the HTML answer drawn as text
             sync_api.expect(teacher.locator(PANEL)).to_contain_text("2 of 2 students answered",
                                                                     timeout=10_000)
+            teacher.locator(f'{PANEL} [data-testid="stPlotlyChart"] .ytick text').first.wait_for(
+                timeout=RUN_TIMEOUT)  # (the page's first chart: its code may still be loading)
             labels = chart_labels(teacher, PANEL)
             assert "dog" in labels and HTML_ANSWER[:16] in " ".join(labels), labels
             assert not pwned(teacher) and not pwned(s2)
             for pg in (teacher, s1, s2):  # the page, which shows BERT's guesses, waits
-                assert chart_labels(pg, None) == []
+                assert pg.evaluate(PAGE_GUESSES) == []
                 sync_api.expect(pg.locator(PANEL)).to_contain_text("answer")
             screenshot(teacher, "class-teacher-answers")
             teacher.locator(PANEL).get_by_role("button", name="Reveal BERT's answer").click()
@@ -320,10 +325,8 @@ def test_two_students_follow_their_teacher_through_a_restart(browser, setup):
             assert word, teacher.locator(PANEL).inner_text()
             word = word.group(1).strip()
             for pg in (teacher, s2):  # the page is back: BERT's answer is its own top guess
-                pg.wait_for_function("""() => [...document.querySelectorAll(
-                    '[data-testid="stMain"] [data-testid="stPlotlyChart"] .ytick text')]
-                    .some(e => !e.closest('.st-key-class_q'))""", timeout=RUN_TIMEOUT)
-                assert chart_labels(pg, None)[0] == word, (chart_labels(pg, None), word)
+                pg.wait_for_function(f"({PAGE_GUESSES})().length > 0", timeout=RUN_TIMEOUT)
+                assert pg.evaluate(PAGE_GUESSES)[0] == word, (pg.evaluate(PAGE_GUESSES), word)
             for pg in (s1, s2):
                 sync_api.expect(pg.locator(PANEL)).to_contain_text(f"BERT's top guess: {word}",
                                                                   timeout=RUN_TIMEOUT)

@@ -38,7 +38,10 @@ def answer_everything(pg, lang: str) -> int:
     n = 0
     while (form := main(pg).locator('[data-testid="stForm"]')).count():
         form = form.first
-        if form.get_by_role("radio").count():  # (its labels may still be drawing)
+        # (a form's field may be drawn a moment after the form itself: wait for one or the other)
+        form.locator('[data-testid="stRadioOption"], input[type="text"]').first.wait_for(
+            timeout=RUN_TIMEOUT)
+        if form.locator('[data-testid="stRadioOption"]').count():
             form.locator('[data-testid="stRadioOption"]').first.click()
         else:
             form.locator('input[type="text"]').fill("the" if lang == "en" else "的")

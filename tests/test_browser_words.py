@@ -84,8 +84,8 @@ def test_phone_layout_has_no_overlapping_labels(browser, server):
             width = pg.evaluate("() => document.querySelector('[data-testid=\"stMain\"]')"
                                 ".scrollWidth")
             assert width <= 390, f"{name}: the page is {width} px wide"
-            # Tick labels of every chart, and the cells of the layer-by-layer table: no box over
-            # another, no text wider than its cell.
+            # Tick labels of every chart, the cells of the layer-by-layer table and the lists of
+            # guesses: no box over another, no text wider than its cell or its list.
             overlaps = pg.evaluate(r"""() => {
                 const out = [];
                 for (const chart of document.querySelectorAll('.main-svg')) {
@@ -116,6 +116,9 @@ def test_phone_layout_has_no_overlapping_labels(browser, server):
                 }
                 for (const td of document.querySelectorAll('.bl-word-table td')) {
                   if (td.scrollWidth > td.clientWidth + 1) out.push('cell ' + td.innerText);
+                }
+                for (const bars of document.querySelectorAll('.bl-bars')) {
+                  if (bars.scrollWidth > bars.clientWidth + 1) out.push('bars ' + bars.innerText);
                 }
                 return out;
             }""")

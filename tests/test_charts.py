@@ -355,6 +355,44 @@ def test_architecture_type_follows_presenter_mode(presenter):
     assert "font-size: 18px" in charts.architecture_html(BERT_BASE, COUNTS, ARCH_EN)
 
 
+# ----------------------------------------------------------------------------- bar lists
+
+def bar_rows(drawn: str) -> list[tuple[str, float, str, str]]:
+    """(label, length in % of the track, colour, value as written) of each row of a bar list."""
+    return re.findall(r'<span class="bl-bars-label" dir="auto">(.*?)</span><span class="[^"]+">'
+                      r'<span class="bl-bars-bar" style="display:block;width:([\d.]+)%;'
+                      r'background:([^"]+)"></span></span><span class="bl-bars-value">(.*?)</span>',
+                      drawn)
+
+
+def test_bar_list_on_the_absolute_scale_draws_each_probability_as_its_share():
+    drawn = charts.bars_html(["paris", "<b>x</b>", "rome"], [0.9, 0.05, 0.0], "#4 (was “a”)",
+                             x_max=1.0, highlight=1)
+    rows = bar_rows(drawn)
+    assert [(label, float(w), c, v) for label, w, c, v in rows] == [
+        ("paris", 90.0, charts.PALETTE[0], "90.0%"),
+        ("&lt;b&gt;x&lt;/b&gt;", 5.0, charts.PALETTE[1], "5.0%"),  # escaped, and highlighted
+        ("rome", 0.0, charts.PALETTE[0], "0.0%")]
+    assert "<b>x</b>" not in drawn and "#4 (was “a”)" in drawn
+    assert drawn.count('class="bl-bars-track bl-bars-whole"') == 3  # the whole 100 % shown
+    assert '<span class="bl-bars-scale"><span>0%</span><span>100%</span>' in drawn
+
+
+def test_bar_list_scaled_to_its_longest_bar_with_numbers_and_categories():
+    colors = [charts.PALETTE[0], charts.PALETTE[1], charts.PALETTE[0]]
+    drawn = charts.bars_html(["h", "update", "sum"], [8.0, 2.0, -1.0], percent=False,
+                             colors=colors)
+    rows = bar_rows(drawn)
+    assert [(float(w), c, v) for _, w, c, v in rows] == [
+        (100.0, colors[0], "8"), (25.0, colors[1], "2"), (0.0, colors[2], "-1")]  # < 0: no bar
+    assert "bl-bars-whole\"" not in drawn and "bl-bars-scale\"" not in drawn
+    assert "bl-bars-title" not in drawn.split("</style>")[1]  # no title asked for
+
+
+def test_bar_list_type_follows_presenter_mode(presenter):
+    assert "font-size: 21px" in charts.bars_html(["a"], [1.0])
+    assert "font-size: 18px" in charts.bars_html(["a"], [1.0])  # its scale's ends
+
 # ----------------------------------------------------------------------------- colour language
 
 def scale(name) -> list:

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 import bertcore
-from app_support import array, all_text, elements, html_after, write_app_checkpoint
+from app_support import array, all_text, bar_lists, elements, html_after, write_app_checkpoint
 from bertcore import attribution, bidirectional
 from conftest import write_checkpoint
 
@@ -111,7 +111,7 @@ def test_both_sections_draw_in_both_languages(lang, bert):
     at = open_app(lang=lang, text=CAT, masks="3")  # the guesses: neither part, nothing computed
     assert at.segmented_control(key="mlm_part").value == "guesses"
     assert not {DIR[lang], ATTR[lang]} & {s.value for s in at.subheader}
-    assert not titled(at, SIDES[lang][0])
+    assert not [b for b in bar_lists(at) if SIDES[lang][0] in b["title"]]
     at = open_app(lang=lang, text=CAT, masks="3", section="directions")
     assert at.segmented_control(key="mlm_part").value == "directions"
     subheaders = [s.value for s in at.subheader]
@@ -120,15 +120,16 @@ def test_both_sections_draw_in_both_languages(lang, bert):
     # The guesses both ways, on one absolute axis, from bertcore.bidirectional.
     view = bidirectional.compare(bert, bert.encode(CAT), [3], 0, 0, k=5)
     for side, label in zip(("both", "left"), SIDES[lang]):
-        (bars,) = [c for c in titled(at, label) if c["data"][0]["type"] == "bar"]
-        assert bars["layout"]["xaxis"]["range"] == [0, 1]
-        np.testing.assert_allclose(array(bars["data"][0]["x"]), getattr(view, side).top_probs[0],
-                                   atol=1e-5)
+        (bars,) = [b for b in bar_lists(at) if label in b["title"]]
+        assert bars["absolute"] and bars["ends"] == [("0%", "100%")]
+        assert bars["labels"] == getattr(view, side).top_tokens[0]
+        np.testing.assert_allclose(bars["lengths"], np.array(getattr(view, side).top_probs[0])
+                                   * 100, atol=0.01)
     assert not [c for c in charts_of(at) if c["data"][0]["type"] == "heatmap"]
     # One head's attention both ways, the part's other view: nothing above the diagonal with the
     # causal mask, and no guesses.
     at = open_app(lang=lang, text=CAT, masks="3", section="directions", view="attention")
-    assert not [c for c in charts_of(at) if c["data"][0]["type"] == "bar"]
+    assert not bar_lists(at)
     both, left = (next(c for c in titled(at, label) if c["data"][0]["type"] == "heatmap")
                   for label in SIDES[lang])
     zb, zl = array(both["data"][0]["z"]), array(left["data"][0]["z"])

@@ -14,7 +14,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import bertcore
-from app_support import array, APP_VOCAB, all_text, elements
+from app_support import array, APP_VOCAB, all_text, bar_lists, elements
 from bertcore import layer as inside
 from conftest import write_checkpoint
 
@@ -81,14 +81,18 @@ def test_default_view_shows_the_models_numbers(model_dir):
     assert any("agree" in s.value for s in at.success)
     texts = [e.value for e in (*at.main.markdown, *at.main.caption, *at.main.subheader)]
     assert not [v for v in texts if "{" in v], "a placeholder left unfilled"
-    norms, units, top = figures(at)
-    assert len(norms["data"][0]["x"]) == len(inside.STEPS)
-    np.testing.assert_allclose(array(norms["data"][0]["x"]), w.norms, rtol=1e-5)
+    (units,) = figures(at)
+    norms, top = bar_lists(at)
+    assert len(norms["labels"]) == len(inside.STEPS) and not norms["absolute"]
+    assert norms["values"] == [f"{v:.3g}" for v in w.norms]  # lengths relative to the longest
+    np.testing.assert_allclose(norms["lengths"], np.array(w.norms) / max(w.norms) * 100,
+                               atol=0.01)
     order = array(units["data"][0]["customdata"])  # every wide unit, largest output first
     assert sorted(order) == list(range(64))
     np.testing.assert_allclose(array(units["data"][0]["y"]), w.ffn_act[order], rtol=1e-5)
     assert (np.diff(array(units["data"][0]["y"])) <= 0).all()
-    assert top["data"][0]["text"][0] == f"{w.top_units(1)[0][1]:.3g}"
+    (unit, value), = w.top_units(1)
+    assert top["labels"][0] == f"unit {unit}" and top["values"][0] == f"{value:.3g}"
     table = at.dataframe[0].value
     assert list(table.iloc[:, 0]) == ["self-attention", "feed-forward"]
     assert table.iloc[0, 1] == f"{w.attention_change['ratio']:.2f}"

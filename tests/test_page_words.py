@@ -10,10 +10,11 @@ import logging
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import bertcore
-from app_support import all_text, array, elements, html_after, write_app_checkpoint
+from app_support import all_text, array, bar_lists, elements, html_after, write_app_checkpoint
 from bertcore import masked_lm
 from ui import charts
 
@@ -85,19 +86,22 @@ def sublabels(html: str) -> list[str]:
 def test_every_mask_has_bars_on_one_absolute_axis_and_its_hidden_words_rank(bert):
     sentence = "the dog sat on the mat ."
     at = open_app("masked_lm", text=sentence, masks="2,3")
-    bars = [c for c in charts_of(at) if c["data"][0]["type"] == "bar"
-            and c["layout"]["title"]["text"].startswith("#")]  # not "both sides / left only"
-    assert len(bars) == 2
+    bars = [b for b in bar_lists(at) if b["title"].startswith("#")]  # not "both sides / left"
+    assert [b["title"] for b in bars] == ["#2 (was “dog”)", "#3 (was “sat”)"]
     enc = bert.encode(sentence)
     view = masked_lm.predict_masks(bert, enc, (2, 3), k=5)
     lines = [m for m in texts(at, "markdown") if m.startswith("The hidden word")]
     for chart, word, m in zip(bars, ("dog", "sat"), range(2)):
-        assert chart["layout"]["xaxis"]["range"] == [0, 1]  # 0-100 % for every mask
+        # 0-100 % for every mask: a bar's length is its probability
+        assert chart["absolute"] and chart["ends"] == [("0%", "100%")]
+        assert chart["labels"] == view.top_tokens[m]
+        np.testing.assert_allclose(chart["lengths"], np.array(view.top_probs[m]) * 100,
+                                   atol=0.01)
+        assert chart["values"] == [f"{p:.1%}" for p in view.top_probs[m]]
         rank = view.hidden_ranks[m]
         vocab = len(bert.tokenizer.vocab)
         assert f"The hidden word **{word}**: rank {rank} of {vocab}," in lines[m]
-        colors = chart["data"][0]["marker"]["color"]
-        highlighted = [i for i, c in enumerate(colors) if c == charts.PALETTE[1]]
+        highlighted = [i for i, c in enumerate(chart["colors"]) if c == charts.PALETTE[1]]
         assert highlighted == ([rank - 1] if rank <= 5 else [])
 
 
@@ -132,7 +136,7 @@ def test_a_long_text_shows_a_window_that_opens_on_the_mask_and_keeps_masks_outsi
     assert start <= 40 < start + 32  # opened on the masked token
     pills = at.pills(key=f"w_masks_{start}")
     assert pills.value == [40] and len(pills.options) <= 32
-    assert "#40 (was “" in "".join(json.dumps(c, ensure_ascii=False) for c in charts_of(at))
+    assert any(b["title"].startswith("#40 (was “") for b in bar_lists(at))
     # Slide to the start: the mask outside stays hidden; pick one more there.
     run(at.slider(key="mlm_window").set_value(0))
     assert at.pills(key="w_masks").value == []

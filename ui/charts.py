@@ -490,6 +490,73 @@ def bars(labels, values, title: str | None = None, *, highlight: int | None = No
     return fig
 
 
+# The bar lists of :func:`bars_html`: a grid of label, bar and value, in the charts' type (larger in
+# presenter mode). A long label wraps inside its column (at most 40 % of the width); the value
+# column is as wide as its widest number, so the bars of one list start and end together.
+BARS_CSS = """<style>
+.bl-bars { font-size: %(size)spx; line-height: 1.3; color: %(ink)s; margin: 0 0 0.5em; }
+.bl-bars-title { font-weight: 600; margin: 0 0 0.4em; overflow-wrap: anywhere; }
+.bl-bars-grid { display: grid; grid-template-columns: fit-content(40%%) minmax(3em, 1fr)
+  max-content; gap: 0.3em 0.6em; align-items: center; }
+.bl-bars-label { text-align: right; overflow-wrap: anywhere; white-space: pre-wrap; }
+.bl-bars-track { height: 1.25em; border-radius: 2px; }
+.bl-bars-track.bl-bars-whole { background: #EDF0F4; }
+.bl-bars-bar { height: 100%%; border-radius: 2px; min-width: 1px; }
+.bl-bars-value { font-variant-numeric: tabular-nums; text-align: right; }
+.bl-bars-scale { display: flex; justify-content: space-between; color: %(muted)s;
+  font-size: %(small)spx; }
+</style>"""
+
+
+def bars_html(labels, values, title: str | None = None, *, highlight: int | None = None,
+              color: str = PALETTE[0], percent: bool = True, x_max: float | None = None,
+              colors=None) -> str:
+    """:func:`bars` as HTML: one row a label, its bar and its value written beside it.
+
+    For a short ranked list (a word's top guesses, a vector's length step by step) that is read,
+    not explored: the page draws it at once (a plotly chart is a plot of its own, mounted anew
+    whenever its numbers change: ~0.05 s of the browser's time each), its text wraps to the width
+    there is and takes the charts' type size (:func:`text_px`: larger in presenter mode).
+
+    Args:
+        labels: one per bar, the first on top (user text: escaped here).
+        values: the bars' lengths (negative ones are drawn as 0).
+        title: written above the bars.
+        highlight: the index of the bar drawn in ``PALETTE[1]`` (e.g. the hidden word).
+        percent: values written as percentages (else with 3 significant digits).
+        x_max: every bar on one absolute scale, 0 to ``x_max``, whose whole length is shaded and
+            whose ends are written under the bars (1.0 for probabilities: 3 % then looks small next
+            to 100 %); None scales the bars to the longest.
+        colors: one colour per bar (categories, from ``PALETTE``) instead of ``color`` and
+            ``highlight``.
+
+    Returns:
+        HTML for ``st.html``, its style included.
+    """
+    vals = [float(v) for v in values]
+    if colors is None:
+        colors = [PALETTE[1] if i == highlight else color for i in range(len(vals))]
+    top = x_max if x_max is not None else max(vals + [1e-9])
+    track = "bl-bars-track bl-bars-whole" if x_max is not None else "bl-bars-track"
+    rows = []
+    for label, v, c in zip(labels, vals, colors):
+        share = min(max(v / top, 0.0), 1.0) * 100 if top > 0 else 0.0
+        written = f"{v:.1%}" if percent else f"{v:.3g}"
+        rows.append(f'<span class="bl-bars-label" dir="auto">{esc(label)}</span>'
+                    f'<span class="{track}"><span class="bl-bars-bar" style="display:block;'
+                    f'width:{share:.2f}%;background:{c}"></span></span>'
+                    f'<span class="bl-bars-value">{written}</span>')
+    scale = ""
+    if x_max is not None:
+        ends = [f"{0:.0%}", f"{x_max:.0%}"] if percent else ["0", f"{x_max:g}"]
+        scale = (f'<span></span><span class="bl-bars-scale"><span>{ends[0]}</span>'
+                 f'<span>{ends[1]}</span></span><span></span>')
+    css = BARS_CSS % dict(size=text_px(14), small=text_px(), ink=INK, muted=INK_MUTED)
+    head = f'<div class="bl-bars-title">{esc(title)}</div>' if title else ""
+    return (css + f'<div class="bl-bars">{head}<div class="bl-bars-grid">' + "".join(rows)
+            + scale + "</div></div>")
+
+
 @shared
 def answer_counts(labels, counts, title: str | None = None, *, highlight=(),
                   height: int | None = None) -> go.Figure:

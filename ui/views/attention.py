@@ -58,22 +58,18 @@ def draw_head(att: np.ndarray, shown: list[str], n_tokens: int, presenter: bool,
     where.plotly_chart(fig, width="stretch", config=charts.plot_config(key), key=key)
 
 
-def draw_off(eff: dict, m: int, n_off: int, key: str = "attn") -> None:
+def draw_off(eff: dict, m: int, n_off: int) -> None:
     """The ``m``-th [MASK]'s guesses with all heads and with ``n_off`` heads off, and what
     happened to the first guess; with no head off, the guesses alone (the other two would
     repeat them), in the same place."""
     c1, c2, c3 = st.columns([2, 2, 1.3])
     before, after = eff["before"][m], eff["after"][m]
-    c1.plotly_chart(charts.bars([w for w, _ in before], [p for _, p in before],
-                                t("attn.off_before"), x_max=1.0),
-                    width="stretch", config=charts.plot_config(f"heads-on-{m}"),
-                    key=f"{key}_before_{m}")
+    c1.html(charts.bars_html([w for w, _ in before], [p for _, p in before],
+                             t("attn.off_before"), x_max=1.0))
     if not n_off:
         return
-    c2.plotly_chart(charts.bars([w for w, _ in after], [p for _, p in after],
-                                t("attn.off_after", n=n_off), x_max=1.0),
-                    width="stretch", config=charts.plot_config(f"heads-off-{m}"),
-                    key=f"{key}_after_{m}")
+    c2.html(charts.bars_html([w for w, _ in after], [p for _, p in after],
+                             t("attn.off_after", n=n_off), x_max=1.0))
     c3.metric(t("attn.off_top1", token=eff["top1"][m]), f"{eff['top1_after'][m]:.2%}",
               delta=f"{100 * eff['top1_delta'][m]:+.2f} pp", help=t("attn.off_top1_help"))
     if eff["top1_changed"][m]:

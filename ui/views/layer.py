@@ -20,7 +20,7 @@ def walk_view(name: str, sentence: str, pair: str | None, layer: int,
                               pos)
 
 
-def draw_path(w: encoder_layer.LayerWalk, token: str, dim: int, key: str = "layer") -> None:
+def draw_path(w: encoder_layer.LayerWalk, token: str, dim: int) -> None:
     """The path section: the flow, the vector's length after each step (bars: the sub-layers'
     updates in the second colour), and each sub-layer's change (size ratio and cosine)."""
     st.subheader(t("layer.path", layer=w.layer, token=md_escape(token), pos=w.position))
@@ -29,8 +29,7 @@ def draw_path(w: encoder_layer.LayerWalk, token: str, dim: int, key: str = "laye
     labels = [t(f"layer.step_{name}") for name in encoder_layer.STEPS]
     kinds = [charts.PALETTE[1] if name in ("attention", "ffn") else charts.PALETTE[0]
              for name in encoder_layer.STEPS]
-    st.plotly_chart(charts.bars(labels, w.norms, percent=False, colors=kinds), width="stretch",
-                    config=charts.plot_config("layer-steps"), key=f"{key}_norms_fig")
+    st.html(charts.bars_html(labels, w.norms, percent=False, colors=kinds))
     st.caption(t("layer.norms_caption"))
 
     st.markdown(f"**{t('layer.change_title')}**")

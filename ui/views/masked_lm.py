@@ -33,22 +33,19 @@ def pct(p: float) -> str:
     return f"{p:.1%}" if p >= 0.001 else "< 0.1%"
 
 
-def draw_guess(mv: masked_lm.MaskView, m: int, original: str, vocab_size: int,
-               key: str = "mlm") -> None:
+def draw_guess(mv: masked_lm.MaskView, m: int, original: str, vocab_size: int) -> None:
     """The top guesses for the ``m``-th hidden position (the hidden word highlighted when among
     them) and the hidden word's rank among all ``vocab_size`` tokens."""
     pos, hidden, guesses = mv.positions[m], mv.hidden_tokens[m], mv.top_tokens[m]
-    st.plotly_chart(charts.bars(guesses, mv.top_probs[m],
-                                t("mlm.mask_title", pos=pos, orig=original), x_max=1.0,
-                                highlight=guesses.index(hidden) if hidden in guesses else None),
-                    width="stretch", config=charts.plot_config(f"guesses-{pos}"),
-                    key=f"{key}_bars_{pos}")
+    st.html(charts.bars_html(guesses, mv.top_probs[m], t("mlm.mask_title", pos=pos, orig=original),
+                             x_max=1.0,
+                             highlight=guesses.index(hidden) if hidden in guesses else None))
     if hidden is not None:
         st.markdown(t("mlm.hidden_rank", word=md_escape(hidden), rank=f"{mv.hidden_ranks[m]:,}",
                       p=pct(mv.hidden_probs[m]), vocab=f"{vocab_size:,}"))
 
 
-def draw_directions(dv: bidirectional.DirectionsView, m: int, key: str = "dir") -> None:
+def draw_directions(dv: bidirectional.DirectionsView, m: int) -> None:
     """The ``m``-th hidden word's guesses side by side, read with both sides and with the left
     only, and the hidden word's rank in each."""
     pos, hidden = dv.positions[m], dv.hidden_tokens[m]
@@ -57,11 +54,9 @@ def draw_directions(dv: bidirectional.DirectionsView, m: int, key: str = "dir") 
         reading = getattr(dv, side)
         guesses = reading.top_tokens[m]
         with col:
-            st.plotly_chart(charts.bars(guesses, reading.top_probs[m], t(f"dir.{side}"),
-                                        x_max=1.0, highlight=guesses.index(hidden)
-                                        if hidden in guesses else None),
-                            width="stretch", config=charts.plot_config(f"guesses-{side}"),
-                            key=f"{key}_bars_{side}")
+            st.html(charts.bars_html(guesses, reading.top_probs[m], t(f"dir.{side}"), x_max=1.0,
+                                     highlight=guesses.index(hidden) if hidden in guesses
+                                     else None))
     if hidden is not None:
         st.markdown(t("dir.hidden", word=md_escape(hidden), pos=pos,
                       both_rank=f"{dv.both.hidden_ranks[m]:,}", both_p=pct(dv.both.hidden_probs[m]),
