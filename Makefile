@@ -43,8 +43,8 @@ class: setup
 	$(BIN)/python scripts/class_server.py --port $(PORT)
 
 # Two workers (pytest-xdist), a test file each at a time: the browser tests wait on a server and a
-# browser much of their time, so two files at once fill the two cores (measured: 17.0 min in one
-# process, 13.6 min in two, on the 2-core machine).
+# browser much of their time, so two files at once fill the two cores (the suite takes ~8 min on
+# the 2-core machine, ~16 min in one process).
 test: setup
 	$(BIN)/python -m ruff check .
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 import bertcore
+from app_support import bar_lists
 from bertcore import checkpoint, defaults
 
 
@@ -47,7 +48,8 @@ def test_the_app_opens_on_the_english_default_and_says_what_it_is(monkeypatch):
     info = defaults.manifest("offline-en")
     caption = " ".join(c.value for c in at.sidebar.caption).replace("\\", "")  # markdown escapes
     assert "all-MiniLM-L6-v2" in caption and f"{info['steps_done']} steps" in caption
-    assert at.get("plotly_chart")  # the guesses for the masked word were drawn
+    (guesses,) = bar_lists(at)  # the guesses for the masked word were drawn
+    assert guesses["title"] == "#11 (was “bed”)" and len(guesses["labels"]) == 5
     assert len(notes(at)) == 1 and "`python -m bertcore download bert-base-uncased`" in notes(at)[0]
     at.switch_page("pages/home.py").run()
     assert not at.exception and len(notes(at)) == 1
