@@ -13,7 +13,8 @@ import pandas as pd
 import streamlit as st
 
 from bertcore import MissingHeadError, attention
-from ui import bertviz_view, charts, models, presenter, state, thumbnails, views, window
+from ui import (bertviz_view, charts, models, presenter, state, thumbnails, views, window,
+                word_table)
 from ui.i18n import md_escape, t
 from ui.views.attention import layer_view, off_view
 
@@ -31,7 +32,6 @@ PRESENTER_ZOOM = 1.3  # bertviz's views in presenter mode: 15-px labels drawn at
 # One light colour per head label (attention.HEAD_LABELS order), as a stepwise plotly colour scale.
 LABEL_COLORS = ["#C9D7E8", "#F6D3B0", "#DCCFE9", "#C8E2C4", "#F3C4C5",
                 "#CFE6E4", "#F6ECB5", "#E3D2E0", "#E6E6E6"]
-LABEL_SCALE = [[i / (len(LABEL_COLORS) - 1), c] for i, c in enumerate(LABEL_COLORS)]
 WINDOW_KEY = "attn_window"  # the token window's slider (one window for every section)
 # Presenter mode's one-head heatmap: 20 tokens (both default sentences whole; longer inputs get a
 # 20-token window), in the 540 pixels of views.attention.PRESENTER_HEATMAP.
@@ -457,18 +457,15 @@ def section_summary() -> None:
     fig.update_xaxes(tickangle=0)
     st.plotly_chart(fig, width="stretch", config=charts.plot_config(f"heads-{key}"),
                     key="attn_sum_pattern")
+    # What each head does, a word in each cell: a table of words (it wraps them in their cells and
+    # takes the page's type) in the label's colour, one row a layer; a phone scrolls it sideways.
     st.subheader(t("attn.sum_labels"))
-    names = list(attention.HEAD_LABELS)
-    codes = np.vectorize(names.index)(summary["label"]).astype(float)
-    text = [[head_label(v) for v in row] for row in summary["label"]]
-    fig = charts.heatmap.fresh(codes, heads_axis, layers_axis, None, colorscale=LABEL_SCALE,
-                               zmin=0, zmax=len(names) - 1, text=text, show_scale=False,
-                               x_title=t("common.head"), y_title=t("common.layer"),
-                               height=max(260, 90 + 34 * L), text_size=11)
-    fig.update_traces(hovertemplate="%{text}<extra></extra>")
-    fig.update_xaxes(tickangle=0)
-    st.plotly_chart(fig, width="stretch", config=charts.plot_config("head-labels"),
-                    key="attn_sum_labels")
+    color = dict(zip(attention.HEAD_LABELS, LABEL_COLORS))
+    st.html(word_table.html(layers_axis, heads_axis,
+                            [[head_label(v) for v in row] for row in summary["label"]],
+                            fills=[[color[v] for v in row] for row in summary["label"]],
+                            corner=f"{t('common.layer')} ↓ {t('common.head')} →",
+                            label_width="4.5em", min_cell="5em"))
     st.caption(t("attn.sum_rule", dom=attention.DOMINANT_SHARE, broad=attention.BROAD_ENTROPY))
 
 

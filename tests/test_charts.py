@@ -360,7 +360,7 @@ def test_architecture_type_follows_presenter_mode(presenter):
 def bar_rows(drawn: str) -> list[tuple[str, float, str, str]]:
     """(label, length in % of the track, colour, value as written) of each row of a bar list."""
     return re.findall(r'<span class="bl-bars-label" dir="auto">(.*?)</span><span class="[^"]+">'
-                      r'<span class="bl-bars-bar" style="display:block;width:([\d.]+)%;'
+                      r'<span class="bl-bars-bar" style="width:([\d.]+)%;'
                       r'background:([^"]+)"></span></span><span class="bl-bars-value">(.*?)</span>',
                       drawn)
 

@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from app_support import array, APP_VOCAB, bar_lists, elements
+from app_support import array, APP_VOCAB, bar_lists, elements, html_after
+from bertcore import attention
 from conftest import write_checkpoint
 
 APP = Path(__file__).resolve().parent.parent / "app.py"
@@ -226,11 +227,17 @@ def test_choices_go_into_the_url():
 def test_the_summary_shows_one_pattern_at_a_time_and_keeps_it():
     at = open_page(text="the dog barked , and it rained .", section="summary")
     assert at.segmented_control(key="attn_pattern").value == "cls"
-    cls, labels = figures(at)
+    (cls,) = figures(at)
     assert array(cls["data"][0]["z"]).shape == (2, 4)  # layers × heads
     assert "Mean share of attention to [CLS], per layer and head" in bold(at)
+    # what each head does: a table of words, one row a layer, one cell a head, in its colour
+    labels = html_after(at, "Dominant behaviour of each head").value
+    cells = re.findall(r'<td style="[^"]*background:(rgb\([^)]*\))[^"]*">(.*?)</td>', labels)
+    assert len(cells) == 2 * 4 and {w for _, w in cells} <= set(attention.HEAD_LABELS)
+    assert len({c for c, _ in cells}) == len({w for _, w in cells})  # a colour a label
     run(at.segmented_control(key="attn_pattern").set_value("entropy"))
-    entropy, labels_again = figures(at)
+    (entropy,) = figures(at)
+    labels_again = html_after(at, "Dominant behaviour of each head").value
     assert labels_again == labels and "entropy (nats, max" in " ".join(bold(at))
     assert entropy["data"][0]["zmax"] > 1 and not (array(entropy["data"][0]["z"])
                                                    == array(cls["data"][0]["z"])).all()

@@ -144,6 +144,24 @@ def test_the_word_table_shades_by_probability_and_marks_a_word():
     assert "90%" in cells[0][1] and "5%" in cells[1][1]
 
 
+def test_a_table_of_words_alone_takes_each_cells_own_colour():
+    html = word_table.html(["0", "1"], ["0", "1"], [["[CLS]", "<b>"], ["broad", "self"]],
+                           fills=[["#C9D7E8", "#2B2D42"], ["#C9D7E8", "#F6D3B0"]],
+                           corner="layer ↓ head →", label_width="4em")
+    assert "<b>" not in html.split("</style>")[1] and "&lt;b&gt;" in html
+    cells = re.findall(r'<td style="([^"]*)">(.*?)</td>', html)
+    assert [c for _, c in cells] == ["[CLS]", "&lt;b&gt;", "broad", "self"]  # no share below
+    assert [re.search(r"background:(rgb\([^)]*\))", s).group(1) for s, _ in cells] == [
+        "rgb(201, 215, 232)", "rgb(43, 45, 66)", "rgb(201, 215, 232)", "rgb(246, 211, 176)"]
+    assert "color:#FFFFFF" in cells[1][0] and f"color:{charts.INK}" in cells[0][0]
+    assert re.search(r'<th style="width:4em;[^"]*">layer ↓ head →</th>', html)
+    assert "overflow-x" not in html  # the columns share the width there is
+    narrow = word_table.html(["0"], ["0", "1"], [["broad", "self"]], fills=[["#C9D7E8"] * 2],
+                             label_width="4em", min_cell="5em")
+    assert narrow.split("</style>")[1].startswith('<div style="overflow-x:auto;"><table')
+    assert "min-width:calc(4em + 2 * 5em);" in narrow and narrow.endswith("</table></div>")
+
+
 def test_text_on_every_shade_keeps_aa_contrast():
     from plotly.colors import sample_colorscale
 

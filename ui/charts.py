@@ -501,7 +501,7 @@ BARS_CSS = """<style>
 .bl-bars-label { text-align: right; overflow-wrap: anywhere; white-space: pre-wrap; }
 .bl-bars-track { height: 1.25em; border-radius: 2px; }
 .bl-bars-track.bl-bars-whole { background: #EDF0F4; }
-.bl-bars-bar { height: 100%%; border-radius: 2px; min-width: 1px; }
+.bl-bars-bar { display: block; height: 100%%; border-radius: 2px; }
 .bl-bars-value { font-variant-numeric: tabular-nums; text-align: right; }
 .bl-bars-scale { display: flex; justify-content: space-between; color: %(muted)s;
   font-size: %(small)spx; }
@@ -543,7 +543,7 @@ def bars_html(labels, values, title: str | None = None, *, highlight: int | None
         share = min(max(v / top, 0.0), 1.0) * 100 if top > 0 else 0.0
         written = f"{v:.1%}" if percent else f"{v:.3g}"
         rows.append(f'<span class="bl-bars-label" dir="auto">{esc(label)}</span>'
-                    f'<span class="{track}"><span class="bl-bars-bar" style="display:block;'
+                    f'<span class="{track}"><span class="bl-bars-bar" style="'
                     f'width:{share:.2f}%;background:{c}"></span></span>'
                     f'<span class="bl-bars-value">{written}</span>')
     scale = ""

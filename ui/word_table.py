@@ -25,6 +25,11 @@ def _luminance(rgb: str) -> float:
     return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
 
 
+def _rgb(color: str) -> str:
+    """"#RRGGBB" as "rgb(r, g, b)" (what :func:`text_color` reads)."""
+    return "rgb({}, {}, {})".format(*(int(color[i:i + 2], 16) for i in (1, 3, 5)))
+
+
 def contrast(a: str, b: str) -> float:
     """WCAG contrast ratio of two "rgb(r, g, b)" colours (1 to 21; AA asks 4.5 for text)."""
     hi, lo = sorted((_luminance(a), _luminance(b)), reverse=True)
@@ -40,41 +45,60 @@ def text_color(background: str) -> str:
     return "#000000"
 
 
-def html(row_labels, col_labels, words, probs, *, mark: str | None = None) -> str:
+def html(row_labels, col_labels, words, probs=None, *, mark: str | None = None,
+         fills=None, corner: str = "", label_width: str = "22%",
+         min_cell: str | None = None) -> str:
     """An HTML table: one row per label, one cell per word with its probability below it.
 
     Args:
         row_labels: R labels (e.g. the layers).
         col_labels: C labels (e.g. "guess 1" … "guess k").
-        words: R × C words; probs: R × C probabilities (0–1), which set each cell's shade.
+        words: R × C words; probs: R × C probabilities (0–1), which set each cell's shade, or None
+            for a table of words alone (then shaded by ``fills``).
         mark: a word to outline wherever it appears (e.g. the word that was hidden).
+        fills: R × C colours ("#RRGGBB"), each cell's own instead of a shade of its probability
+            (categories, e.g. what each attention head does).
+        corner: the text above the row labels (e.g. what the rows and the columns count).
+        label_width: the row labels' column width (CSS).
+        min_cell: the narrowest a column may be (CSS, e.g. "5em"): a screen too narrow for all of
+            them (a phone, twelve heads) scrolls the table sideways instead of breaking its words
+            into pieces. None: the columns share the width there is.
 
     Every label and word is escaped.
     """
-    shades = sample_colorscale(charts.SEQUENTIAL,
-                               [min(max(float(p), 0.0), 1.0) for row in probs for p in row])
+    if fills is not None:
+        shades = [_rgb(c) for row in fills for c in row]
+    else:
+        shades = sample_colorscale(charts.SEQUENTIAL,
+                                   [min(max(float(p), 0.0), 1.0) for row in probs for p in row])
+    written = ([[f"{float(p):.0%}" for p in row] for row in probs] if probs is not None
+               else [[None] * len(row) for row in words])
     cell = ("padding:0.25em 0.15em;text-align:center;vertical-align:middle;"
             "overflow-wrap:break-word;line-height:1.25;")
     # A phone's columns are ~55 px: smaller type keeps "guess 1" or "remains" whole in them.
     out = [f"<style>@media (max-width: {NARROW}px) {{ .bl-word-table {{ font-size: 0.8em; }} }}"
            "</style>",
+           '<div style="overflow-x:auto;">' if min_cell else "",
            '<table class="bl-word-table" style="width:100%;table-layout:fixed;'
+           + (f"min-width:calc({label_width} + {len(col_labels)} * {min_cell});"
+              if min_cell else "") +
            f'border-collapse:separate;border-spacing:2px;color:{charts.INK};'
            'font-family:Inter,sans-serif;">', "<thead><tr>",
-           '<th style="width:22%;"></th>']
+           f'<th style="width:{label_width};{cell}font-weight:400;font-size:0.8em;">'
+           f'{charts.esc(corner)}</th>']
     out += [f'<th style="{cell}font-weight:600;">{charts.esc(c)}</th>' for c in col_labels]
     out.append("</tr></thead><tbody>")
     n = 0
-    for label, row_words, row_probs in zip(row_labels, words, probs):
+    for label, row_words, row_probs in zip(row_labels, words, written):
         out.append(f'<tr><th style="{cell}text-align:right;font-weight:400;">'
                    f'{charts.esc(label)}</th>')
         for word, p in zip(row_words, row_probs):
             bg, hit = shades[n], mark is not None and word == mark
             n += 1
             outline = f"outline:3px solid {charts.PALETTE[1]};outline-offset:-3px;" if hit else ""
+            below = f'<div style="font-size:0.75em;">{p}</div>' if p is not None else ""
             out.append(f'<td style="{cell}background:{bg};color:{text_color(bg)};{outline}'
-                       f'{"font-weight:700;" if hit else ""}">{charts.esc(word)}'
-                       f'<div style="font-size:0.75em;">{float(p):.0%}</div></td>')
+                       f'{"font-weight:700;" if hit else ""}">{charts.esc(word)}{below}</td>')
         out.append("</tr>")
-    out.append("</tbody></table>")
+    out.append("</tbody></table>" + ("</div>" if min_cell else ""))
     return "".join(out)
