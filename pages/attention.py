@@ -29,7 +29,7 @@ PATTERNS = ("cls", "sep", "punct", "prev", "next", "entropy")  # the summary's, 
 BERTVIZ_WIDTH = 20
 MODEL_VIEW_MAX = 40_000  # SVG lines (layers · heads · tokens²) the model view draws at most
 PRESENTER_ZOOM = 1.3  # bertviz's views in presenter mode: 15-px labels drawn at 19.5 px
-# One light colour per head label (attention.HEAD_LABELS order), as a stepwise plotly colour scale.
+# One light colour per head label (attention.HEAD_LABELS order): the summary table's cells.
 LABEL_COLORS = ["#C9D7E8", "#F6D3B0", "#DCCFE9", "#C8E2C4", "#F3C4C5",
                 "#CFE6E4", "#F6ECB5", "#E3D2E0", "#E6E6E6"]
 WINDOW_KEY = "attn_window"  # the token window's slider (one window for every section)

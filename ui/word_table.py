@@ -1,10 +1,12 @@
-"""A table of words with their probabilities, each cell shaded on the app's probability scale.
+"""A table of words with their probabilities, each cell shaded on the app's probability scale, or
+of words alone, each cell in its category's colour.
 
-For views whose cells hold words (the masked-words page's "what each layer would guess"): a plotly
-heatmap writes cell text at a fixed size whatever the cell's width, so on a phone long words run
-into their neighbours; an HTML table wraps them inside their cell and takes the page's type size
-(large in presenter mode). The shading samples ``charts.SEQUENTIAL``, the scale the charts use for
-probabilities, and each cell's text is dark or white, whichever contrasts more with its shade.
+For views whose cells hold words (the masked-words page's "what each layer would guess", the
+attention summary's "what each head does"): a plotly heatmap writes cell text at a fixed size
+whatever the cell's width, so on a phone long words run into their neighbours; an HTML table wraps
+them inside their cell and takes the page's type size (large in presenter mode). The shading samples
+``charts.SEQUENTIAL``, the scale the charts use for probabilities, and each cell's text is dark or
+white, whichever contrasts more with its shade.
 """
 
 from __future__ import annotations
@@ -48,7 +50,7 @@ def text_color(background: str) -> str:
 def html(row_labels, col_labels, words, probs=None, *, mark: str | None = None,
          fills=None, corner: str = "", label_width: str = "22%",
          min_cell: str | None = None) -> str:
-    """An HTML table: one row per label, one cell per word with its probability below it.
+    """An HTML table: one row per label, one cell per word (with its probability below it).
 
     Args:
         row_labels: R labels (e.g. the layers).
