@@ -49,7 +49,7 @@ from .tokenizer import _is_punctuation
 __all__ = [
     "layer_attention", "walkthrough", "walk_window", "head_summary", "attention_summary",
     "label_head", "punctuation_positions", "content_word", "mask_probabilities",
-    "mask_probabilities_each", "head_mask_effect", "build_head_mask",
+    "mask_probabilities_each", "tv_distance", "head_mask_effect", "build_head_mask",
     "DOMINANT_SHARE", "BROAD_ENTROPY", "OFF_MASS", "HEAD_LABELS", "FUNCTION_WORDS",
 ]
 
@@ -487,6 +487,12 @@ def mask_probabilities_each(bert, text: str, offs: Sequence[Sequence[tuple[int, 
     return positions, bert.mask_logits(enc, masks).float().softmax(-1).cpu()  # (N, M, V)
 
 
+def tv_distance(p: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
+    """Total-variation distance of probability distributions over the last axis, (..., V) ->
+    (...): half the summed absolute difference, 0 for the same guesses, 1 for disjoint ones."""
+    return 0.5 * (p - q).abs().sum(-1)
+
+
 def head_mask_effect(bert, text: str, off: Sequence[tuple[int, int]], top_k: int = 5,
                      text_pair: str | None = None, mask_positions: Sequence[int] = (),
                      all_heads: tuple[list[int], torch.Tensor] | None = None) -> dict:
@@ -546,5 +552,5 @@ def head_mask_effect(bert, text: str, off: Sequence[tuple[int, int]], top_k: int
         "top1_before": before.tolist(), "top1_after": after.tolist(),
         "top1_delta": (after - before).tolist(),
         "top1_changed": (p1.argmax(-1) != best).tolist(),
-        "tv_distance": (0.5 * (p1 - p0).abs().sum(-1)).tolist(),
+        "tv_distance": tv_distance(p1, p0).tolist(),
     }

@@ -22,7 +22,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .attention import mask_probabilities_each
+from .attention import mask_probabilities_each, tv_distance
 from .tokenizer import Encoding
 
 MATCH_TOLERANCE = 1e-4  # a candidate vector "is" the model's when no entry differs by more
@@ -147,4 +147,4 @@ def head_off_effects(bert, text: str, pair: str | None, masks: Sequence[int],
     """
     # (1 + N, M, V): all heads, then each head off
     _, p = mask_probabilities_each(bert, text, [(), *([h] for h in heads)], pair, list(masks))
-    return [float(0.5 * (p[i, 0] - p[0, 0]).abs().sum()) for i in range(1, len(p))]
+    return tv_distance(p[1:, 0], p[0, 0]).tolist()
