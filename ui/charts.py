@@ -452,6 +452,13 @@ def heatmap(matrix, x_labels=None, y_labels=None, title: str | None = None, *,
     return fig
 
 
+def _bar_colors(n: int, highlight: int | None, color: str, colors) -> list[str]:
+    """A bar list's colours: ``colors`` as given, else ``color`` with bar ``highlight`` in
+    ``PALETTE[1]``."""
+    return list(colors) if colors is not None else [PALETTE[1] if i == highlight else color
+                                                    for i in range(n)]
+
+
 @shared
 def bars(labels, values, title: str | None = None, *, highlight: int | None = None,
          color: str = PALETTE[0], percent: bool = True, height: int | None = None,
@@ -465,8 +472,7 @@ def bars(labels, values, title: str | None = None, *, highlight: int | None = No
             ``highlight``.
     """
     vals = [float(v) for v in values]
-    if colors is None:
-        colors = [PALETTE[1] if i == highlight else color for i in range(len(vals))]
+    colors = _bar_colors(len(vals), highlight, color, colors)
     ys = list(range(len(vals)))
     fig = go.Figure(go.Bar(x=vals, y=ys, orientation="h", marker_color=colors,
                            text=[f"{v:.1%}" if percent else f"{v:.3g}" for v in vals],
@@ -534,8 +540,7 @@ def bars_html(labels, values, title: str | None = None, *, highlight: int | None
         HTML for ``st.html``, its style included.
     """
     vals = [float(v) for v in values]
-    if colors is None:
-        colors = [PALETTE[1] if i == highlight else color for i in range(len(vals))]
+    colors = _bar_colors(len(vals), highlight, color, colors)
     top = x_max if x_max is not None else max(vals + [1e-9])
     track = "bl-bars-track bl-bars-whole" if x_max is not None else "bl-bars-track"
     rows = []
