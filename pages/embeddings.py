@@ -5,7 +5,7 @@ import pandas as pd
 import streamlit as st
 
 from bertcore import embeddings
-from ui import charts, models, presenter, state, views, window
+from ui import charts, models, presenter, state, views, window, word_table
 from ui.i18n import md_escape, t
 
 FIRST_DIMS = 8
@@ -52,9 +52,8 @@ st.subheader(t("emb.parts", token=md_escape(tok), pos=pos))
 rows, matrix = views.embeddings.token_rows(parts, enc, pos)
 n_first = min(FIRST_DIMS, dim)
 st.caption(t("emb.first_dims", n=n_first, dim=dim))
-table = pd.DataFrame(matrix[:, :n_first], index=rows,
-                     columns=[f"{t('emb.dim')} {d}" for d in range(n_first)])
-st.dataframe(table.style.format("{:+.4f}"), width="stretch")
+st.html(word_table.numbers(rows, [f"{t('emb.dim')} {d}" for d in range(n_first)],
+                           matrix[:, :n_first]))
 if not s.presenter and st.toggle(t("emb.all_dims", dim=dim), key="emb_all_dims"):
     full = pd.DataFrame(matrix.T, columns=rows)
     full.index.name = t("emb.dim")

@@ -54,6 +54,9 @@ def builders() -> dict[str, go.Figure]:
                                             "cos(position i, position j)"),
         "vectors": charts.vectors(rng.normal(size=(4, 64)), ["word", "position", "segment", "sum"],
                                   "the three parts"),
+        "vectors_own_scale": charts.vectors(
+            np.vstack([rng.normal(size=(4, 64)), 30 * rng.normal(size=(1, 64))]),
+            ["word", "position", "segment", "sum", "LayerNorm(sum)"], own_scale=1),
         "curves": charts.curves(HISTORY, [("loss", "loss", charts.PALETTE[0], False),
                                           ("accuracy", "accuracy", charts.PALETTE[1], True)],
                                 "training", x_title="step", y_title="loss",
@@ -305,6 +308,35 @@ def test_hundreds_of_columns_have_no_gaps():
     assert gap_lines(figs["vectors"]) == ([], [0.5, 1.5, 2.5])  # 64 dimensions touch; 4 rows don't
     wide = charts.heatmap(np.zeros((2, charts.GAPS_UP_TO + 1)))
     assert gap_lines(wide) == ([], [0.5])
+
+
+def test_rows_on_a_scale_of_their_own_are_drawn_apart_with_their_own_colour_bar():
+    rng = np.random.default_rng(1)
+    parts, ln = rng.normal(size=(4, 64)), 30 * rng.normal(size=(1, 64))
+    fig = charts.vectors(np.vstack([parts, ln]), ["w", "p", "s", "<b>sum</b>", "LN"], own_scale=1)
+    top, bottom = fig.data
+    np.testing.assert_allclose(top.z, parts)
+    np.testing.assert_allclose(bottom.z, ln)
+    assert top.zmax == -top.zmin == pytest.approx(np.abs(parts).max())  # each on its own scale
+    assert bottom.zmax == -bottom.zmin == pytest.approx(np.abs(ln).max())
+    gap = charts.VECTOR_BLOCK_GAP
+    assert list(top.y) == [0, 1, 2, 3] and list(bottom.y) == [4 + gap]
+    assert list(fig.layout.yaxis.tickvals) == [0, 1, 2, 3, 4 + gap]
+    assert list(fig.layout.yaxis.ticktext) == ["w", "p", "s", "&lt;b&gt;sum&lt;/b&gt;", "LN"]
+    assert list(fig.layout.yaxis.range) == [4 + gap + 0.5, -0.5]  # rows top to bottom
+    assert gap_lines(fig) == ([], [0.5, 1.5, 2.5])  # lines between the rows inside a block only
+    # Each colour bar beside its own block: the top one spans the four rows and ends above the
+    # gap, the bottom one starts under it.
+    span = 5 + gap
+    assert top.colorbar.y == 1 and top.colorbar.len == pytest.approx(4 / span)
+    assert bottom.colorbar.y == pytest.approx(1 - (4 + gap) / span)
+    assert bottom.colorbar.y < 1 - 4 / span and bottom.colorbar.yanchor == "top"
+    assert [float(v) for v in bottom.colorbar.tickvals] == [-bottom.zmax, bottom.zmax]
+    # The hover names each cell's own row.
+    assert bottom.customdata[0][5].startswith("LN → 5") and top.customdata[3][0].startswith(
+        "&lt;b&gt;sum")
+    one = charts.vectors(parts, ["w", "p", "s", "sum"], own_scale=0)
+    assert len(one.data) == 1 and list(one.data[0].y) == [0, 1, 2, 3]
 
 
 def test_the_position_map_is_drawn_on_its_positions():

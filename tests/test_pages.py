@@ -14,9 +14,12 @@ import logging
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from app_support import all_text, elements, html_after, write_app_checkpoint
+import bertcore
+from app_support import all_text, array, elements, html_after, write_app_checkpoint
+from bertcore import embeddings
 
 AppTest = pytest.importorskip("streamlit.testing.v1").AppTest
 
@@ -247,12 +250,29 @@ def test_tokenization_pair_colours_by_segment():
     assert "· 1" not in elements(at.main, "html")[0].value
 
 
-def test_embeddings_pick_token():
+def test_embeddings_pick_token(model_dir):
     at = open_app("embeddings", text=CAT)
     assert any("(position 1)" in s for s in texts(at, "subheader"))
     pills = at.pills[0]
     run(pills.set_value(3))
     assert any("“sat” (position 3)" in s for s in texts(at, "subheader"))
+    # Token 3's five vectors, as the model has them: the first dimensions written in a table, all
+    # of them drawn, the LayerNorm on a colour scale of its own.
+    bert = bertcore.load(model_dir, device="cpu")
+    parts = embeddings.embedding_parts(bert, bert.encode(CAT))
+    want = np.stack([parts.word[3], parts.position[3], parts.segment[3], parts.sum[3],
+                     parts.layernorm[3]])
+    (table,) = [h.value for h in elements(at.main, "html") if "bl-number-table" in h.value]
+    cells = [re.findall(r"<td[^>]*>(.*?)</td>", r) for r in re.findall(r"<tr>(.*?)</tr>", table)]
+    written = np.array([[float(v) for v in row] for row in cells[1:]])
+    assert written.shape == (5, 8)
+    np.testing.assert_allclose(written, want[:, :8], atol=5e-5)
+    (chart,) = [json.loads(c.proto.spec) for c in elements(at.main, "plotly_chart")
+                if "sum" in c.proto.spec and "LayerNorm" in c.proto.spec]
+    top, bottom = chart["data"]
+    np.testing.assert_allclose(array(top["z"]), want[:4], rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(array(bottom["z"]), want[4:], rtol=1e-5, atol=1e-7)
+    assert bottom["zmax"] == pytest.approx(np.abs(want[4]).max(), rel=1e-5)
     assert any("agree" in s for s in texts(at, "success"))  # sum of parts == the model's layer
     run(at.slider(key="emb_pos_n").set_value(10))
     assert "0…9" in "\n".join(texts(at, "caption"))

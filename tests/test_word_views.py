@@ -162,6 +162,18 @@ def test_a_table_of_words_alone_takes_each_cells_own_colour():
     assert "min-width:calc(4em + 2 * 5em);" in narrow and narrow.endswith("</table></div>")
 
 
+def test_a_table_of_numbers_writes_each_value_under_its_column():
+    html = word_table.numbers(["word “<b>”", "sum"], ["dim 0", "dim 1"], [[0.5, -0.25], [1, 0]])
+    assert "<b>" not in html and "&lt;b&gt;" in html
+    rows = re.findall(r"<tr>(.*?)</tr>", html)
+    assert [re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", r) for r in rows] == [
+        ["", "dim 0", "dim 1"], ["word “&lt;b&gt;”", "+0.5000", "-0.2500"],
+        ["sum", "+1.0000", "+0.0000"]]
+    assert html.startswith('<div style="overflow-x:auto;">')  # a phone scrolls it sideways
+    assert "%.1f" not in word_table.numbers(["a"], ["b"], [[2]], "{:.1f}") and ">2.0<" in (
+        word_table.numbers(["a"], ["b"], [[2]], "{:.1f}"))
+
+
 def test_text_on_every_shade_keeps_aa_contrast():
     from plotly.colors import sample_colorscale
 

@@ -665,24 +665,69 @@ def position_map(similarity, positions, title: str | None = None) -> go.Figure:
 
 
 @shared
-def vectors(rows, row_labels, title: str | None = None, *, dims=None) -> go.Figure:
-    """Rows of vectors as a diverging heatmap (one row per vector, one column per dimension)."""
+def vectors(rows, row_labels, title: str | None = None, *, dims=None,
+            own_scale: int = 0) -> go.Figure:
+    """Rows of vectors as a diverging heatmap (one row per vector, one column per dimension).
+
+    Args:
+        own_scale: the last this many rows get a colour scale of their own, drawn a little apart
+            under the others with their own colour bar (LayerNorm's outputs are 10-100x larger
+            than the vectors it normalises: on one shared scale those would all be white). One
+            figure, not two: each plot the browser mounts costs ~0.1 s.
+    """
     m = np.asarray(rows, dtype=float)
     dims = list(dims) if dims is not None else list(range(m.shape[1]))
-    lim = float(np.abs(m).max()) or 1.0
+    split = len(m) - own_scale if 0 < own_scale < len(m) else len(m)
+    blocks = [m[:split], m[split:]] if split < len(m) else [m]
+    lims = [float(np.abs(b).max()) or 1.0 for b in blocks]
+    gap = VECTOR_BLOCK_GAP if len(blocks) > 1 else 0.0
     fig = heatmap.fresh(m, [str(d) for d in dims], row_labels, title, colorscale=DIVERGING,
-                        zmin=-lim, zmax=lim, zmid=0, height=70 + MODEBAR_ROOM + px(40) * len(m))
-    # The colour bar is as short as the rows: its two ends (and 0, from two rows up) are the
-    # ticks that fit, also in presenter mode's large type.
-    ticks = [-lim, 0, lim] if len(m) > 1 else [-lim, lim]
-    fig.update_traces(colorbar=dict(tickvals=ticks,
-                                    ticktext=[f"{v:+.2g}" if v else "0" for v in ticks]))
-    if len(m) == 1:  # one row may be shorter than two lines of type: the bar keeps room for both
-        fig.update_traces(colorbar=dict(lenmode="pixels", len=round(text_px() * 2.8)))
+                        zmin=-lims[0], zmax=lims[0], zmid=0,
+                        height=round(70 + MODEBAR_ROOM + px(40) * (len(m) + gap)))
     fig.update_xaxes(nticks=min(len(dims), 8), tickvals=None, ticktext=None, side="bottom")
     if not title:  # no labels on top: only the mode bar's room there
         fig.update_layout(margin_t=10 + MODEBAR_ROOM)
+    if len(blocks) == 1:
+        _colorbar_ticks(fig.data[0], lims[0], len(m))
+        return fig
+    # The second block: a copy of the first trace (with its text rules), moved down by ``gap``.
+    first = fig.data[0]
+    second = go.Heatmap(first.to_plotly_json())
+    ys = np.arange(len(m), dtype=float)
+    custom = np.asarray(first.customdata)  # (rows, dims) hover labels
+    first.update(z=m[:split], y=ys[:split], customdata=custom[:split])
+    second.update(z=m[split:], y=ys[split:] + gap, customdata=custom[split:],
+                  zmin=-lims[1], zmax=lims[1])
+    fig.add_trace(second)  # (a copy: changed below as fig.data[1])
+    span = len(m) + gap  # the y axis' length in rows, from -0.5 to the last row's + 0.5
+    for trace, lim, n, top in ((fig.data[0], lims[0], split, 0.0),
+                               (fig.data[1], lims[1], len(m) - split, split + gap)):
+        _colorbar_ticks(trace, lim, n)  # each bar beside its own block
+        trace.colorbar.update(y=1 - top / span, yanchor="top", ypad=0)
+        if n > 1:
+            trace.colorbar.update(lenmode="fraction", len=n / span)
+    at = [*ys[:split], *(ys[split:] + gap)]  # each row's place on the y axis
+    fig.update_yaxes(tickvals=at, ticktext=[esc(v) for v in row_labels], autorange=False,
+                     range=[span - 0.5, -0.5])
+    lines = [dict(type="line", xref="paper", yref="y", x0=0, x1=1, y0=y + 0.5, y1=y + 0.5,
+                  layer="above", line=dict(color=PAPER, width=1))  # between rows in a block
+             for y in [*at[:split - 1], *at[split:-1]]]
+    fig.layout.shapes = [g for g in fig.layout.shapes if g.xref != "paper"] + lines  # (assigned:
+    # update_layout would change the shapes there are one by one, keeping the rest)
     return fig
+
+
+VECTOR_BLOCK_GAP = 0.4  # rows of space between the two blocks of :func:`vectors`
+
+
+def _colorbar_ticks(trace, lim: float, rows: int) -> None:
+    """A colour bar as short as its ``rows``: its two ends (and 0, from two rows up) are the ticks
+    that fit, also in presenter mode's large type; one row may be shorter than two lines of type,
+    so its bar keeps room for both."""
+    ticks = [-lim, 0, lim] if rows > 1 else [-lim, lim]
+    trace.update(colorbar=dict(tickvals=ticks, ticktext=[f"{v:+.2g}" if v else "0" for v in ticks]))
+    if rows == 1:
+        trace.update(colorbar=dict(lenmode="pixels", len=max(round(text_px() * 2.8), px(40))))
 
 
 _CLOSING = set("，。、；：！？）」』】》〉”’,.;:!?)]")

@@ -1,5 +1,5 @@
 """A table of words with their probabilities, each cell shaded on the app's probability scale, or
-of words alone, each cell in its category's colour.
+of words alone, each cell in its category's colour; and a plain table of numbers.
 
 For views whose cells hold words (the masked-words page's "what each layer would guess", the
 attention summary's "what each head does"): a plotly heatmap writes cell text at a fixed size
@@ -104,3 +104,28 @@ def html(row_labels, col_labels, words, probs=None, *, mark: str | None = None,
         out.append("</tr>")
     out.append("</tbody></table>" + ("</div>" if min_cell else ""))
     return "".join(out)
+
+
+def numbers(row_labels, col_labels, values, fmt: str = "{:+.4f}") -> str:
+    """A plain HTML table of numbers: one row per label, one right-aligned cell per value.
+
+    For a few rows of numbers that are read, not sorted or searched (one token's vectors, their
+    first dimensions): Streamlit's ``st.table`` renders every cell as Markdown and its
+    ``st.dataframe`` is a canvas grid, each ~0.04-0.07 s of the browser's time for 5 × 8 numbers;
+    this is one piece of HTML. A table wider than the screen (a phone) scrolls sideways.
+
+    Args:
+        row_labels: R labels; col_labels: C labels (escaped here).
+        values: R × C numbers, written with ``fmt``.
+    """
+    cell = "padding:0.3em 0.5em;border-bottom:1px solid #E6E9EF;white-space:nowrap;"
+    head = "".join(f'<th style="{cell}text-align:right;font-weight:400;color:{charts.INK_MUTED};">'
+                   f"{charts.esc(c)}</th>" for c in col_labels)
+    body = "".join(
+        f'<tr><th style="{cell}text-align:left;font-weight:400;">{charts.esc(label)}</th>'
+        + "".join(f'<td style="{cell}text-align:right;">{fmt.format(float(v))}</td>' for v in row)
+        + "</tr>" for label, row in zip(row_labels, values))
+    return ('<div style="overflow-x:auto;"><table class="bl-number-table" style="border-collapse:'
+            f'collapse;color:{charts.INK};font-variant-numeric:tabular-nums;">'
+            f'<thead><tr><th style="{cell}"></th>{head}</tr></thead><tbody>{body}</tbody>'
+            "</table></div>")

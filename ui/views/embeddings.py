@@ -28,21 +28,15 @@ def token_rows(parts: embeddings.EmbeddingParts, enc, pos: int) -> tuple[list[st
 
 
 def draw_heatmaps(rows: list[str], matrix: np.ndarray, dim: int, key: str = "emb") -> None:
-    """The token's rows as two colour strips: the three parts and their sum, then the LayerNorm.
+    """The token's rows as colour strips: the three parts and their sum, then apart from them the
+    LayerNorm on a colour scale of its own (its outputs are ~10-100x larger than the raw parts: one
+    shared scale would leave the parts white).
 
-    Two colour scales: LayerNorm's outputs are ~10-100x larger than the raw parts, and one shared
-    scale would leave the parts white. The titles are text above the charts, which wraps on a
-    phone where a chart's title would be cut off; the dimension axis gets plotly's automatic
-    ticks, as many as its width holds.
+    The title is text above the chart, which wraps on a phone where a chart's title would be cut
+    off; the dimension axis gets plotly's automatic ticks, as many as its width holds.
     """
     st.markdown(f"**{t('emb.heatmap_parts', dim=dim)}**")
-    parts_fig = charts.vectors.fresh(matrix[:4], rows[:4])
-    parts_fig.update_xaxes(nticks=0)
-    st.plotly_chart(parts_fig, width="stretch", config=charts.plot_config("embedding-parts"),
+    fig = charts.vectors.fresh(matrix, rows, own_scale=1)
+    fig.update_xaxes(nticks=0)
+    st.plotly_chart(fig, width="stretch", config=charts.plot_config("embedding-parts"),
                     key=f"{key}_parts_fig")
-    st.markdown(f"**{t('emb.heatmap_ln')}**")
-    ln_fig = charts.vectors.fresh(matrix[4:], rows[4:])
-    ln_fig.update_xaxes(nticks=0)
-    ln_fig.update_layout(height=130 + charts.MODEBAR_ROOM)  # one row: room for its colour bar
-    st.plotly_chart(ln_fig, width="stretch", config=charts.plot_config("embedding-layernorm"),
-                    key=f"{key}_ln_fig")
