@@ -199,7 +199,8 @@ def section_head() -> None:
     # picking a head: as a 4-column grid of pictures with a button each, the 12 heads of a layer
     # were 50 elements, 0.1 s of a redraw.
     titles = [f"{t('attn.grid_head', head=h)} · {head_label(labels[h])}" for h in range(H)]
-    st.image([thumbnails.thumbnail(att[h], margin=thumbnails.MARGIN) for h in range(H)],
+    st.image([thumbnails.data_url(thumbnails.thumbnail(att[h], margin=thumbnails.MARGIN))
+              for h in range(H)],
              caption=titles, alt=titles,
              width=thumbnails.SHOWN)
     st.pills(t("attn.open_head"), list(range(H)), required=True,

@@ -379,3 +379,19 @@ def test_thumbnail():
     framed = thumbnails.thumbnail(m, size=40, margin=5)
     assert framed.shape == (50, 50, 3) and (framed[5:45, 5:45] == img).all()
     assert (framed[:5] == 255).all() and (framed[:, -5:] == 255).all()
+
+
+
+def test_a_thumbnail_goes_to_the_page_as_a_png_of_its_own_pixels():
+    import base64
+    import io
+
+    from PIL import Image
+
+    from ui import thumbnails
+
+    img = thumbnails.thumbnail(np.array([[0.1, 0.9], [0.6, 0.3]]), size=40, margin=3)
+    url = thumbnails.data_url(img)
+    assert url.startswith("data:image/png;base64,")
+    back = Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1])))
+    assert back.format == "PNG" and (np.asarray(back.convert("RGB")) == img).all()  # lossless

@@ -92,6 +92,7 @@ def test_one_head_shows_a_window_of_a_long_input():
     # The small multiples are pictures of the same 32 × 32 window, one per head, in one element.
     (grid,) = elements(at, "image")
     assert [i.caption.split(" · ")[0] for i in grid.proto.imgs] == [f"head {h}" for h in range(4)]
+    assert all(i.url.startswith("data:image/png;base64,") for i in grid.proto.imgs)  # inline
     # Sliding the window shows other tokens, and the URL keeps where it starts.
     run(at.slider(key="attn_window").set_value(100))
     assert notices(at) == [(100, 131, 512)] and at.query_params["window"] == "100"

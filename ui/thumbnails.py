@@ -6,11 +6,18 @@ busy for seconds drawing them; they are static pictures (no hover, no axes), so 
 one cell of colour per weight, in the app's sequential scale (``charts.SEQUENTIAL``), with a white
 gap between cells like the big heatmap's. A 32 × 32 thumbnail is built in well under a millisecond
 and the browser draws it as any picture.
+
+Each picture goes to the page as a PNG inside its ``data:`` URL (:func:`data_url`). Given as an
+array, ``st.image`` encodes an RGB picture as a JPEG (~28 kB for a thumbnail's sharp cells, their
+edges smeared), decodes it again to check its size, and the browser fetches each from the server:
+12 requests after every edit. As PNGs (~3 kB each) they come with the page's own message.
 """
 
 from __future__ import annotations
 
+import base64
 import functools
+import io
 import re
 
 import numpy as np
@@ -63,3 +70,16 @@ def thumbnail(matrix, *, zmax: float = 1.0, size: int = SIZE, margin: int = 0) -
     if margin:
         img = np.pad(img, ((margin, margin), (margin, margin), (0, 0)), constant_values=255)
     return img
+
+
+def data_url(picture: np.ndarray) -> str:
+    """An RGB picture (``thumbnail``'s) as a ``data:image/png`` URL, for ``st.image``.
+
+    Compression level 1: ~0.7 ms a thumbnail, 50 % larger than the default's (level 6) 2 ms.
+    """
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(picture, dtype=np.uint8)).save(out, format="PNG",
+                                                                        compress_level=1)
+    return "data:image/png;base64," + base64.b64encode(out.getvalue()).decode("ascii")
