@@ -293,10 +293,24 @@ def test_long_titles_wrap_to_fit_a_phone(title):
 
 
 def gap_lines(fig: go.Figure) -> tuple[list[float], list[float]]:
-    """Where a heatmap's gaps are drawn: between columns (x) and between rows (y)."""
-    lines = [g for g in fig.layout.shapes if g.type == "line" and g.line.color == charts.PAPER]
-    return ([g.x0 for g in lines if g.xref == "x" and g.x0 == g.x1],
-            [g.y0 for g in lines if g.yref == "y" and g.y0 == g.y1])
+    """Where a heatmap's gaps are drawn: between columns (x) and between rows (y), read from its
+    one path of the background colour ("M x,y V y'" a column's line, "M x,y H x'" a row's), each
+    checked to run across the whole heatmap."""
+    paths = [g for g in fig.layout.shapes if g.type == "path" and g.line.color == charts.PAPER]
+    assert len(paths) <= 1 and all((g.xref, g.yref) == ("x", "y") for g in paths)
+    moves = re.findall(r"M([-\d.e]+),([-\d.e]+)([VH])([-\d.e]+)", paths[0].path) if paths else []
+    trace = fig.data[0]
+    x = (np.asarray(trace.x, dtype=float) if trace.x is not None
+         else np.arange(np.shape(trace.z)[-1], dtype=float))
+    half = (x[1] - x[0]) / 2 if len(x) > 1 else 0.5
+    cols, rows = [], []
+    for a, b, kind, c in moves:
+        if kind == "V":
+            cols.append(float(a))
+        else:  # a row's line: from the first column's outer edge to the last's
+            rows.append(float(b))
+            assert (float(a), float(c)) == (x[0] - half, x[-1] + half)
+    return cols, rows
 
 
 def test_hundreds_of_columns_have_no_gaps():
