@@ -109,6 +109,9 @@ DRAWN = """() => {
   if (main.querySelector('[data-testid="stSkeleton"]')) return false;
   for (const p of main.querySelectorAll('[data-testid="stPlotlyChart"]'))
     if (!p.querySelector('.main-svg')) return false;
+  // (pictures: the attention page's small multiples, fetched from the server or inline)
+  for (const img of main.querySelectorAll('img'))
+    if (!img.complete || !img.naturalWidth) return false;
   for (const f of main.querySelectorAll('iframe')) {
     const doc = f.contentDocument;
     if (doc && (doc.readyState !== 'complete' || !doc.querySelector('svg'))) return false;
