@@ -210,3 +210,6 @@ try:
         page.run()
 finally:  # (also after the page's st.stop())
     classroom.after_page(page)  # the teacher's view, as the page left it, to the class
+if bert is not None:  # the model's reading of a new input, for the page opened next
+    now = state.current()
+    models.read_ahead(now.model, now.sentence, now.pair)

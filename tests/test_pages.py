@@ -250,6 +250,17 @@ def test_tokenization_pair_colours_by_segment():
     assert "· 1" not in elements(at.main, "html")[0].value
 
 
+def test_the_frame_reads_a_new_input_ahead_for_the_next_page(monkeypatch, model_dir):
+    from ui import models
+
+    seen = []
+    monkeypatch.setattr(models, "read_ahead", lambda *key: seen.append(key))
+    at = open_app("tokenization", text=CAT, pair="it rained .")
+    assert seen and seen[-1] == (str(model_dir), CAT, "it rained .")
+    run(at.sidebar.text_area[0].set_value("the dog barked ."))
+    assert seen[-1] == (str(model_dir), "the dog barked .", "it rained .")
+
+
 def test_embeddings_pick_token(model_dir):
     at = open_app("embeddings", text=CAT)
     assert any("(position 1)" in s for s in texts(at, "subheader"))

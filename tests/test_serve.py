@@ -63,3 +63,49 @@ def test_the_server_starts_after_the_preload_and_a_freeze(monkeypatch):
     serve.main(["--server.port", "8599"])
     assert calls == ["preload", "freeze",
                      ("run", ["streamlit", "run", str(serve.APP), "--server.port", "8599"])]
+
+
+def test_a_new_input_is_read_ahead_once_in_a_thread_of_its_own(monkeypatch):
+    import threading
+
+    from ui import models
+
+    calls, done = [], threading.Event()
+
+    def explain(name, sentence, pair):
+        calls.append((name, sentence, pair, threading.current_thread().name))
+        done.set()
+
+    monkeypatch.setattr(models, "explain", explain)
+    monkeypatch.setattr(models, "_read_ahead", {})
+    models.read_ahead("m", "the cat sat", "")
+    assert done.wait(10)
+    models.read_ahead("m", "the cat sat", None)  # the same input again: not read twice
+    models.read_ahead("m", " \n", None)  # nothing to read
+    for thread in threading.enumerate():
+        if thread.name == "bertlab-read-ahead":
+            thread.join(10)
+    assert calls == [("m", "the cat sat", None, "bertlab-read-ahead")]
+
+
+def test_reading_ahead_keeps_a_bounded_memory_and_leaves_failures_to_the_page(monkeypatch):
+    import threading
+
+    from ui import models
+
+    failed = []
+    monkeypatch.setattr(threading, "excepthook", lambda args: failed.append(args.exc_value))
+
+    def explain(name, sentence, pair):
+        raise RuntimeError("the model is broken")
+
+    monkeypatch.setattr(models, "explain", explain)
+    monkeypatch.setattr(models, "_read_ahead", {})
+    for i in range(models.READ_AHEAD_KEPT + 5):
+        models.read_ahead("m", f"sentence {i}", None)
+    for thread in threading.enumerate():
+        if thread.name == "bertlab-read-ahead":
+            thread.join(10)
+    assert not failed  # nothing escapes the thread
+    assert len(models._read_ahead) == models.READ_AHEAD_KEPT
+    assert ("m", "sentence 0", None) not in models._read_ahead  # the oldest forgotten first
