@@ -244,7 +244,7 @@ def example_qk(w: dict, pos: int, span: range) -> None:
     rows = [t("attn.ex_q_row", token=tokens[pos])] + [t("attn.ex_k_row", pos=j, token=tokens[j])
                                                       for j in span]
     st.plotly_chart(charts.vectors(np.vstack([w["q"][None], w["k"]]), rows,
-                                   t("attn.ex_qk_title", dh=dh)),
+                                   t("attn.ex_qk_title", dh=dh), dim_label=t("attn.bv_dim")),
                     width="stretch", config=charts.plot_config("query-keys"), key="attn_qk_fig")
 
 
@@ -284,7 +284,8 @@ def example_sum(w: dict, pos: int, span: range) -> None:
     rows += [t("attn.ex_sum_all_row", n=T) if windowed else t("attn.ex_sum_row"),
              t("attn.ex_model_row")]
     mat = np.vstack([w["weighted"], w["weighted_sum"][None], w["context"][None]])
-    st.plotly_chart(charts.vectors(mat, rows, t("attn.ex_sum_title")), width="stretch",
+    st.plotly_chart(charts.vectors(mat, rows, t("attn.ex_sum_title"), dim_label=t("attn.bv_dim")),
+                    width="stretch",
                     config=charts.plot_config("weighted-values"), key="attn_sum_fig")
 
 

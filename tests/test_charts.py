@@ -346,9 +346,14 @@ def test_rows_on_a_scale_of_their_own_are_drawn_apart_with_their_own_colour_bar(
     assert bottom.colorbar.y == pytest.approx(1 - (4 + gap) / span)
     assert bottom.colorbar.y < 1 - 4 / span and bottom.colorbar.yanchor == "top"
     assert [float(v) for v in bottom.colorbar.tickvals] == [-bottom.zmax, bottom.zmax]
-    # The hover names each cell's own row.
-    assert bottom.customdata[0][5].startswith("LN → 5") and top.customdata[3][0].startswith(
-        "&lt;b&gt;sum")
+    # The hover writes the dimension and the value (the row is the one labelled beside it): no
+    # label per cell.
+    assert top.customdata is None and bottom.customdata is None
+    assert top.hovertemplate == bottom.hovertemplate == "%{x}: %{z:+.4f}<extra></extra>"
+    labelled = charts.heatmap(np.eye(2), ["x", "y"], ["<a>", "b"])  # a heatmap's own: per cell
+    assert labelled.data[0].customdata[0][1] == "&lt;a&gt; → y"
+    named = charts.vectors(parts, ["w", "p", "s", "sum"], dim_label="<dim>")
+    assert named.data[0].hovertemplate == "&lt;dim&gt; %{x}: %{z:+.4f}<extra></extra>"
     one = charts.vectors(parts, ["w", "p", "s", "sum"], own_scale=0)
     assert len(one.data) == 1 and list(one.data[0].y) == [0, 1, 2, 3]
 

@@ -36,7 +36,7 @@ def draw_heatmaps(rows: list[str], matrix: np.ndarray, dim: int, key: str = "emb
     off; the dimension axis gets plotly's automatic ticks, as many as its width holds.
     """
     st.markdown(f"**{t('emb.heatmap_parts', dim=dim)}**")
-    fig = charts.vectors.fresh(matrix, rows, own_scale=1)
+    fig = charts.vectors.fresh(matrix, rows, own_scale=1, dim_label=t("emb.dim"))
     fig.update_xaxes(nticks=0)
     st.plotly_chart(fig, width="stretch", config=charts.plot_config("embedding-parts"),
                     key=f"{key}_parts_fig")
