@@ -690,7 +690,7 @@ def vectors(rows, row_labels, title: str | None = None, *, dims=None,
     """Rows of vectors as a diverging heatmap (one row per vector, one column per dimension).
 
     The hover writes a cell's dimension and value; its row is the one labelled beside it (a label
-    per cell was 110 of the 254 kB of bert-base's 5 × 768 numbers of a token, and ~0.03 s of a
+    per cell was 110 of the 254 kB of bert-base's 5 × 768 numbers of a token, and 0.02-0.04 s of a
     switch to the embeddings page).
 
     Args:
