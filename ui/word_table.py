@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 
-from plotly.colors import sample_colorscale
+from plotly.colors import hex_to_rgb, label_rgb, sample_colorscale
 
 from . import charts
 
@@ -25,11 +25,6 @@ def _luminance(rgb: str) -> float:
     r, g, b = (int(v) / 255 for v in re.findall(r"\d+", rgb)[:3])
     lin = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in (r, g, b)]
     return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
-
-
-def _rgb(color: str) -> str:
-    """"#RRGGBB" as "rgb(r, g, b)" (what :func:`text_color` reads)."""
-    return "rgb({}, {}, {})".format(*(int(color[i:i + 2], 16) for i in (1, 3, 5)))
 
 
 def contrast(a: str, b: str) -> float:
@@ -68,8 +63,8 @@ def html(row_labels, col_labels, words, probs=None, *, mark: str | None = None,
 
     Every label and word is escaped.
     """
-    if fills is not None:
-        shades = [_rgb(c) for row in fills for c in row]
+    if fills is not None:  # as "rgb(r, g, b)", what text_color reads
+        shades = [label_rgb(hex_to_rgb(c)) for row in fills for c in row]
     else:
         shades = sample_colorscale(charts.SEQUENTIAL,
                                    [min(max(float(p), 0.0), 1.0) for row in probs for p in row])
