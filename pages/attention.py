@@ -63,21 +63,21 @@ def walk_view(name: str, sentence: str, pair: str | None, layer: int, head: int,
 @st.cache_data(max_entries=16, show_spinner=False)
 def bertviz_html(kind: str, name: str, sentence: str, pair: str | None, layer: int,
                  labels: tuple, include: tuple | None, first: int, stop: int,
-                 zoom: float = 1.0, js: str = "inline") -> str:
+                 zoom: float = 1.0, js: str = "inline", heads: tuple | None = None) -> str:
     x = models.explain(name, sentence, pair)
     lab, shown = dict(labels), range(first, stop)
     if kind == "head":
         return bertviz_view.head_view_html(x, layer=layer, labels=lab, tokens=shown, zoom=zoom,
                                            include_layers=list(include) if include else None,
-                                           js=js)
+                                           heads=list(heads) if heads else None, js=js)
     return bertviz_view.model_view_html(x, labels=lab, tokens=shown, zoom=zoom, js=js,
                                         include_layers=list(include) if include else None)
 
 
-def standalone_html(kind: str, *view, js: str) -> str:
+def standalone_html(kind: str, *view, js: str, heads: tuple | None = None) -> str:
     """The view at its normal size (presenter mode's zoom is for the projector) as one file that
     draws offline: the page's own document when it is that already, else made standalone."""
-    doc = bertviz_html(kind, *view, 1.0, js)
+    doc = bertviz_html(kind, *view, 1.0, js, heads)
     return bertviz_view.standalone(doc) if js == "served" else doc
 
 
@@ -339,12 +339,16 @@ def section_bertviz() -> None:
     js = bertviz_js()
     view = (s.model, s.sentence, pair, layer, bertviz_labels())
     if kind == "head":
+        # The layer and head picked above: a fifth of the page to send and draw, and lines for
+        # one head, not twelve (0.41 -> 0.22 s an edit, benchmarks/NOTES_redraw.md); the
+        # coloured squares add heads.
         st.subheader(t("attn.bv_head"))
-        doc = bertviz_html("head", *view, None, span.start, span.stop, zoom, js)
+        shown = (*view, (layer,), span.start, span.stop)
+        doc = bertviz_html("head", *shown, zoom, js, (head,))
         st.iframe(doc, height=bertviz_view.view_height("head", n, L, H, is_pair, zoom),
                   alt=t("attn.bv_head"))
-        download_view("head", standalone_html("head", *view, None, span.start, span.stop, js=js),
-                      f"bertlab-head-view-layer-{layer}.html")
+        download_view("head", standalone_html("head", *shown, js=js, heads=(head,)),
+                      f"bertlab-head-view-layer-{layer}-head-{head}.html")
         return
     band = bertviz_view.model_view_layers(L, H, n, layer, MODEL_VIEW_MAX)
     include = tuple(band) if band else None

@@ -125,6 +125,17 @@ def test_head_view_is_offline_and_complete(vendor, bert):
     np.testing.assert_allclose(attn, np.stack([a[0].numpy() for a in x.attentions]), atol=1e-4)
 
 
+def test_head_view_draws_lines_for_the_shown_heads_only(vendor, bert):
+    doc = V.head_view_html(bert.explain("the dog barked ."), heads=[1])
+    # Hidden heads get no lines, and a click on a head's square draws them anew (in a real
+    # browser: tests/test_browser.py).
+    assert "config.headVis[h] ? a : []" in doc
+    assert doc.count("renderAttention(svg, config.attention[config.filter]") == 2
+    assert "updateAttention(svg);" not in doc  # both click handlers changed
+    with pytest.raises(RuntimeError, match="bertviz 1.4.1"):  # another bertviz: said, not drawn
+        V._lines_of_shown_heads(doc)
+
+
 def test_model_view_pair_and_labels(vendor, bert):
     x = bert.explain("the dog barked .", "it rained")
     assert V.sentence_b_start(x) == x.tokens.index("[SEP]") + 1

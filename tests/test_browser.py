@@ -169,7 +169,15 @@ def test_bertviz_views_render_offline(page):
     # the tokens as SVG text, the model view one thumbnail of lines per head.
     head_view = page.frame_locator('[data-testid="stMain"] iframe').first
     head_view.locator("svg text").filter(has_text="dog").first.wait_for(timeout=30_000)
-    assert head_view.locator("svg rect, svg line, svg path").count() > 0
+    # It opens on the page's layer and head (0 and 0), with lines for that head only, one per
+    # query and key; a click on the next head's square draws that head's lines too.
+    lines = head_view.locator("#attention line")
+    tokens = head_view.locator("svg #left text").count()
+    assert tokens == 10 and lines.count() == tokens * tokens
+    assert head_view.locator('[head-index="0"] line').count() == tokens * tokens
+    head_view.locator('svg rect[width="20"][height="20"]').nth(1).click()
+    sync_api.expect(lines).to_have_count(2 * tokens * tokens)
+    assert head_view.locator('[head-index="1"] line').count() == tokens * tokens
     if bertviz_view.served_ready():
         doc = frames.first.get_attribute("srcdoc")
         assert "d3js.org" not in doc and 'src="app/static/bertviz/d3.min.js?v=' in doc

@@ -65,7 +65,7 @@ def test_a_downloaded_bertviz_view_draws_with_no_network(page, browser, tmp_path
             page.locator(f".st-key-attn_bv_{kind}_html button").first.click()
         files[kind] = tmp_path / got.value.suggested_filename
         got.value.save_as(files[kind])
-    assert files["head"].name == "bertlab-head-view-layer-0.html"
+    assert files["head"].name == "bertlab-head-view-layer-0-head-0.html"
 
     offline = browser.new_context(offline=True)
     try:

@@ -130,7 +130,7 @@ def test_the_bertviz_views_download_as_offline_html(tiny_app, served):
             at = run(at.segmented_control(key="attn_bv_view").set_value(view))
         (button,) = [b for b in elements(at, "download_button") if "attn_bv_" in b.proto.id]
         assert f"attn_bv_{view}_html" in button.proto.id
-    assert sorted(served) == ["bertlab-head-view-layer-0.html", "bertlab-model-view.html"]
+    assert sorted(served) == ["bertlab-head-view-layer-0-head-0.html", "bertlab-model-view.html"]
     for doc in (data.decode("utf-8") for data in served.values()):
         assert not re.search(r"<script[^>]*\bsrc\s*=", doc, re.I)  # nothing to fetch
         assert not re.search(r"[\"']https?://[^\"']+\.js[\"']", doc)  # nor a script URL

@@ -337,6 +337,21 @@ def test_attention_bertviz_views_are_offline():
     assert not elements(at, "iframe")
 
 
+def test_attention_head_view_opens_on_the_pages_layer_and_head():
+    at = open_app("attention", section="bertviz", layer=1, head=2)
+    frames = elements(at, "iframe")
+    if not frames:
+        pytest.skip("vendor/ has no JavaScript (scripts/vendor_js.sh not run)")
+    line = next(s for s in frames[0].proto.srcdoc.splitlines()
+                if s.strip().startswith("const params = "))
+    params, _ = json.JSONDecoder().raw_decode(line.strip()[len("const params = "):])
+    # That layer only (the page picks layers), that head shown first (the squares add more).
+    assert params["layer"] == 1 and params["include_layers"] == [1] and params["heads"] == [2]
+    assert len(params["attention"][0]["attn"]) == 1
+    run(at.selectbox(key="w_head").select(3))  # the page's head picker redraws it
+    assert "\"heads\": [3]" in elements(at, "iframe")[0].proto.srcdoc
+
+
 def test_attention_switch_heads_off_needs_a_mask():
     at = open_app("attention")
     run(at.segmented_control(key="attn_section").set_value("off"))

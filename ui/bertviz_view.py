@@ -255,8 +255,10 @@ def head_view_html(x, layer: int | None = None, heads: list[int] | None = None,
 
     Args:
         layer: the layer shown first (0-based); None for the first.
-        heads: the heads selected first; None for all.
-        include_layers: restrict the view to these layers (smaller pages for long inputs).
+        heads: the heads shown first; None for all. Lines are drawn for the shown heads only
+            (a click on a head's square draws its lines).
+        include_layers: restrict the view to these layers (a smaller page: each layer of 12
+            heads and 18 tokens is ~30 kB).
         labels: captions in the app's language: "layer", "attention" (the pair filter), "head",
             and the filter's options "all", "a_a", "b_b", "a_b", "b_a" (A→A, B→B, A→B, B→A).
         tokens: show only this window of the input (its tokens and the attention among them): a
@@ -278,7 +280,34 @@ def head_view_html(x, layer: int | None = None, heads: list[int] | None = None,
                     sentence_b_start=sentence_b_start(x, tokens), layer=layer,
                     heads=list(heads) if heads else None, include_layers=include_layers,
                     html_action="return").data
-    return _document(_offline(raw, labels or {}), title, zoom, js)
+    return _document(_lines_of_shown_heads(_offline(raw, labels or {})), title, zoom, js)
+
+
+# bertviz's head view draws one SVG line per head, query and key, for every head whether it is
+# shown or not (a hidden head's lines have opacity 0), and a click on a head's square only changes
+# opacities: 12 heads of 18 tokens are 3,888 lines, ~50 ms of script and ~20 ms of style and paint
+# on a classroom laptop's CPU (benchmarks/NOTES_redraw.md), the same for one head shown. Here the
+# lines are built for the shown heads only, and a click on a square builds them again.
+_SHOWN_HEADS = (
+    ("""            .selectAll(".headAttention")
+            .data(attention)""",
+     """            .selectAll(".headAttention")
+            .data(attention.map((a, h) => config.headVis[h] ? a : []))""", 1),
+    ("""            updateCheckboxes();
+            updateAttention(svg);""",
+     """            updateCheckboxes();
+            renderAttention(svg, config.attention[config.filter].attn[config.layer_seq]);""", 2),
+)
+
+
+def _lines_of_shown_heads(head_view: str) -> str:
+    """bertviz's head view (after :func:`_offline`) drawing lines for the shown heads only."""
+    for old, new, count in _SHOWN_HEADS:
+        if head_view.count(old) != count:
+            raise RuntimeError("bertviz's head view is not what ui/bertviz_view.py expects "
+                               "(bertviz 1.4.1)")
+        head_view = head_view.replace(old, new)
+    return head_view
 
 
 def model_view_html(x, include_layers: list[int] | None = None,
