@@ -139,8 +139,8 @@ def _text_rules(layout: dict, traces: list[dict]) -> tuple[dict, list[dict]]:
     if not traces or any(tr.get("type") != "indicator" for tr in traces):  # has x/y axes
         for name in {"xaxis", "yaxis", *(k for k in layout if re.fullmatch(r"[xy]axis\d+", k))}:
             # ticklabeloverflow "allow": with automargin every label has room, and plotly's
-            # default ("hide past div") measures each label's box, a forced layout each (76 ms
-            # of a 0.48 s switch to the embeddings page, benchmarks/NOTES_redraw.md).
+            # default ("hide past div") measures each label's box after drawing it, a forced
+            # layout each (benchmarks/NOTES_redraw.md).
             change[name] = dict(tickfont=_font(get(layout, name, "tickfont"), small, INK),
                                 automargin=True, ticklabeloverflow="allow",
                                 title=dict(font=_font(get(layout, name, "title", "font"), label,
