@@ -340,7 +340,7 @@ def section_bertviz() -> None:
     view = (s.model, s.sentence, pair, layer, bertviz_labels())
     if kind == "head":
         # The layer and head picked above: a fifth of the page to send and draw, and lines for
-        # one head, not twelve (0.41 -> 0.22 s an edit, benchmarks/NOTES_redraw.md); the
+        # one head, not twelve (0.39 -> 0.23 s an edit, benchmarks/NOTES_redraw.md); the
         # coloured squares add heads.
         st.subheader(t("attn.bv_head"))
         shown = (*view, (layer,), span.start, span.stop)

@@ -195,6 +195,17 @@ def test_title_sits_above_the_token_labels_and_the_axis_title():
     assert fig.layout.xaxis.side == "top" and fig.layout.xaxis.automargin
 
 
+@pytest.mark.parametrize("name", list(builders()))
+def test_every_axis_makes_room_for_its_labels_instead_of_measuring_them(name):
+    # automargin gives tick labels room; plotly's "hide past div" would measure each drawn label
+    # (a forced layout each) to hide what sticks out, which then nothing does.
+    fig = builders()[name]
+    if all(tr.type == "indicator" for tr in fig.data):
+        pytest.skip("a gauge draws no x or y axis")
+    axes = [fig.layout[k] for k in fig.layout if re.fullmatch(r"[xy]axis\d*", k)]
+    assert axes and all(a.automargin and a.ticklabeloverflow == "allow" for a in axes), name
+
+
 def test_english_token_labels_turn_only_when_they_must():
     x = builders()["heatmap"].layout.xaxis
     assert x.tickangle is None  # plotly's "auto": the first of autotickangles that fits

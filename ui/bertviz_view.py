@@ -285,9 +285,9 @@ def head_view_html(x, layer: int | None = None, heads: list[int] | None = None,
 
 # bertviz's head view draws one SVG line per head, query and key, for every head whether it is
 # shown or not (a hidden head's lines have opacity 0), and a click on a head's square only changes
-# opacities: 12 heads of 18 tokens are 3,888 lines, ~50 ms of script and ~20 ms of style and paint
-# on a classroom laptop's CPU (benchmarks/NOTES_redraw.md), the same for one head shown. Here the
-# lines are built for the shown heads only, and a click on a square builds them again.
+# opacities: 12 heads of 18 tokens are 3,888 lines, ~50 ms of script and ~35 ms of style and paint
+# in chromium on a 2-core CPU (benchmarks/NOTES_redraw.md), with one head shown as with twelve.
+# Here the lines are built for the shown heads only, and a click on a square builds them again.
 _SHOWN_HEADS = (
     ("""            .selectAll(".headAttention")
             .data(attention)""",
