@@ -136,6 +136,18 @@ def test_head_view_draws_lines_for_the_shown_heads_only(vendor, bert):
         V._lines_of_shown_heads(doc)
 
 
+def test_model_view_thumbnails_are_paths(vendor, bert):
+    doc = V.model_view_html(bert.explain("the dog barked ."))
+    start, end = doc.index("function renderThumbnailAttn"), doc.index("function renderDetailFrame")
+    thumbnail = doc[start:end]
+    # A few paths a thumbnail (what they draw is checked in a real browser: test_browser.py);
+    # the enlarged view keeps bertviz's line per pair of tokens.
+    assert 'append("path")' in thumbnail and 'append("line")' not in thumbnail
+    assert 'append("line")' in doc[doc.index("function renderDetailAttn"):]
+    with pytest.raises(RuntimeError, match="bertviz 1.4.1"):  # another bertviz: said, not drawn
+        V._thumbnails_as_paths(doc)
+
+
 def test_model_view_pair_and_labels(vendor, bert):
     x = bert.explain("the dog barked .", "it rained")
     assert V.sentence_b_start(x) == x.tokens.index("[SEP]") + 1

@@ -13,6 +13,8 @@ chromium with apt when it runs as root).
 
 from __future__ import annotations
 
+import json
+import math
 import re
 import urllib.request
 
@@ -192,6 +194,21 @@ def test_bertviz_views_render_offline(page):
     model_view = page.frame_locator('[data-testid="stMain"] iframe').first
     model_view.locator("svg line, svg path").first.wait_for(state="attached", timeout=30_000)
     assert model_view.locator("svg line, svg path, svg rect").count() > 8  # 2 layers x 4 heads
+    # A thumbnail is a path per opacity level (0.05 steps): one segment for each pair of tokens
+    # whose attention rounds to a level above 0, at that level's opacity.
+    line = next(s for s in frames.first.get_attribute("srcdoc").splitlines()
+                if s.strip().startswith("const params = "))
+    params, _ = json.JSONDecoder().raw_decode(line.strip()[len("const params = "):])
+    weights = [w for row in params["attention"][0]["attn"][1][2] for w in row]  # layer 1, head 2
+    thumbnail = model_view.locator("g:has(> #attn_background_1_2) > path")
+    drawn = {float(p.get_attribute("stroke-opacity")): p.get_attribute("d").count("M")
+             for p in thumbnail.all()}
+    levels = [math.floor(w * 20 + 0.5) / 20 for w in weights]  # JavaScript's Math.round
+    assert drawn == {lv: levels.count(lv) for lv in set(levels) if lv > 0}
+    assert model_view.locator("line").count() == 0  # until a thumbnail is enlarged:
+    model_view.locator("g:has(> #attn_background_1_2) > rect").last.click()
+    tokens = len(params["attention"][0]["left_text"])
+    sync_api.expect(model_view.locator(".attn-line-group line")).to_have_count(tokens * tokens)
     choose(page, "Neuron view")
     heading(page, "Neuron view: where a score comes from").wait_for(timeout=RUN_TIMEOUT)
     wait_idle(page)

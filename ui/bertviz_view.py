@@ -333,7 +333,49 @@ def model_view_html(x, include_layers: list[int] | None = None,
                      sentence_b_start=sentence_b_start(x, tokens), display_mode=display_mode,
                      include_layers=include_layers, include_heads=include_heads,
                      html_action="return").data
-    return _document(_offline(raw, labels or {}), title, zoom, js)
+    return _document(_thumbnails_as_paths(_offline(raw, labels or {})), title, zoom, js)
+
+
+# bertviz's model view draws each thumbnail as one SVG line per pair of tokens: 6 layers x 12 heads
+# of 18 tokens are 23,328 lines, 0.50 s an edit in chromium on a 2-core CPU against 0.22 s as
+# below (benchmarks/NOTES_redraw.md). Here a thumbnail is one path per opacity level, in steps
+# of 0.05 (a line lighter than 0.025 is left out): the same lines at nearly the same opacities,
+# except that lines of one level no longer darken each other where they meet. The enlarged view
+# a click opens is bertviz's own, one line per pair.
+_THUMBNAIL_LINES = re.compile(
+    r'( *)attnContainer\.selectAll\("g"\)\s*\.data\(att\).*?(?=var clickRegion = )', re.S)
+_THUMBNAIL_PATHS = """\
+{0}var levels = {{}};  // opacity level -> the path's segments
+{0}att.forEach(function (row, sourceIndex) {{
+{0}    var ya = y1 + (sourceIndex + .5) * config.thumbnailBoxHeight;
+{0}    row.forEach(function (w, targetIndex) {{
+{0}        var level = Math.round(w * 20) / 20;
+{0}        if (level <= 0) return;
+{0}        var yb = y1 + (targetIndex + .5) * config.thumbnailBoxHeight;
+{0}        (levels[level] = levels[level] || []).push("M" + x1 + " " + ya + "L" + x2 + " " + yb);
+{0}    }});
+{0}}});
+{0}Object.keys(levels).forEach(function (level) {{
+{0}    attnContainer.append("path")
+{0}        .attr("d", levels[level].join(""))
+{0}        .attr("fill", "none")
+{0}        .attr("stroke-width", 2.2)
+{0}        .attr("stroke", getLayerColor(layerIndex))
+{0}        .attr("stroke-opacity", level);
+{0}}});
+
+{0}"""
+
+
+def _thumbnails_as_paths(model_view: str) -> str:
+    """bertviz's model view (after :func:`_offline`) drawing a thumbnail as a few paths."""
+    found = list(_THUMBNAIL_LINES.finditer(model_view))
+    if len(found) != 1 or '.attr("stroke-width", 2.2)' not in found[0].group(0):
+        raise RuntimeError("bertviz's model view is not what ui/bertviz_view.py expects "
+                           "(bertviz 1.4.1)")
+    match = found[0]
+    return (model_view[:match.start()] + _THUMBNAIL_PATHS.format(match.group(1))
+            + model_view[match.end():])
 
 
 def model_view_layers(n_layers: int, n_heads: int, n_tokens: int, layer: int,
