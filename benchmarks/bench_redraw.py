@@ -16,8 +16,9 @@ actions:
 
 * ``edit``: the sidebar sentence is replaced by one never seen before by that server (its end
   changes, so the masked word keeps its place) and committed (Ctrl+Enter), on every page, every
-  section of the attention page, every part of the masked-word page and every chapter of the
-  lesson (each opened by its URL first);
+  section of the attention page and bertviz's other two views (picked in the page: they are not
+  in the URL), every part of the masked-word page and every chapter of the lesson (each opened by
+  its URL first);
 * ``mask``: a click on a word of the masked-word page (its pills), which hides it too, and the
   attention page's "hide this word" button in "switch heads off" (a page without a mask yet),
   reached from the attention page's first section, and opened by a link to the section (then the
@@ -168,7 +169,8 @@ _texts = (SENTENCE.format(k=k) for k in itertools.count(1))
 
 def _labels() -> dict[str, str]:
     loc = tomllib.loads((ROOT / "locales" / "en.toml").read_text(encoding="utf-8"))
-    return {"hide": loc["attn"]["off_mask_button"], "off": loc["attn"]["sec.off"]}
+    return {"hide": loc["attn"]["off_mask_button"], "off": loc["attn"]["sec.off"],
+            "model": loc["attn"]["bv_pick_model"], "neuron": loc["attn"]["bv_pick_neuron"]}
 
 
 def _url(base: str, page: str, **extra) -> str:
@@ -235,19 +237,25 @@ def _context(browser):
     return ctx, ctx.new_page()
 
 
-def _views() -> list[tuple[str, str, dict]]:
-    """(name, page, URL fields) of every page, attention section, masked-word part and lesson
-    chapter (only those named in $BERTLAB_BENCH_VIEWS, when set)."""
+def _views() -> list[tuple[str, str, dict, str | None]]:
+    """(name, page, URL fields, the label of a view picked in the page after it opens, or None)
+    of every page, attention section, bertviz view, masked-word part and lesson chapter (only
+    those named in $BERTLAB_BENCH_VIEWS, when set)."""
+    labels = _labels()
     out = []
     for page in PAGES:
         if page == "attention":
-            out += [(f"attention ({sec})", page, {"section": sec}) for sec in ATTENTION]
+            out += [(f"attention ({sec})", page, {"section": sec}, None) for sec in ATTENTION]
+            out += [(f"attention (bertviz, {view} view)", page, {"section": "bertviz"},
+                     labels[view]) for view in ("model", "neuron")]  # not in the URL
         elif page == "masked_lm":
-            out += [(f"masked_lm ({part})", page, {"section": part}) for part in MASKED_PARTS]
+            out += [(f"masked_lm ({part})", page, {"section": part}, None)
+                    for part in MASKED_PARTS]
         elif page == "lesson":
-            out += [(f"lesson ({c})", page, {"chapter": c}) for c in range(1, CHAPTERS + 1)]
+            out += [(f"lesson ({c})", page, {"chapter": c}, None)
+                    for c in range(1, CHAPTERS + 1)]
         else:
-            out.append((page, page, {}))
+            out.append((page, page, {}, None))
     if keep := [v for v in os.environ.get("BERTLAB_BENCH_VIEWS", "").split(",") if v]:
         out = [view for view in out if any(k in view[0] for k in keep)]
     return out
@@ -277,8 +285,10 @@ def _measure(browser, base: str, actions: set[str], repeats: int = REPEATS,
     for _ in range(repeats):
         ctx, pg = _context(browser)
         if actions & {"edit", "mask"}:
-            for name, page, extra in _views():
+            for name, page, extra, pick in _views():
                 _opened(pg, _url(base, page, text=next(_texts), masks=MASK, pair="", **extra))
+                if pick:
+                    _acted(pg, _section_button(pg, pick).click)
                 if "edit" in actions:
                     record("edit", name, lambda: _edit(pg))
                 if "mask" in actions and name == "masked_lm (guesses)":
