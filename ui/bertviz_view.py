@@ -31,6 +31,11 @@ files like the page's own. Each URL carries ``?v=`` and the file's content hash:
 a new URL, never a stale cached copy. :func:`served_ready` says whether the copies are there; the
 page falls back to inlining when they are not (``streamlit run`` without ``make vendor``).
 
+Speed: a redraw of the page loads the view's document anew, and bertviz draws one SVG element per
+pair of tokens and head. :func:`head_view_html` builds lines for the shown heads only
+(:func:`_lines_of_shown_heads`; the page shows its own layer and head), and :func:`model_view_html`
+draws each thumbnail as a few paths (:func:`_thumbnails_as_paths`).
+
 Safety: bertviz puts the tokens into a ``<script>`` as ``json.dumps`` output, where a token such as
 ``</script><img onerror=...>`` would end the script and run as HTML; the parameters are
 re-serialised here with ``<``, ``>`` and ``&`` as JSON ``\\u003c`` escapes (the same string to
@@ -337,8 +342,8 @@ def model_view_html(x, include_layers: list[int] | None = None,
 
 
 # bertviz's model view draws each thumbnail as one SVG line per pair of tokens: 6 layers x 12 heads
-# of 18 tokens are 23,328 lines, 0.50 s an edit in chromium on a 2-core CPU against 0.22 s as
-# below (benchmarks/NOTES_redraw.md). Here a thumbnail is one path per opacity level, in steps
+# of 18 tokens are 23,328 lines, 0.53-0.58 s an edit in chromium on a 2-core CPU against 0.26-0.30
+# s as below (benchmarks/NOTES_redraw.md). Here a thumbnail is one path per opacity level, in steps
 # of 0.05 (a line lighter than 0.025 is left out): the same lines at nearly the same opacities,
 # except that lines of one level no longer darken each other where they meet. The enlarged view
 # a click opens is bertviz's own, one line per pair.
