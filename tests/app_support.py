@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import html
+import json
 import re
 from pathlib import Path
 
@@ -144,3 +145,10 @@ def array(value) -> np.ndarray:
         shape = [int(d) for d in str(value.get("shape", len(flat))).split(",")]
         return flat.reshape(shape)
     return np.asarray(value)
+
+
+def bertviz_params(doc: str) -> dict:
+    """The parameters a bertviz view's document draws from (its ``const params = {...};``)."""
+    line = next(s for s in doc.splitlines() if s.strip().startswith("const params = "))
+    value, _ = json.JSONDecoder().raw_decode(line.strip()[len("const params = "):])
+    return value

@@ -14,6 +14,7 @@ import pytest
 import torch
 
 import bertcore
+from app_support import bertviz_params
 from bertcore import attention
 from ui import bertviz_view as V
 
@@ -117,7 +118,7 @@ def test_head_view_is_offline_and_complete(vendor, bert):
     doc = V.head_view_html(x, layer=1, heads=[0, 2], labels={"layer": "层"})
     _assert_offline(doc)
     assert "层: <select" in doc and "Layer: <select" not in doc
-    params = _params(doc)
+    params = bertviz_params(doc)
     assert params["layer"] == 1 and params["heads"] == [0, 2]
     assert params["attention"][0]["left_text"] == x.tokens
     attn = np.array(params["attention"][0]["attn"])  # (L, H, T, T)
@@ -156,15 +157,9 @@ def test_model_view_pair_and_labels(vendor, bert):
     _assert_offline(doc)
     assert '.text("注意力头")' in doc and '.text("层")' in doc
     assert ">句子 A → 句子 B</option>" in doc
-    params = _params(doc)
+    params = bertviz_params(doc)
     assert [d["name"] for d in params["attention"]][:2] == ["All", "Sentence A -> Sentence A"]
     assert params["total_heads"] == 4
-
-
-def _params(doc: str) -> dict:
-    line = next(s for s in doc.splitlines() if s.strip().startswith("const params = "))
-    value, _ = json.JSONDecoder().raw_decode(line.strip()[len("const params = "):])
-    return value
 
 
 @pytest.mark.parametrize("view", [V.head_view_html, V.model_view_html])
@@ -178,7 +173,7 @@ def test_tokens_cannot_break_out_of_the_script(vendor, view):
     assert "<img" not in doc and "</script><script>window" not in doc
     assert "\\u003c/script\\u003e\\u003cscript\\u003ewindow.__pwned=1" in doc
     # ... and the tokens still arrive intact for d3's .text().
-    assert _params(doc)["attention"][0]["left_text"] == EVIL
+    assert bertviz_params(doc)["attention"][0]["left_text"] == EVIL
 
 
 SERVED = re.compile(r'<script src="app/static/bertviz/([\w.]+)\?v=([0-9a-f]{12})"></script>')
@@ -211,7 +206,8 @@ def test_served_documents_load_the_libraries_from_the_app(served, bert, view):
     assert not re.search(r"https?://", re.sub(r"<!--.*?-->", "", doc, flags=re.S).split(
         "<body>")[0]), "the served scripts are on the app's own server, not a CDN"
     uid = re.compile(r"bertviz-[0-9a-f]{32}")  # bertviz's own random element id
-    assert uid.sub("", json.dumps(_params(doc))) == uid.sub("", json.dumps(_params(inline)))
+    served, inlined = (uid.sub("", json.dumps(bertviz_params(d))) for d in (doc, inline))
+    assert served == inlined
     assert len(inline) - len(doc) > 300_000  # what a redraw no longer sends, per view
     # The download: the same document standalone again, with no second build.
     alone = V.standalone(doc)
@@ -317,7 +313,7 @@ def test_views_of_a_window_carry_only_its_tokens(vendor, view):
     x = fake_explained(tokens, layers=2, heads=3, type_ids=[0] * 25 + [1] * 15)
     doc = view(x, tokens=range(20, 30))
     _assert_offline(doc)
-    params = _params(doc)
+    params = bertviz_params(doc)
     everything = params["attention"][0]
     assert everything["left_text"] == tokens[20:30] and "w19" not in doc and "w30" not in doc
     attn = np.array(everything["attn"])  # (L, H, W, W): the window's block, nothing else

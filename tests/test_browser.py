@@ -13,13 +13,13 @@ chromium with apt when it runs as root).
 
 from __future__ import annotations
 
-import json
 import math
 import re
 import urllib.request
 
 import pytest
 
+from app_support import bertviz_params
 from browser_support import (HTML_TEXT, PAGES, RUN_TIMEOUT, choose, heading, no_errors, open_view,
                              pwned, screenshot, sync_api, wait_idle)
 
@@ -196,9 +196,7 @@ def test_bertviz_views_render_offline(page):
     assert model_view.locator("svg line, svg path, svg rect").count() > 8  # 2 layers x 4 heads
     # A thumbnail is a path per opacity level (0.05 steps): one segment for each pair of tokens
     # whose attention rounds to a level above 0, at that level's opacity.
-    line = next(s for s in frames.first.get_attribute("srcdoc").splitlines()
-                if s.strip().startswith("const params = "))
-    params, _ = json.JSONDecoder().raw_decode(line.strip()[len("const params = "):])
+    params = bertviz_params(frames.first.get_attribute("srcdoc"))
     weights = [w for row in params["attention"][0]["attn"][1][2] for w in row]  # layer 1, head 2
     thumbnail = model_view.locator("g:has(> #attn_background_1_2) > path")
     drawn = {float(p.get_attribute("stroke-opacity")): p.get_attribute("d").count("M")

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from app_support import array, APP_VOCAB, bar_lists, elements, html_after
+from app_support import array, APP_VOCAB, bar_lists, bertviz_params, elements, html_after
 from bertcore import attention
 from conftest import write_checkpoint
 
@@ -144,9 +144,7 @@ def test_bertviz_views_get_only_the_window():
         assert not figures(at)
         if frames:  # vendor/ present: the view's page carries the window's tokens only
             (frame,) = frames
-            line = next(s for s in frame.proto.srcdoc.splitlines()
-                        if s.strip().startswith("const params = "))
-            params, _ = json.JSONDecoder().raw_decode(line.strip()[len("const params = "):])
+            params = bertviz_params(frame.proto.srcdoc)
             assert len(params["attention"][0]["left_text"]) == 20
             assert len(frame.proto.srcdoc) < 1_500_000
     at = run(at.segmented_control(key="attn_bv_view").set_value("neuron"))

@@ -18,7 +18,8 @@ import numpy as np
 import pytest
 
 import bertcore
-from app_support import all_text, array, elements, html_after, write_app_checkpoint
+from app_support import (all_text, array, bertviz_params, elements, html_after,
+                         write_app_checkpoint)
 from bertcore import embeddings
 
 AppTest = pytest.importorskip("streamlit.testing.v1").AppTest
@@ -342,14 +343,12 @@ def test_attention_head_view_opens_on_the_pages_layer_and_head():
     frames = elements(at, "iframe")
     if not frames:
         pytest.skip("vendor/ has no JavaScript (scripts/vendor_js.sh not run)")
-    line = next(s for s in frames[0].proto.srcdoc.splitlines()
-                if s.strip().startswith("const params = "))
-    params, _ = json.JSONDecoder().raw_decode(line.strip()[len("const params = "):])
+    params = bertviz_params(frames[0].proto.srcdoc)
     # That layer only (the page picks layers), that head shown first (the squares add more).
     assert params["layer"] == 1 and params["include_layers"] == [1] and params["heads"] == [2]
     assert len(params["attention"][0]["attn"]) == 1
     run(at.selectbox(key="w_head").select(3))  # the page's head picker redraws it
-    assert "\"heads\": [3]" in elements(at, "iframe")[0].proto.srcdoc
+    assert bertviz_params(elements(at, "iframe")[0].proto.srcdoc)["heads"] == [3]
 
 
 def test_attention_switch_heads_off_needs_a_mask():
