@@ -47,6 +47,11 @@ DEFAULT_CLOZES = {"en": "hi ! how are you [MASK] ?", "zh": "中华人民[MASK]�
 # same.
 EN_PIECES = 4000
 
+# How much BERT itself read, to set a run's reading beside it: 1,000,000 steps of 256 sequences of
+# up to 512 tokens (Devlin et al., 2019, appendix A.2; four days on 16 TPU chips for BERT-base).
+BERT_EXAMPLES = 256 * 1_000_000
+BERT_MAX_LEN = 512
+
 # A BERT small enough to pretrain from scratch in a minute on a laptop CPU (the pretraining page).
 # Dropout is off: on a few thousand sentences and a few hundred steps it only slows learning down.
 TOY_MODEL = dict(hidden_size=128, num_hidden_layers=2, num_attention_heads=2, intermediate_size=256,
@@ -302,6 +307,7 @@ class ToyRun:
     step: int = 0  # optimiser steps taken in all
     seconds: float = 0.0  # training time in all
     steps_in_call: int = 0  # steps taken by the current (or last) call of ``train``
+    examples_seen: int = 0  # training examples read in all (steps times their batch size)
     finished: bool = True  # False while a call runs, and after one that was interrupted
     # the evaluation row with the lowest held-out masked-LM loss, once the loss has risen for good
     # since (see ``memorising``): the call stops there (a further call trains until its next
@@ -324,13 +330,14 @@ class ToyRun:
         learned stays in ``self.model`` and ``self.history``, and ``finished`` stays False. It also
         stops once the model is memorising its text (``memorised_after`` is then set).
         """
-        base, t0 = self.step, time.perf_counter()
+        base, base_examples, t0 = self.step, self.examples_seen, time.perf_counter()
         self.finished, self.steps_in_call, self.memorised_after = False, 0, None
 
         def on_report(row: dict) -> None:
             row = {**row, "step": base + row["step"]}
             self.history.append(row)
             self.step, self.steps_in_call = row["step"], row["step"] - base
+            self.examples_seen = base_examples + self.steps_in_call * batch_size
             if "mlm_loss" in row and self.memorised_after is None:
                 evals = [r for r in self.history if "mlm_loss" in r]
                 if (best := memorising([r["mlm_loss"] for r in evals])) is not None:

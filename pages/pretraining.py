@@ -3,7 +3,7 @@
 import streamlit as st
 
 from bertcore import toy
-from ui import charts, presenter
+from ui import charts, presenter, state
 from ui.i18n import lang, md_escape, t
 
 CLOZES = toy.DEFAULT_CLOZES
@@ -125,6 +125,7 @@ st.caption(t("pt.loss_caption"))
 score_slot = st.empty()
 st.markdown(f"**{t('pt.guesses')}**")
 guess_slot = st.empty()
+reading_slot = st.empty()
 SERIES = [("mlm", t("pt.mlm_train"), charts.PALETTE[0], False),
           ("mlm_loss", t("pt.mlm_heldout"), charts.PALETTE[0], True),
           ("nsp", t("pt.nsp_train"), charts.PALETTE[1], False),
@@ -149,11 +150,16 @@ def draw(total: int | None = None) -> None:
         score_slot.markdown(t("pt.scores", top1=evals[-1]["mlm_top1"], top5=evals[-1]["mlm_top5"],
                               nsp=evals[-1]["nsp_acc"]))
     guesses = [r for r in reversed(run.history) if "cloze" in r]
+    if state.current().presenter:  # on a projector, one row per redraw (and the newest and first)
+        guesses = [r for r in guesses if r["step"] % REDRAW_EVERY == 0
+                   or r is guesses[0] or r is guesses[-1]]
     if guesses:
         presenter.table(
             [{t("pt.step"): r["step"], **{t("pt.guess_col", r=i + 1): f"{w} ({p:.0%})"
                                           for i, (w, p) in enumerate(r["cloze"])}}
              for r in guesses], guess_slot, width="stretch")
+    reading_slot.caption(t("pt.reading", examples=run.examples_seen, max_len=run.setup.max_len,
+                           bert_examples=toy.BERT_EXAMPLES, bert_max_len=toy.BERT_MAX_LEN))
 
 
 if start or more:

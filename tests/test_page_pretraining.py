@@ -52,9 +52,13 @@ def test_page_builds_pairs_and_masks_then_trains_and_continues(monkeypatch, mode
                for c in at.caption)  # what the dashed line means
     guesses = at.dataframe[-1].value
     assert list(guesses.iloc[:, 0]) == [50, 25]  # newest first, one row per evaluation
+    # how much it has read (50 steps of 32), beside BERT's own reading
+    assert any("has read 1,600 examples of up to 48 tokens" in c.value
+               and "read 256,000,000 of up to 512" in c.value for c in at.caption)
     assert at.get("plotly_chart")
     button(at, "Train 50 more steps").click().run()
     assert any("Trained 100 steps" in s.value for s in at.success)
+    assert any("has read 3,200 examples" in c.value for c in at.caption)
     # another widget's rerun shows the trained model again, without training it
     at.text_input(key="pt_cloze_en").set_value("no mask here").run()
     assert any("exactly one [MASK]" in w.value for w in at.warning)
@@ -71,6 +75,21 @@ def test_page_speaks_chinese(monkeypatch, model_dir):
     assert "从随机权重开始" in [b.label for b in at.button]
     a, b = at.dataframe[0].value.iloc[0, 1:]
     assert " " not in a.strip() and " " not in b.strip()  # Chinese is shown without spaces
+
+
+def test_on_a_projector_the_guesses_show_one_row_per_hundred_steps(monkeypatch, model_dir):
+    monkeypatch.setenv("BERTLAB_MODEL", str(model_dir))
+    at = AppTest.from_file(str(APP), default_timeout=240)
+    at.query_params.update({"lang": "en", "presenter": "1", "step": "4"})
+    at.switch_page("pages/pretraining.py").run()
+    at.select_slider(key="pt_docs").set_value(30).run()
+    at.select_slider(key="pt_steps_en").set_value(200).run()
+    button(at, "Start from random weights").click().run()
+    assert not at.exception, at.exception
+    # evaluated every 25 steps; a table at the projector's type size keeps the newest, every
+    # hundredth step and the first
+    assert [int(v) for v in at.table[-1].value.iloc[:, 0]] == [200, 100, 25]
+    assert not at.dataframe
 
 
 def test_page_says_when_the_model_starts_memorising(monkeypatch, model_dir):

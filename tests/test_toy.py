@@ -108,6 +108,7 @@ def test_a_run_trains_its_own_copy_and_can_continue_and_stop(zh_setup):
     updates = []
     run.train(40, learning_rate=2e-3, batch_size=16, on_update=lambda: updates.append(run.step))
     assert run.finished and run.step == 40 and updates[-1] == 40
+    assert run.examples_seen == 40 * 16
     first, last = run.history[0], run.history[-1]
     assert last["mlm_loss"] < first["mlm"]  # from ln(V) at random init towards the frequencies
     assert len(last["cloze"]) == 5 and all(0 <= p <= 1 for _, p in last["cloze"])
@@ -116,6 +117,7 @@ def test_a_run_trains_its_own_copy_and_can_continue_and_stop(zh_setup):
     calls = []
     run.train(40, batch_size=16, should_stop=lambda: calls.append(1) or len(calls) > 10)
     assert not run.finished and run.step == 50 and run.steps_in_call == 10
+    assert run.examples_seen == 50 * 16  # the stopped call counts the steps it took
     assert [r["step"] for r in run.history] == sorted(r["step"] for r in run.history)
 
 
