@@ -20,10 +20,11 @@ def model_dir(tmp_path_factory):
     return folder
 
 
-def open_page(monkeypatch, model_dir, lang="en") -> AppTest:
+def open_page(monkeypatch, model_dir, lang="en", **params) -> AppTest:
+    """The page on the tiny checkpoint, in ``lang``, with more URL ``params`` if given."""
     monkeypatch.setenv("BERTLAB_MODEL", str(model_dir))
     at = AppTest.from_file(str(APP), default_timeout=240)
-    at.query_params["lang"] = lang
+    at.query_params.update({"lang": lang, **params})
     at.switch_page("pages/pretraining.py").run()
     assert not at.exception, at.exception
     return at
@@ -78,10 +79,7 @@ def test_page_speaks_chinese(monkeypatch, model_dir):
 
 
 def test_on_a_projector_the_guesses_show_one_row_per_hundred_steps(monkeypatch, model_dir):
-    monkeypatch.setenv("BERTLAB_MODEL", str(model_dir))
-    at = AppTest.from_file(str(APP), default_timeout=240)
-    at.query_params.update({"lang": "en", "presenter": "1", "step": "4"})
-    at.switch_page("pages/pretraining.py").run()
+    at = open_page(monkeypatch, model_dir, "en", presenter="1", step="4")
     at.select_slider(key="pt_docs").set_value(30).run()
     at.select_slider(key="pt_steps_en").set_value(200).run()
     button(at, "Start from random weights").click().run()

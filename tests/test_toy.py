@@ -15,9 +15,14 @@ def zh_setup():
     return toy.toy_setup("zh", 30, max_len=32, extra_texts=("中华人民[MASK]和国",))
 
 
-def test_cut_down_vocabulary_tokenizes_the_corpus_exactly_as_the_full_one():
-    full = Tokenizer.from_pretrained(minilm_folder())
-    docs = toy.toy_documents("en", 20)
+@pytest.fixture(scope="module")
+def en_text():
+    """bert-base-uncased's full WordPiece tokenizer and a 20-document slice of the English text."""
+    return Tokenizer.from_pretrained(minilm_folder()), toy.toy_documents("en", 20)
+
+
+def test_cut_down_vocabulary_tokenizes_the_corpus_exactly_as_the_full_one(en_text):
+    full, docs = en_text
     small = toy.corpus_vocab(full, docs, ("the prime [MASK] said .",))
     assert small.vocab_size < full.vocab_size // 4
     assert [small.convert_ids_to_tokens(small.convert_tokens_to_ids(small.tokenize(s)))
@@ -27,9 +32,8 @@ def test_cut_down_vocabulary_tokenizes_the_corpus_exactly_as_the_full_one():
     assert toy.unknown_words(small, "the prime ☃") == ["☃"]  # a piece this text never uses
 
 
-def test_a_capped_vocabulary_spells_rarer_words_in_smaller_pieces_never_unknown():
-    full = Tokenizer.from_pretrained(minilm_folder())
-    docs = toy.toy_documents("en", 20)
+def test_a_capped_vocabulary_spells_rarer_words_in_smaller_pieces_never_unknown(en_text):
+    full, docs = en_text
     uncapped = toy.corpus_vocab(full, docs)
     small = toy.corpus_vocab(full, docs, ("the prime [MASK] said photosynthesis .",),
                              max_pieces=300)
