@@ -5,7 +5,8 @@ The same pre-training as the offline models' (masked LM + next sentence predicti
 shrunk until it runs in a minute on a laptop:
 a 2-layer BERT with random weights, a slice of two corpora (conversations and Wikipedia for
 English, People's Daily and reviews for Chinese: see ``toy_documents``), a vocabulary cut down to
-the commonest pieces of that slice (English) or its characters (Chinese). Learners watch the
+the commonest pieces of that slice (English) or its characters (Chinese), and short examples,
+many to a batch (``DEFAULT_MAX_LEN``). Learners watch the
 masked-LM loss fall to the "word frequencies" line and then below it, and the guesses for one
 [MASK] change.
 
@@ -32,19 +33,34 @@ from .tokenizer import SPECIAL_TOKENS, Tokenizer
 from .train import TrainConfig, train
 
 # The pretraining page's default run: about a minute on a 2-core laptop, measured in the page by
-# benchmarks/bench_pretrain.py (English 1,200 steps in 62 s, Chinese 1,400 in 63 s: an English
-# step is slower, its vocabulary being larger).
+# benchmarks/bench_pretrain.py (English 1,200 steps in 58 s, Chinese 1,400 in 59 s: an English
+# step is slower, its vocabulary being larger). 1,600 Chinese steps got next sentence to 68 %
+# instead of 61 %, but took 70-77 s.
 DEFAULT_DOCS = 300
 DEFAULT_STEPS = {"en": 1200, "zh": 1400}
 DEFAULT_LEARNING_RATE = 2e-3  # 5e-3 collapses to the word-frequency line; 1e-3 learns slower
+# Short examples, many to a batch: about 1,550 tokens a step in either language, as 32 examples of
+# 48 tokens were. Measured with scripts (seeds 0 to 2, held-out masked-LM loss over the
+# word-frequency line after 1,200 steps): English 48 x 32, 0.88x, guesses "i you '"; 24 x 64,
+# 0.80-0.84x; 20 x 77-80, 0.72-0.76x, and the first content words ("doing", "cool", "states");
+# 16 x 96, 0.71-0.73x, but 13 tokens leave a pair two fragments. Chinese after 1,400 steps:
+# 48 x 32, 0.87x; 32 x 48, 0.78-0.86x, next sentence 62-67 % on 1,000+ held-out pairs; 24 x 64
+# learns words a little faster and next sentence about as well, 20 x 77 next sentence less; 32
+# keeps more of each sentence for the page's pairs. BERT too read short examples for most of its
+# steps, 128 tokens for 90 % of them (Devlin et al., 2019, appendix A.2).
+DEFAULT_MAX_LEN = {"en": 20, "zh": 32}
+DEFAULT_BATCH = {"en": 80, "zh": 48}
+# Each pass over the documents pairs the sentences anew (the masks are drawn anew at every batch).
+# Google's create_pretraining_data.py makes 10 passes (its dupe_factor). With 2, the Chinese
+# default run read each of its 6,826 pairs 6.5 times, and held-out next-sentence accuracy fell
+# from 65 % at step 700 to 52 % at step 2,800 as the model learnt those pairs by heart.
+DUPE_FACTOR = 10
 DEFAULT_CLOZES = {"en": "hi ! how are you [MASK] ?", "zh": "中华人民[MASK]和国成立以来"}
 
 # English keeps its 4,000 commonest WordPiece pieces (and every character, so a rarer word is
 # spelled in smaller pieces). The 300 documents use 18,509 pieces, and scoring every one at each
-# [MASK] took most of a step: with 4,000 a step is 1.6x quicker, and the page's default run ends
-# with held-out masked-LM loss 12 % below the word-frequency line instead of 5 % (1,200 steps in
-# 62 s; before, 800 steps in 65 s). Its guesses stay among the common words ("i you ?") all the
-# same.
+# [MASK] took most of a step: with 4,000 a step is 1.6x quicker (with 48-token examples, 1,200
+# steps in 62 s, where all the pieces allowed 800 in 65 s).
 EN_PIECES = 4000
 
 # How much BERT itself read, to set a run's reading beside it: 1,000,000 steps of 256 sequences of
@@ -167,16 +183,18 @@ def unigram_loss(train: list, heldout: list, vocab_size: int) -> float:
     return float(-logp[gold].mean()) if len(gold) else float("nan")
 
 
-def toy_setup(lang: str, n_docs: int = 100, max_len: int = 48, seed: int = 0,
+def toy_setup(lang: str, n_docs: int = 100, max_len: int | None = None, seed: int = 0,
               extra_texts: tuple[str, ...] = (), model: dict | None = None) -> ToySetup:
     """A random-initialised tiny BERT, its tokenizer and NSP examples from ``n_docs`` documents.
 
     Args:
         lang: "en" (bert-base-uncased's WordPiece, cut down to the corpus's ``EN_PIECES``
             commonest pieces) or "zh" (characters).
+        max_len: tokens per example; ``DEFAULT_MAX_LEN[lang]`` by default.
         extra_texts: texts the tokenizer must cover too (the cloze sentences shown on the page).
         model: BertConfig fields; ``TOY_MODEL`` by default.
     """
+    max_len = max_len or DEFAULT_MAX_LEN[lang]
     docs = toy_documents(lang, n_docs)
     train_docs, heldout_docs = split_documents(docs, 0.1, seed)
     if lang == "en":
@@ -187,7 +205,8 @@ def toy_setup(lang: str, n_docs: int = 100, max_len: int = 48, seed: int = 0,
         tok = Tokenizer({t: i for i, t in enumerate(corpora.build_char_vocab(train_docs + extra,
                                                                              min_count=1))})
     encode = lambda s: tok.convert_tokens_to_ids(tok.tokenize(s))  # noqa: E731
-    examples = build_examples(data.tokenize_documents(train_docs, encode), max_len, 2, seed)
+    examples = build_examples(data.tokenize_documents(train_docs, encode), max_len, DUPE_FACTOR,
+                              seed)
     heldout = build_examples(data.tokenize_documents(heldout_docs, encode), max_len, 1, seed + 1)
     heldout = heldout[:128]
     torch.manual_seed(seed)
@@ -204,6 +223,7 @@ class CorpusView:
     n_sentences: int
     vocab_size: int
     n_examples: int
+    max_len: int  # tokens per example
     first_document: list[str]
     pairs: list[tuple[str, str, bool]]  # (A, B, is_next) of the first examples, as text
 
@@ -221,7 +241,7 @@ def corpus_view(setup: ToySetup, n_pairs: int = 6) -> CorpusView:
     pairs = [(text(ex.tokens_a), text(ex.tokens_b), bool(ex.is_next))
              for ex in setup.examples[:n_pairs]]
     return CorpusView(len(setup.documents), sum(len(d) for d in setup.documents), tok.vocab_size,
-                      len(setup.examples), list(setup.documents[0]), pairs)
+                      len(setup.examples), setup.max_len, list(setup.documents[0]), pairs)
 
 
 # A model that keeps training on the same small text starts to memorise it: its training loss

@@ -56,7 +56,7 @@ with st.expander(t("pt.first_doc")):
 # ----------------------------------------------------------------------------- 2 · NSP pairs
 steps.section("pairs")
 st.subheader(t("pt.pairs"))
-st.markdown(t("pt.pairs_caption", n=view.n_examples))
+st.markdown(t("pt.pairs_caption", n=view.n_examples, max_len=view.max_len))
 presenter.table(
     [{t("pt.col_label"): t("pt.is_next" if is_next else "pt.not_next"), t("pt.col_a"): a,
       t("pt.col_b"): b} for a, b, is_next in view.pairs], width="stretch")
@@ -84,7 +84,8 @@ steps = c1.select_slider(t("pt.steps"), sorted({50, 100, 200, 500, 1000, 2000, 3
                          value=toy.DEFAULT_STEPS[language], key=f"pt_steps_{language}")
 lr = c2.select_slider(t("pt.lr"), [3e-4, 1e-3, 2e-3, 5e-3], value=toy.DEFAULT_LEARNING_RATE,
                       key="pt_lr", format_func=lambda v: f"{v:g}")
-batch = c3.select_slider(t("pt.batch"), [8, 16, 32, 64], value=32, key="pt_batch")
+batch = c3.select_slider(t("pt.batch"), sorted({8, 16, 32, 64, 128, *toy.DEFAULT_BATCH.values()}),
+                         value=toy.DEFAULT_BATCH[language], key=f"pt_batch_{language}")
 cloze = st.text_input(t("pt.cloze"), CLOZES[language], key=f"pt_cloze_{language}",
                       max_chars=300, help=t("pt.cloze_help"))
 n_masks = cloze.count("[MASK]")

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from bertcore import toy
 from conftest import write_checkpoint
 
 APP = Path(__file__).resolve().parent.parent / "app.py"
@@ -53,13 +54,14 @@ def test_page_builds_pairs_and_masks_then_trains_and_continues(monkeypatch, mode
                for c in at.caption)  # what the dashed line means
     guesses = at.dataframe[-1].value
     assert list(guesses.iloc[:, 0]) == [50, 25]  # newest first, one row per evaluation
-    # how much it has read (50 steps of 32), beside BERT's own reading
-    assert any("has read 1,600 examples of up to 48 tokens" in c.value
+    # how much it has read (50 steps of the default batch), beside BERT's own reading
+    batch, max_len = toy.DEFAULT_BATCH["en"], toy.DEFAULT_MAX_LEN["en"]
+    assert any(f"has read {50 * batch:,} examples of up to {max_len} tokens" in c.value
                and "read 256,000,000 of up to 512" in c.value for c in at.caption)
     assert at.get("plotly_chart")
     button(at, "Train 50 more steps").click().run()
     assert any("Trained 100 steps" in s.value for s in at.success)
-    assert any("has read 3,200 examples" in c.value for c in at.caption)
+    assert any(f"has read {100 * batch:,} examples" in c.value for c in at.caption)
     # another widget's rerun shows the trained model again, without training it
     at.text_input(key="pt_cloze_en").set_value("no mask here").run()
     assert any("exactly one [MASK]" in w.value for w in at.warning)

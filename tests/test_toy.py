@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 import torch
 
@@ -12,7 +14,7 @@ from bertcore.defaults import minilm_folder
 
 @pytest.fixture(scope="module")
 def zh_setup():
-    return toy.toy_setup("zh", 30, max_len=32, extra_texts=("中华人民[MASK]和国",))
+    return toy.toy_setup("zh", 30, extra_texts=("中华人民[MASK]和国",))
 
 
 @pytest.fixture(scope="module")
@@ -82,6 +84,19 @@ def test_setup_is_a_random_model_over_held_out_documents(zh_setup):
     assert {ex.is_next for ex in s.examples} == {0, 1}
     # Guessing by frequency beats a uniform guess but is far from perfect.
     assert 2.0 < s.unigram_loss < torch.log(torch.tensor(float(s.tokenizer.vocab_size))).item()
+
+
+def test_examples_are_short_and_paired_anew_in_each_pass(zh_setup):
+    s = zh_setup
+    assert s.max_len == toy.DEFAULT_MAX_LEN["zh"]
+    assert all(len(ex.tokens_a) + len(ex.tokens_b) + 3 <= s.max_len for ex in s.examples)
+    encode = lambda text: s.tokenizer.convert_tokens_to_ids(s.tokenizer.tokenize(text))  # noqa: E731
+    one_pass = data.make_nsp_examples(data.tokenize_documents(s.documents, encode), s.max_len,
+                                      random.Random(0))
+    assert len(s.examples) == pytest.approx(toy.DUPE_FACTOR * len(one_pass), rel=0.1)
+    # each pass draws its own random Bs (and cuts): few pairs are read again
+    pairs = {(tuple(ex.tokens_a), tuple(ex.tokens_b)) for ex in s.examples}
+    assert len(pairs) > 0.6 * len(s.examples)
 
 
 def test_unigram_loss_is_the_cross_entropy_of_word_frequencies():
