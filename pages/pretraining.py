@@ -42,7 +42,7 @@ st.markdown(t("pt.intro"))
 st.subheader(t("pt.text"))
 n_docs = st.select_slider(t("pt.docs"), [30, 60, 100, 150, 200, 300],
                           value=toy.DEFAULT_DOCS, key="pt_docs")
-try:  # (the first visit on a server builds the corpus and its vocabulary: ~6 s in English)
+try:  # (a first visit on a server builds the corpus, its vocabulary and pairs: ~7 s in English)
     with st.spinner(t("pt.building")):
         view = corpus_view(language, n_docs, CLOZES[language])
 except (OSError, ValueError) as e:
