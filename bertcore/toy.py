@@ -6,9 +6,8 @@ shrunk until it runs in a minute on a laptop:
 a 2-layer BERT with random weights, a slice of two corpora (conversations and Wikipedia for
 English, People's Daily and reviews for Chinese: see ``toy_documents``), a vocabulary cut down to
 the commonest pieces of that slice (English) or its characters (Chinese), and short examples,
-many to a batch (``DEFAULT_MAX_LEN``). Learners watch the
-masked-LM loss fall to the "word frequencies" line and then below it, and the guesses for one
-[MASK] change.
+many to a batch (``DEFAULT_MAX_LEN``). Learners watch the masked-LM loss fall to the "word
+frequencies" line and then below it, and the guesses for one [MASK] change.
 
 Each learner trains a :class:`ToyRun` of their own (a deep copy of the shared starting model).
 """
@@ -33,9 +32,8 @@ from .tokenizer import SPECIAL_TOKENS, Tokenizer
 from .train import TrainConfig, train
 
 # The pretraining page's default run: about a minute on a 2-core laptop, measured in the page by
-# benchmarks/bench_pretrain.py (English 1,200 steps in 58 s, Chinese 1,400 in 59 s: an English
-# step is slower, its vocabulary being larger). 1,600 Chinese steps got next sentence to 68 %
-# instead of 61 %, but took 70-77 s.
+# benchmarks/bench_pretrain.py (English 1,200 steps in 58-66 s, Chinese 1,400 in 59-63 s: the
+# host varies). 1,600 Chinese steps got next sentence to 68 % instead of 61 %, but took 70-77 s.
 DEFAULT_DOCS = 300
 DEFAULT_STEPS = {"en": 1200, "zh": 1400}
 DEFAULT_LEARNING_RATE = 2e-3  # 5e-3 collapses to the word-frequency line; 1e-3 learns slower
