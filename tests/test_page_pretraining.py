@@ -93,8 +93,6 @@ def test_on_a_projector_the_guesses_show_one_row_per_hundred_steps(monkeypatch, 
 
 
 def test_page_says_when_the_model_starts_memorising(monkeypatch, model_dir):
-    from bertcore import toy
-
     # Held-out losses scripted: lowest at the second evaluation (step 50), then rising.
     losses = iter([6.0, 5.0] + [5.0 + 0.1 * i for i in range(1, 10)])
     real = toy.evaluate
