@@ -88,11 +88,16 @@ batch = c3.select_slider(t("pt.batch"), sorted({8, 16, 32, 64, 128, *toy.DEFAULT
                          value=toy.DEFAULT_BATCH[language], key=f"pt_batch_{language}")
 cloze = st.text_input(t("pt.cloze"), CLOZES[language], key=f"pt_cloze_{language}",
                       max_chars=300, help=t("pt.cloze_help"))
+shared_setup = setup(language, n_docs, CLOZES[language])
+max_tokens = shared_setup.model.config.max_position_embeddings - 2  # with [CLS] and [SEP]
 n_masks = cloze.count("[MASK]")
 if n_masks != 1:
     st.warning(t("pt.cloze_bad", n=n_masks), icon="⚠️")
     cloze = None
-elif unknown := toy.unknown_words(setup(language, n_docs, CLOZES[language]).tokenizer, cloze):
+elif (n_tokens := len(shared_setup.tokenizer.tokenize(cloze))) > max_tokens:
+    st.warning(t("pt.cloze_long", n=n_tokens, max=max_tokens), icon="⚠️")
+    cloze = None
+elif unknown := toy.unknown_words(shared_setup.tokenizer, cloze):
     st.caption(t("pt.cloze_unk", words=", ".join(md_escape(w) for w in unknown)))
 
 corpus_key = (language, n_docs)
@@ -112,7 +117,7 @@ b3.button(t("pt.stop"), help=t("pt.stop_help"), icon=":material/stop:", key="pt_
 # ends a run: it reruns the page, which stops training at its next redraw
 
 if start:
-    run = toy.ToyRun.start(setup(language, n_docs, CLOZES[language]))
+    run = toy.ToyRun.start(shared_setup)
     ss[KEY] = (corpus_key, run)
 if run is None:
     st.info(t("pt.not_yet", start=t("pt.start"), steps=steps), icon="🎓")

@@ -80,6 +80,21 @@ def test_page_speaks_chinese(monkeypatch, model_dir):
     assert " " not in a.strip() and " " not in b.strip()  # Chinese is shown without spaces
 
 
+def test_a_pasted_paragraph_to_watch_is_refused_with_a_message_and_training_still_runs(
+        monkeypatch, model_dir):
+    at = open_page(monkeypatch, model_dir, "en")
+    at.select_slider(key="pt_docs").set_value(30).run()
+    at.select_slider(key="pt_steps_en").set_value(50).run()
+    at.text_input(key="pt_cloze_en").set_value("a " * 140 + "[MASK]").run()
+    # 141 tokens, where the tiny BERT has positions for 126 and its two special tokens
+    assert any("too long for the tiny BERT: 141 tokens, and it reads at most 126" in w.value
+               for w in at.warning)
+    button(at, "Start from random weights").click().run()
+    assert not at.exception, at.exception
+    assert any("Trained 50 steps" in s.value for s in at.success)
+    assert len(at.dataframe) == 1  # the pairs; no guesses table: there is no sentence to watch
+
+
 def test_on_a_projector_the_guesses_show_one_row_per_hundred_steps(monkeypatch, model_dir):
     at = open_page(monkeypatch, model_dir, "en", presenter="1", step="4")
     at.select_slider(key="pt_docs").set_value(30).run()
